@@ -1,0 +1,29 @@
+//! Step 04, backend: still untraced, but it shows on stderr the trace headers it receives, so
+//! you can see what crossed the wire from the frontend.
+
+use axum::{Router, http::HeaderMap, routing::get};
+use step_support::BackendConfig;
+
+#[tokio::main]
+async fn main() {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    let router = Router::new().route("/", get(handle_request));
+    step_support::serve(listener, router).await;
+}
+
+async fn handle_request(headers: HeaderMap) -> &'static str {
+    // NEW: the W3C Trace Context and Baggage headers, exactly as they arrived. `{:?}` quotes
+    // the value and escapes anything unprintable: these headers come from strangers.
+    for name in ["traceparent", "tracestate", "baggage"] {
+        for value in headers.get_all(name) {
+            eprintln!("received {name}: {value:?}");
+        }
+    }
+    eprintln!("backend call received");
+    "OK"
+}

@@ -1,0 +1,115 @@
+//! The span one request to this step's backend exports, captured in memory, for the headers a
+//! caller may send.
+
+use axum::http::StatusCode;
+use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry_sdk::trace::InMemorySpanExporter;
+use workshop::{
+    in_process,
+    spans::{SpanRecord, outline},
+};
+
+use super::*;
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+
+/// This step's router with the real `init_tracer` exporting to memory. Each test has its own
+/// provider, kept alive by the test: the in-memory exporter forgets its spans on shutdown.
+fn backend() -> (Router, InMemorySpanExporter, SdkTracerProvider) {
+    let exporter = InMemorySpanExporter::default();
+    let provider = init_tracer(exporter.clone());
+    let app = Backend {
+        tracer: provider.tracer("backend"),
+        propagator: Arc::new(init_propagator()),
+    };
+    (router(app), exporter, provider)
+}
+
+#[tokio::test]
+async fn continues_the_callers_trace_as_a_child_of_its_span_and_records_the_baggage() {
+    let (backend, exporter, _provider) = backend();
+    let traceparent = format!("00-{TRACE_ID}-{PARENT_ID}-01");
+    let headers: &[(&str, &[u8])] = &[
+        ("traceparent", traceparent.as_bytes()),
+        ("baggage", b"demo.origin=frontend"),
+    ];
+
+    assert_eq!(
+        in_process::get(backend, headers).await,
+        (StatusCode::OK, "OK".into())
+    );
+
+    let exported = exporter.get_finished_spans().unwrap();
+    let spans = SpanRecord::all_from_sdk(&exported, "backend");
+    assert_eq!(
+        outline(&spans),
+        "backend: backend call received (server, parent elsewhere) demo.origin=frontend\n\
+         \x20 event: handling backend call\n"
+    );
+    let span = &spans[0];
+    assert_eq!(span.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+    assert_eq!(
+        span.parent_span_id,
+        Some(SpanId::from_hex(PARENT_ID).unwrap())
+    );
+    assert!(
+        exported[0].parent_span_is_remote,
+        "the parent lives in another process"
+    );
+    assert_eq!(span.scope, "backend");
+}
+
+#[tokio::test]
+async fn decodes_every_baggage_entry() {
+    let (backend, exporter, _provider) = backend();
+    let headers: &[(&str, &[u8])] = &[("baggage", b"user.id=alice%20smith, tier=gold;ttl=60")];
+
+    in_process::get(backend, headers).await;
+
+    let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
+    assert_eq!(spans[0].attributes["user.id"], "alice smith");
+    assert_eq!(
+        spans[0].attributes["tier"], "gold",
+        "properties after ';' are not the value"
+    );
+}
+
+#[tokio::test]
+async fn without_trace_headers_starts_a_new_trace() {
+    let (backend, exporter, _provider) = backend();
+
+    assert_eq!(
+        in_process::get(backend, &[]).await,
+        (StatusCode::OK, "OK".into())
+    );
+
+    let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
+    assert_eq!(
+        outline(&spans),
+        "backend: backend call received (server)\n\
+         \x20 event: handling backend call\n"
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_traceparent_is_ignored_and_starts_a_new_trace() {
+    let malformed: [&[u8]; 5] = [
+        b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+        b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        b"00-not-hex-at-all-01",
+    ];
+    for traceparent in malformed {
+        let (backend, exporter, _provider) = backend();
+
+        let answer = in_process::get(backend, &[("traceparent", traceparent)]).await;
+
+        let shown = String::from_utf8_lossy(traceparent);
+        assert_eq!(answer, (StatusCode::OK, "OK".into()), "traceparent {shown}");
+        let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
+        assert_eq!(spans[0].parent_span_id, None, "traceparent {shown}");
+        assert_ne!(spans[0].trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+    }
+}

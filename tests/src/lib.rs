@@ -1,0 +1,16 @@
+//! The workshop's own tooling: the runner behind `cargo run -p workshop`, and the harness for
+//! the tests that prove what each step's programs export.
+//!
+//! - [`process`] builds and runs the steps' real programs;
+//! - [`stdout`] reads back the spans they print;
+//! - [`spans`] outlines and draws traces;
+//! - [`fake_backend`] stands in for a backend that fails on purpose;
+//! - [`in_process`] sends a request straight to a router;
+//! - [`steps`] lists the steps.
+
+pub mod fake_backend;
+pub mod in_process;
+pub mod process;
+pub mod spans;
+pub mod stdout;
+pub mod steps;

@@ -1,0 +1,97 @@
+//! `cargo run -p workshop [STEP]`: starts one step's backend and frontend on free ports, sends
+//! the frontend one request, stops both with SIGTERM so that they export every span, and shows
+//! what they logged and the trace they exported. Without STEP, the latest local step.
+
+use std::process::ExitCode;
+
+use workshop::{
+    process::{self, Exited, Pair},
+    spans,
+    steps::{self, Step},
+};
+
+const USAGE: &str = "usage: cargo run -p workshop [STEP]    (STEP: 01 to 05; default: the latest)";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let step = match choose_step(std::env::args().skip(1).collect()) {
+        Ok(step) => step,
+        Err(Some(message)) => {
+            eprintln!("error: {message}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+        Err(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+    };
+    match run(step).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The step named on the command line. `Err(None)` asks for the usage text.
+fn choose_step(args: Vec<String>) -> Result<&'static Step, Option<String>> {
+    match args.as_slice() {
+        [] => Ok(steps::latest_local()),
+        [flag] if flag == "-h" || flag == "--help" => Err(None),
+        [number] => steps::find(number).ok_or_else(|| Some(format!("there is no step {number:?}"))),
+        _ => Err(Some("too many arguments".into())),
+    }
+}
+
+async fn run(step: &'static Step) -> Result<(), String> {
+    println!("Step {}: {}", step.number, step.title);
+    println!("Building its programs with cargo...");
+    tokio::task::spawn_blocking(move || process::program(&step.frontend()))
+        .await
+        .map_err(|error| error.to_string())??;
+
+    let pair = Pair::start(step, &[]).await?;
+    let url = pair.frontend.url();
+    println!("{} listens on {}", step.backend(), pair.backend.url());
+    println!("{} listens on {url}", step.frontend());
+    let answer = process::http_get(&url).await;
+    match &answer {
+        Ok((status, body)) => println!("GET {url} answered {status}: {body:?}"),
+        Err(error) => println!("{error}"),
+    }
+    println!("Stopping both with SIGTERM, so that they export every span...");
+    let (frontend, backend) = pair.stop().await?;
+    show_log("frontend", &frontend);
+    show_log("backend", &backend);
+
+    let spans = process::exported_spans(step, &frontend, &backend)?;
+    println!();
+    if spans.is_empty() {
+        println!("No spans: step {} is not traced yet.", step.number);
+    }
+    for trace in spans::traces(&spans) {
+        println!("{}", spans::render(&trace));
+    }
+    println!("To run the two yourself, in two terminals:");
+    println!("  cargo run -p {}", step.backend());
+    println!("  cargo run -p {}", step.frontend());
+    println!("then, in a third: curl http://127.0.0.1:8080/");
+
+    match answer? {
+        (status, _) if !status.is_success() => Err(format!("the frontend answered {status}")),
+        _ if !frontend.status.success() => Err("the frontend did not exit cleanly".into()),
+        _ if !backend.status.success() => Err("the backend did not exit cleanly".into()),
+        _ => Ok(()),
+    }
+}
+
+fn show_log(name: &str, exited: &Exited) {
+    println!(
+        "The {name} logged (stderr), then exited ({}):",
+        exited.status
+    );
+    for line in exited.stderr.lines() {
+        println!("  | {line}");
+    }
+}

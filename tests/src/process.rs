@@ -1,0 +1,350 @@
+//! Running the steps' real programs as processes, the way a reader runs them: built by cargo,
+//! started on ephemeral ports, stopped with SIGTERM, their stdout and stderr kept for checking.
+
+use std::{
+    collections::HashMap,
+    ffi::OsString,
+    net::SocketAddr,
+    path::PathBuf,
+    process::{ExitStatus, Stdio},
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, BufReader},
+    process::{Child, Command},
+    sync::oneshot,
+    task::JoinHandle,
+};
+
+use crate::{
+    spans::SpanRecord,
+    stdout,
+    steps::{STEPS, Step},
+};
+
+/// The longest a program may take to start or to stop before the caller gives up on it. Only a
+/// bound for a broken program: a working one takes milliseconds.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The variables the programs read. They are removed from every program's environment, so that
+/// a developer's own `OTEL_SERVICE_NAME` or proxy setting cannot change what a test sees.
+fn is_scrubbed(variable: &str) -> bool {
+    variable.starts_with("OTEL_")
+        || matches!(
+            variable,
+            "LISTEN_ADDR" | "BACKEND_URL" | "BACKEND_TIMEOUT_MS"
+        )
+        || variable.to_ascii_lowercase().ends_with("_proxy")
+}
+
+/// The path of a step program (`step-05-frontend`). The first call builds every step's
+/// programs with cargo, so that nobody runs a stale binary; later calls reuse the result.
+pub fn program(package: &str) -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
+    let programs = BUILT.get_or_init(build_step_programs).as_ref()?;
+    programs
+        .get(package)
+        .cloned()
+        .ok_or_else(|| format!("cargo built no program called {package}"))
+}
+
+fn build_step_programs() -> Result<HashMap<String, PathBuf>, String> {
+    let failed =
+        |error: escargot::error::CargoError| format!("building the step programs: {error}");
+    let mut build = escargot::CargoBuild::new()
+        .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
+        .bins()
+        .current_release();
+    for step in STEPS {
+        build = build.package(step.frontend()).package(step.backend());
+    }
+    let mut programs = HashMap::new();
+    for message in build.exec().map_err(failed)? {
+        let message = message.map_err(failed)?;
+        if let escargot::format::Message::CompilerArtifact(artifact) =
+            message.decode().map_err(failed)?
+            && let Some(executable) = artifact.executable
+        {
+            programs.insert(artifact.target.name.to_string(), executable.to_path_buf());
+        }
+    }
+    Ok(programs)
+}
+
+/// A step program that is running and has said where it listens.
+pub struct Service {
+    child: Child,
+    address: SocketAddr,
+    stdout: JoinHandle<String>,
+    stderr: Arc<Mutex<String>>,
+    stderr_done: JoinHandle<()>,
+}
+
+/// A program that has exited, with everything it printed.
+#[derive(Debug)]
+pub struct Exited {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Exited {
+    /// The spans the program printed to stdout, or what else stdout held.
+    pub fn parse_spans(&self) -> Result<Vec<SpanRecord>, String> {
+        stdout::parse(&self.stdout)
+    }
+
+    /// The spans the program printed to stdout; panics, showing the output, if stdout holds
+    /// anything else.
+    pub fn spans(&self) -> Vec<SpanRecord> {
+        self.parse_spans()
+            .unwrap_or_else(|error| panic!("{error}\nwhole stdout:\n{}", self.stdout))
+    }
+
+    /// Panics unless the program exited with code 0.
+    pub fn assert_success(&self) {
+        assert!(
+            self.status.success(),
+            "exited with {}; stderr:\n{}",
+            self.status,
+            self.stderr
+        );
+    }
+}
+
+impl Service {
+    /// Starts `package` with `LISTEN_ADDR=127.0.0.1:0` and the variables in `env`, and waits
+    /// for its `listening on` line.
+    pub async fn start(package: &str, env: &[(&str, &str)]) -> Result<Service, String> {
+        let mut child = command(package, env)?
+            .spawn()
+            .map_err(|error| format!("cannot start {package}: {error}"))?;
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(format!("{package}: no pipe for stdout or stderr"));
+        };
+        let stdout = tokio::spawn(async move {
+            let mut bytes = Vec::new();
+            let mut stdout = stdout;
+            let _ = stdout.read_to_end(&mut bytes).await;
+            String::from_utf8_lossy(&bytes).into_owned()
+        });
+        let logged = Arc::new(Mutex::new(String::new()));
+        let (ready, listening) = oneshot::channel();
+        let stderr_done = tokio::spawn(collect_stderr(stderr, logged.clone(), ready));
+
+        match tokio::time::timeout(PATIENCE, listening).await {
+            Ok(Ok(address)) => Ok(Service {
+                child,
+                address,
+                stdout,
+                stderr: logged,
+                stderr_done,
+            }),
+            outcome => {
+                let _ = child.start_kill();
+                let status = child.wait().await;
+                let _ = stderr_done.await;
+                let why = match (outcome, status) {
+                    (Err(_), _) => format!("said nothing about listening within {PATIENCE:?}"),
+                    (_, Ok(status)) => format!("exited ({status}) before listening"),
+                    (_, Err(error)) => format!("exited before listening ({error})"),
+                };
+                Err(format!("{package} {why}; stderr:\n{}", lock(&logged)))
+            }
+        }
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// `http://127.0.0.1:PORT/`
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.address)
+    }
+
+    /// What the program has written to stderr so far.
+    pub fn stderr(&self) -> String {
+        lock(&self.stderr).clone()
+    }
+
+    /// Sends SIGTERM, as a deploy or Ctrl-C would, and waits for the program to exit.
+    pub async fn stop(mut self) -> Result<Exited, String> {
+        terminate(&mut self.child);
+        let status = match tokio::time::timeout(PATIENCE, self.child.wait()).await {
+            Ok(Ok(status)) => status,
+            Ok(Err(error)) => return Err(format!("waiting for the program: {error}")),
+            Err(_) => {
+                let _ = self.child.kill().await;
+                return Err(format!(
+                    "no exit within {PATIENCE:?} of SIGTERM; stderr:\n{}",
+                    self.stderr()
+                ));
+            }
+        };
+        let stdout = self.stdout.await.unwrap_or_default();
+        let _ = self.stderr_done.await;
+        let stderr = lock(&self.stderr).clone();
+        Ok(Exited {
+            status,
+            stdout,
+            stderr,
+        })
+    }
+}
+
+/// A step's backend and frontend, running, the frontend calling the backend.
+pub struct Pair {
+    pub backend: Service,
+    pub frontend: Service,
+}
+
+impl Pair {
+    /// Starts the backend, then the frontend with `BACKEND_URL` pointing at it and the
+    /// variables in `frontend_env`.
+    pub async fn start(step: &Step, frontend_env: &[(&str, &str)]) -> Result<Pair, String> {
+        let backend = Service::start(&step.backend(), &[]).await?;
+        let backend_url = backend.url();
+        let mut env = vec![("BACKEND_URL", backend_url.as_str())];
+        env.extend_from_slice(frontend_env);
+        match Service::start(&step.frontend(), &env).await {
+            Ok(frontend) => Ok(Pair { backend, frontend }),
+            Err(error) => {
+                let _ = backend.stop().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Stops the frontend, then the backend, each with SIGTERM.
+    pub async fn stop(self) -> Result<(Exited, Exited), String> {
+        let frontend = self.frontend.stop().await;
+        let backend = self.backend.stop().await;
+        Ok((frontend?, backend?))
+    }
+}
+
+/// Every span the step's traced programs printed, frontend's first.
+pub fn exported_spans(
+    step: &Step,
+    frontend: &Exited,
+    backend: &Exited,
+) -> Result<Vec<SpanRecord>, String> {
+    let mut spans = Vec::new();
+    for (name, exited, traced) in [
+        ("frontend", frontend, step.frontend_traced),
+        ("backend", backend, step.backend_traced),
+    ] {
+        if traced {
+            let printed = exited
+                .parse_spans()
+                .map_err(|error| format!("reading the {name}'s stdout: {error}"))?;
+            spans.extend(printed);
+        } else if !exited.stdout.is_empty() {
+            return Err(format!(
+                "the untraced {name} printed to stdout: {:?}",
+                exited.stdout
+            ));
+        }
+    }
+    Ok(spans)
+}
+
+/// `GET url` with a 10-second limit: the status and the body.
+pub async fn http_get(url: &str) -> Result<(reqwest::StatusCode, String), String> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|error| error.to_string())?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|error| format!("GET {url}: {error}"))?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|error| format!("GET {url}: reading the body: {error}"))?;
+    Ok((status, body))
+}
+
+/// Runs `package` with the variables in `env` until it exits by itself, as it does when its
+/// configuration is bad.
+pub async fn run_to_exit(package: &str, env: &[(&str, &str)]) -> Result<Exited, String> {
+    let child = command(package, env)?
+        .spawn()
+        .map_err(|error| format!("cannot start {package}: {error}"))?;
+    match tokio::time::timeout(PATIENCE, child.wait_with_output()).await {
+        Ok(Ok(output)) => Ok(Exited {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }),
+        Ok(Err(error)) => Err(format!("waiting for {package}: {error}")),
+        Err(_) => Err(format!("{package} still runs after {PATIENCE:?}")),
+    }
+}
+
+fn command(package: &str, env: &[(&str, &str)]) -> Result<Command, String> {
+    let mut command = Command::new(program(package)?);
+    let inherited: Vec<OsString> = std::env::vars_os()
+        .map(|(name, _)| name)
+        .filter(|name| name.to_str().is_some_and(is_scrubbed))
+        .collect();
+    for name in inherited {
+        command.env_remove(name);
+    }
+    command.env("LISTEN_ADDR", "127.0.0.1:0");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // A failing test must not leave programs running behind it.
+        .kill_on_drop(true);
+    Ok(command)
+}
+
+async fn collect_stderr(
+    stderr: tokio::process::ChildStderr,
+    logged: Arc<Mutex<String>>,
+    ready: oneshot::Sender<SocketAddr>,
+) {
+    let mut ready = Some(ready);
+    let mut lines = BufReader::new(stderr).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(address) = line
+            .strip_prefix("listening on http://")
+            .and_then(|address| address.parse().ok())
+            && let Some(ready) = ready.take()
+        {
+            let _ = ready.send(address);
+        }
+        let mut logged = lock(&logged);
+        logged.push_str(&line);
+        logged.push('\n');
+    }
+}
+
+fn lock(text: &Mutex<String>) -> std::sync::MutexGuard<'_, String> {
+    text.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(unix)]
+fn terminate(child: &mut Child) {
+    use nix::{sys::signal, unistd::Pid};
+    if let Some(id) = child.id() {
+        let _ = signal::kill(Pid::from_raw(id as i32), signal::Signal::SIGTERM);
+    }
+}
+
+#[cfg(not(unix))]
+fn terminate(child: &mut Child) {
+    // No SIGTERM here: the programs cannot be asked to stop gracefully, only killed.
+    let _ = child.start_kill();
+}

@@ -1,0 +1,345 @@
+//! Spans as the tests and the runner look at them, whether they were captured in memory or
+//! parsed from what a program printed, and the two ways of showing a trace: an outline of its
+//! structure (for comparisons) and a waterfall (for people).
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write,
+    time::{Duration, SystemTime},
+};
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry_sdk::trace::SpanData;
+
+/// One finished span, with the service that exported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRecord {
+    /// The `service.name` of the program that exported the span.
+    pub service: String,
+    /// The tracer's name (the instrumentation scope).
+    pub scope: String,
+    pub name: String,
+    pub kind: SpanKind,
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    /// `None` for a root span.
+    pub parent_span_id: Option<SpanId>,
+    pub status: Status,
+    pub start: SystemTime,
+    pub end: SystemTime,
+    pub attributes: BTreeMap<String, String>,
+    pub events: Vec<EventRecord>,
+}
+
+/// An event on a span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub name: String,
+    pub time: SystemTime,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl SpanRecord {
+    /// A span captured in memory (by the SDK's `InMemorySpanExporter`), exported by `service`.
+    pub fn from_sdk(span: &SpanData, service: &str) -> Self {
+        let parent = span.parent_span_id;
+        Self {
+            service: service.to_owned(),
+            scope: span.instrumentation_scope.name().to_owned(),
+            name: span.name.to_string(),
+            kind: span.span_kind.clone(),
+            trace_id: span.span_context.trace_id(),
+            span_id: span.span_context.span_id(),
+            parent_span_id: (parent != SpanId::INVALID).then_some(parent),
+            status: span.status.clone(),
+            start: span.start_time,
+            end: span.end_time,
+            attributes: span
+                .attributes
+                .iter()
+                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                .collect(),
+            events: span
+                .events
+                .iter()
+                .map(|event| EventRecord {
+                    name: event.name.to_string(),
+                    time: event.timestamp,
+                    attributes: event
+                        .attributes
+                        .iter()
+                        .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Every span in `spans`, captured in memory, exported by `service`.
+    pub fn all_from_sdk(spans: &[SpanData], service: &str) -> Vec<Self> {
+        spans
+            .iter()
+            .map(|span| Self::from_sdk(span, service))
+            .collect()
+    }
+
+    pub fn duration(&self) -> Duration {
+        self.end.duration_since(self.start).unwrap_or_default()
+    }
+
+    /// The first event called `name`.
+    pub fn event(&self, name: &str) -> Option<&EventRecord> {
+        self.events.iter().find(|event| event.name == name)
+    }
+
+    /// Panics unless the span records the failure `message` the way the steps do: an
+    /// `exception` event whose `exception.message` is `message`, and an error status saying
+    /// the same.
+    pub fn assert_failed_with(&self, message: &str) {
+        let exception = self
+            .event("exception")
+            .unwrap_or_else(|| panic!("no exception event on {:?}: {self:#?}", self.name));
+        assert_eq!(
+            exception
+                .attributes
+                .get("exception.message")
+                .map(String::as_str),
+            Some(message)
+        );
+        assert_eq!(
+            self.error_description(),
+            Some(message),
+            "status of {:?}",
+            self.name
+        );
+    }
+
+    /// The status's description when it is an error.
+    pub fn error_description(&self) -> Option<&str> {
+        match &self.status {
+            Status::Error { description } => Some(description),
+            _ => None,
+        }
+    }
+}
+
+/// Finds the one span called `name`; panics, showing every span, if there is not exactly one.
+pub fn the_span<'a>(spans: &'a [SpanRecord], name: &str) -> &'a SpanRecord {
+    let found: Vec<_> = spans.iter().filter(|span| span.name == name).collect();
+    match found.as_slice() {
+        [span] => span,
+        _ => panic!(
+            "expected exactly one span called {name:?}, found {}:\n{}",
+            found.len(),
+            outline(spans)
+        ),
+    }
+}
+
+/// Groups spans by trace, traces in the order they started, spans in the order they started.
+pub fn traces(spans: &[SpanRecord]) -> Vec<Vec<SpanRecord>> {
+    let mut by_trace: Vec<Vec<SpanRecord>> = Vec::new();
+    for span in spans {
+        match by_trace.iter_mut().find(|t| t[0].trace_id == span.trace_id) {
+            Some(trace) => trace.push(span.clone()),
+            None => by_trace.push(vec![span.clone()]),
+        }
+    }
+    for trace in &mut by_trace {
+        trace.sort_by_key(|span| span.start);
+    }
+    by_trace.sort_by_key(|trace| trace[0].start);
+    by_trace
+}
+
+/// The structure of a trace as indented text: per span its service, name, kind, error status
+/// and attributes, then its events by name, then its children. No ids, no timings, so two runs
+/// of the same program give the same outline. A span whose parent is not among `spans` (the
+/// parent lives in another process, or was not exported) is drawn as a root, marked
+/// `parent elsewhere`.
+///
+/// ```text
+/// frontend: incoming call (server)
+///   frontend: backend call (client)
+///     event: making backend call
+///     backend: backend call received (server) demo.origin=frontend
+///       event: handling backend call
+/// ```
+pub fn outline(spans: &[SpanRecord]) -> String {
+    let mut text = String::new();
+    for (span, depth, parent_elsewhere) in tree(spans) {
+        let indent = "  ".repeat(depth);
+        let mut notes = vec![kind_name(&span.kind)];
+        if let Status::Error { .. } = span.status {
+            notes.push("error");
+        }
+        if let Status::Ok = span.status {
+            notes.push("ok");
+        }
+        if parent_elsewhere {
+            notes.push("parent elsewhere");
+        }
+        let _ = write!(
+            text,
+            "{indent}{}: {} ({})",
+            span.service,
+            span.name,
+            notes.join(", ")
+        );
+        for (key, value) in &span.attributes {
+            let _ = write!(text, " {key}={value}");
+        }
+        text.push('\n');
+        for event in &span.events {
+            let _ = writeln!(text, "{indent}  event: {}", event.name);
+        }
+    }
+    text
+}
+
+/// One trace drawn for a person: a tree of spans with their services, kinds and durations, a
+/// waterfall bar per span on the trace's time line, and the events and attributes under each
+/// span. Fits in 80 columns.
+pub fn render(spans: &[SpanRecord]) -> String {
+    // service 10 + span 31 + kind 8 + duration 9 + 2 + bar 19 + error mark 1 = 80 columns
+    const BAR_WIDTH: usize = 19;
+    let Some(first) = spans.iter().min_by_key(|span| span.start) else {
+        return String::from("(no spans)\n");
+    };
+    let trace_start = first.start;
+    let trace_end = spans
+        .iter()
+        .map(|span| span.end)
+        .max()
+        .unwrap_or(trace_start);
+    let total = trace_end.duration_since(trace_start).unwrap_or_default();
+    let services: Vec<&str> = {
+        let mut names: Vec<&str> = Vec::new();
+        for span in spans {
+            if !names.contains(&span.service.as_str()) {
+                names.push(&span.service);
+            }
+        }
+        names
+    };
+
+    let mut text = String::new();
+    let _ = writeln!(text, "trace {}", first.trace_id);
+    let _ = writeln!(
+        text,
+        "{} spans from {}, {}",
+        spans.len(),
+        services.join(" and "),
+        millis(total)
+    );
+    let _ = writeln!(
+        text,
+        "{:<10}{:<31}{:<8}{:>9}  waterfall",
+        "service", "span", "kind", "duration"
+    );
+    for (span, depth, _) in tree(spans) {
+        let branch = if depth == 0 {
+            String::new()
+        } else {
+            format!("{}└─ ", "   ".repeat(depth - 1))
+        };
+        let offset = span.start.duration_since(trace_start).unwrap_or_default();
+        let bar = waterfall(offset, span.duration(), total, BAR_WIDTH);
+        let marker = if span.error_description().is_some() {
+            "✗"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            text,
+            "{:<10}{:<31}{:<8}{:>9}  {bar}{marker}",
+            clip(&span.service, 9),
+            clip(&format!("{branch}{}", span.name), 30),
+            kind_name(&span.kind),
+            millis(span.duration()),
+        );
+        let detail_indent = " ".repeat(10 + 3 * depth + 2);
+        for event in &span.events {
+            let at = event.time.duration_since(span.start).unwrap_or_default();
+            let _ = writeln!(text, "{detail_indent}· {} (+{})", event.name, millis(at));
+            for (key, value) in &event.attributes {
+                let _ = writeln!(text, "{detail_indent}    {key} = {value}");
+            }
+        }
+        for (key, value) in &span.attributes {
+            let _ = writeln!(text, "{detail_indent}{key} = {value}");
+        }
+        if let Some(description) = span.error_description() {
+            let _ = writeln!(text, "{detail_indent}✗ error: {description}");
+        }
+    }
+    text
+}
+
+/// The spans of one trace in display order, each with its depth and whether its parent is
+/// missing from `spans`. Children follow their parent, earliest first.
+fn tree(spans: &[SpanRecord]) -> Vec<(&SpanRecord, usize, bool)> {
+    let is_here = |id: &SpanId| spans.iter().any(|span| span.span_id == *id);
+    let mut roots: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|span| !span.parent_span_id.as_ref().is_some_and(is_here))
+        .collect();
+    roots.sort_by_key(|span| span.start);
+
+    let mut ordered = Vec::with_capacity(spans.len());
+    fn visit<'a>(
+        span: &'a SpanRecord,
+        depth: usize,
+        spans: &'a [SpanRecord],
+        ordered: &mut Vec<(&'a SpanRecord, usize, bool)>,
+    ) {
+        let mut children: Vec<&SpanRecord> = spans
+            .iter()
+            .filter(|child| child.parent_span_id == Some(span.span_id))
+            .collect();
+        children.sort_by_key(|child| child.start);
+        for child in children {
+            ordered.push((child, depth + 1, false));
+            visit(child, depth + 1, spans, ordered);
+        }
+    }
+    for root in roots {
+        ordered.push((root, 0, root.parent_span_id.is_some()));
+        visit(root, 0, spans, &mut ordered);
+    }
+    ordered
+}
+
+fn kind_name(kind: &SpanKind) -> &'static str {
+    match kind {
+        SpanKind::Client => "client",
+        SpanKind::Server => "server",
+        SpanKind::Producer => "producer",
+        SpanKind::Consumer => "consumer",
+        SpanKind::Internal => "internal",
+    }
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let mut clipped: String = text.chars().take(width - 1).collect();
+        clipped.push('…');
+        clipped
+    }
+}
+
+/// A bar of `width` cells: blank until the span starts, full while it runs. Every span gets
+/// at least one cell, so a very short one is still visible.
+fn waterfall(offset: Duration, length: Duration, total: Duration, width: usize) -> String {
+    let total = total.as_secs_f64().max(f64::EPSILON);
+    let cell = |at: f64| ((at / total) * width as f64).round() as usize;
+    let start = cell(offset.as_secs_f64()).min(width - 1);
+    let end = cell((offset + length).as_secs_f64()).clamp(start + 1, width);
+    format!("{}{}", " ".repeat(start), "█".repeat(end - start))
+}

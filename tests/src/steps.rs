@@ -1,0 +1,126 @@
+//! The workshop's steps: which programs each has and what it adds.
+
+/// One step of the workshop: a folder under `steps/` with a frontend and a backend package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// Two digits, as in the package names: `"05"`.
+    pub number: &'static str,
+    /// The folder under `steps/`.
+    pub folder: &'static str,
+    /// What the step adds, in a few words.
+    pub title: &'static str,
+    /// Whether the frontend and the backend print spans to stdout.
+    pub frontend_traced: bool,
+    pub backend_traced: bool,
+    /// The trace one successful request produces, as [`crate::spans::outline`] draws it: the
+    /// structure the tests hold each step's programs to.
+    pub trace: &'static str,
+}
+
+impl Step {
+    pub fn frontend(&self) -> String {
+        format!("step-{}-frontend", self.number)
+    }
+
+    pub fn backend(&self) -> String {
+        format!("step-{}-backend", self.number)
+    }
+}
+
+const CHILD_SPAN: &str = concat!(
+    "frontend: incoming call (server)\n",
+    "  frontend: backend call (client)\n",
+    "    event: making backend call\n",
+);
+
+pub const STEPS: &[Step] = &[
+    Step {
+        number: "01",
+        folder: "01-untraced-pair",
+        title: "the untraced pair",
+        frontend_traced: false,
+        backend_traced: false,
+        trace: "",
+    },
+    Step {
+        number: "02",
+        folder: "02-root-span",
+        title: "the root span",
+        frontend_traced: true,
+        backend_traced: false,
+        trace: "frontend: incoming call (server)\n",
+    },
+    Step {
+        number: "03",
+        folder: "03-child-span-and-events",
+        title: "a child span and events",
+        frontend_traced: true,
+        backend_traced: false,
+        trace: CHILD_SPAN,
+    },
+    Step {
+        number: "04",
+        folder: "04-w3c-propagation",
+        title: "W3C propagation",
+        frontend_traced: true,
+        backend_traced: false,
+        trace: CHILD_SPAN,
+    },
+    Step {
+        number: "05",
+        folder: "05-backend-extraction",
+        title: "backend extraction",
+        frontend_traced: true,
+        backend_traced: true,
+        trace: concat!(
+            "frontend: incoming call (server)\n",
+            "  frontend: backend call (client)\n",
+            "    event: making backend call\n",
+            "    backend: backend call received (server) demo.origin=frontend\n",
+            "      event: handling backend call\n",
+        ),
+    },
+];
+
+/// The newest step that runs with nothing but this repository: the quick start shows it.
+pub fn latest_local() -> &'static Step {
+    &STEPS[STEPS.len() - 1]
+}
+
+/// The step numbered `number` (`"5"`, `"05"` and `"step-05"` all name step 05).
+pub fn find(number: &str) -> Option<&'static Step> {
+    let digits = number.trim_start_matches("step-");
+    let wanted: u32 = digits.parse().ok()?;
+    STEPS
+        .iter()
+        .find(|step| step.number.parse::<u32>().ok() == Some(wanted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_folder_is_listed_in_order() {
+        let steps_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../steps");
+        let mut folders: Vec<String> = std::fs::read_dir(steps_dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.as_bytes().first().is_some_and(u8::is_ascii_digit))
+            .collect();
+        folders.sort();
+        let listed: Vec<&str> = STEPS.iter().map(|step| step.folder).collect();
+        assert_eq!(folders, listed);
+        for step in STEPS {
+            assert!(step.folder.starts_with(&format!("{}-", step.number)));
+        }
+    }
+
+    #[test]
+    fn finds_steps_by_number() {
+        assert_eq!(find("5").map(|s| s.number), Some("05"));
+        assert_eq!(find("step-03").map(|s| s.number), Some("03"));
+        assert_eq!(find("99"), None);
+        assert_eq!(find("x"), None);
+    }
+}

@@ -1,0 +1,130 @@
+//! What crosses the wire between the real programs, and the quick start, run as a reader runs
+//! it. (The contract every step keeps is in `contract.rs`.)
+
+// In a test, an unwrap is an assertion: a failure panics with the error, which fails the test.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+use workshop::{
+    process::{self, Pair, http_get},
+    spans::the_span,
+    steps,
+};
+
+#[tokio::test]
+async fn step_04_backend_shows_the_traceparent_naming_the_frontends_backend_call_span() {
+    let step = steps::find("04").unwrap();
+    let pair = Pair::start(step, &[]).await.unwrap();
+    assert_eq!(
+        http_get(&pair.frontend.url()).await.unwrap(),
+        (StatusCode::OK, "OK".into())
+    );
+    let (frontend, backend) = pair.stop().await.unwrap();
+
+    let spans = process::exported_spans(step, &frontend, &backend).unwrap();
+    let call = the_span(&spans, "backend call");
+    let expected = format!(
+        "received traceparent: \"00-{}-{}-01\"\n\
+         received tracestate: \"\"\n\
+         received baggage: \"demo.origin=frontend\"\n\
+         backend call received\n",
+        call.trace_id, call.span_id
+    );
+    assert!(
+        backend.stderr.contains(&expected),
+        "backend's stderr:\n{}",
+        backend.stderr
+    );
+}
+
+#[tokio::test]
+async fn step_05_one_trace_spans_both_services() {
+    let step = steps::find("05").unwrap();
+    let pair = Pair::start(step, &[]).await.unwrap();
+    assert_eq!(
+        http_get(&pair.frontend.url()).await.unwrap(),
+        (StatusCode::OK, "OK".into())
+    );
+    let (frontend, backend) = pair.stop().await.unwrap();
+
+    let frontend_spans = frontend.spans();
+    let backend_spans = backend.spans();
+    let root = the_span(&frontend_spans, "incoming call");
+    let call = the_span(&frontend_spans, "backend call");
+    let received = the_span(&backend_spans, "backend call received");
+    assert_eq!(
+        (root.service.as_str(), received.service.as_str()),
+        ("frontend", "backend")
+    );
+    assert_eq!(
+        (call.scope.as_str(), received.scope.as_str()),
+        ("OT-tracing-demo", "backend")
+    );
+    assert_eq!(
+        received.trace_id, root.trace_id,
+        "one trace id across both services"
+    );
+    assert_eq!(call.trace_id, root.trace_id);
+    assert_eq!(
+        received.parent_span_id,
+        Some(call.span_id),
+        "child of the client span"
+    );
+    assert_eq!(
+        received.attributes["demo.origin"], "frontend",
+        "the baggage arrived"
+    );
+    assert!(received.event("handling backend call").is_some());
+}
+
+#[test]
+fn the_quick_start_shows_a_trace_across_both_services() {
+    let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+        .output()
+        .expect("running the workshop runner");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    assert!(stdout.contains("Step 05: backend extraction"), "{stdout}");
+    assert!(stdout.contains("answered 200 OK: \"OK\""), "{stdout}");
+    let tree = [
+        "frontend  incoming call                  server",
+        "frontend  └─ backend call                client",
+        "· making backend call",
+        "backend      └─ backend call received    server",
+        "· handling backend call",
+        "demo.origin = frontend",
+    ];
+    let mut rest = stdout.as_ref();
+    for row in tree {
+        let at = rest
+            .find(row)
+            .unwrap_or_else(|| panic!("no {row:?}, in order, in:\n{stdout}"));
+        rest = &rest[at + row.len()..];
+    }
+    assert!(stdout.contains("trace "), "{stdout}");
+    assert!(
+        stdout.lines().all(|line| line.chars().count() <= 80),
+        "fits 80 columns:\n{stdout}"
+    );
+}
+
+#[test]
+fn the_runner_refuses_an_unknown_step_with_exit_code_2() {
+    let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+        .arg("99")
+        .output()
+        .expect("running the workshop runner");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: there is no step \"99\"\nusage: "),
+        "{stderr}"
+    );
+}
