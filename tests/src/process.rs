@@ -170,9 +170,14 @@ impl Service {
         lock(&self.stderr).clone()
     }
 
-    /// Sends SIGTERM, as a deploy or Ctrl-C would, and waits for the program to exit.
-    pub async fn stop(mut self) -> Result<Exited, String> {
-        terminate(&mut self.child);
+    /// Sends SIGTERM, as a deploy would, and waits for the program to exit.
+    pub async fn stop(self) -> Result<Exited, String> {
+        self.stop_with(StopSignal::Terminate).await
+    }
+
+    /// Sends `signal` and waits for the program to exit.
+    pub async fn stop_with(mut self, signal: StopSignal) -> Result<Exited, String> {
+        send(&mut self.child, signal);
         let status = match tokio::time::timeout(PATIENCE, self.child.wait()).await {
             Ok(Ok(status)) => status,
             Ok(Err(error)) => return Err(format!("waiting for the program: {error}")),
@@ -220,8 +225,13 @@ impl Pair {
 
     /// Stops the frontend, then the backend, each with SIGTERM.
     pub async fn stop(self) -> Result<(Exited, Exited), String> {
-        let frontend = self.frontend.stop().await;
-        let backend = self.backend.stop().await;
+        self.stop_with(StopSignal::Terminate).await
+    }
+
+    /// Stops the frontend, then the backend, each with `signal`.
+    pub async fn stop_with(self, signal: StopSignal) -> Result<(Exited, Exited), String> {
+        let frontend = self.frontend.stop_with(signal).await;
+        let backend = self.backend.stop_with(signal).await;
         Ok((frontend?, backend?))
     }
 }
@@ -335,16 +345,29 @@ fn lock(text: &Mutex<String>) -> std::sync::MutexGuard<'_, String> {
     text.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The signals that ask a program to stop gracefully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGTERM, what a deploy or `docker stop` sends.
+    Terminate,
+    /// SIGINT, what Ctrl-C sends.
+    Interrupt,
+}
+
 #[cfg(unix)]
-fn terminate(child: &mut Child) {
+fn send(child: &mut Child, stop: StopSignal) {
     use nix::{sys::signal, unistd::Pid};
-    if let Some(id) = child.id() {
-        let _ = signal::kill(Pid::from_raw(id as i32), signal::Signal::SIGTERM);
+    let signal = match stop {
+        StopSignal::Terminate => signal::Signal::SIGTERM,
+        StopSignal::Interrupt => signal::Signal::SIGINT,
+    };
+    if let Some(id) = child.id().and_then(|id| i32::try_from(id).ok()) {
+        let _ = signal::kill(Pid::from_raw(id), signal);
     }
 }
 
 #[cfg(not(unix))]
-fn terminate(child: &mut Child) {
-    // No SIGTERM here: the programs cannot be asked to stop gracefully, only killed.
+fn send(child: &mut Child, _stop: StopSignal) {
+    // No signals here: the programs cannot be asked to stop gracefully, only killed.
     let _ = child.start_kill();
 }

@@ -8,7 +8,7 @@
 use reqwest::StatusCode;
 use workshop::{
     fake_backend::{FakeBackend, refused_url},
-    process::{self, Exited, Pair, Service, http_get, run_to_exit},
+    process::{self, Exited, Pair, Service, StopSignal, http_get, run_to_exit},
     spans::{self, SpanRecord, outline, the_span},
     steps::{self, Step},
 };
@@ -50,6 +50,10 @@ macro_rules! contract_tests {
             #[tokio::test]
             async fn sigterm_after_requests_loses_no_span() {
                 super::sigterm_after_requests_loses_no_span(step()).await
+            }
+            #[tokio::test]
+            async fn ctrl_c_stops_both_programs_gracefully_too() {
+                super::ctrl_c_stops_both_programs_gracefully_too(step()).await
             }
             #[tokio::test]
             async fn sigterm_lets_the_request_in_flight_finish() {
@@ -246,6 +250,24 @@ async fn sigterm_after_requests_loses_no_span(step: &Step) {
     for trace in traces {
         assert_eq!(outline(&trace), step.trace);
     }
+}
+
+async fn ctrl_c_stops_both_programs_gracefully_too(step: &Step) {
+    let pair = Pair::start(step, &[]).await.unwrap();
+    let answer = http_get(&pair.frontend.url()).await.unwrap();
+
+    let (frontend, backend) = pair.stop_with(StopSignal::Interrupt).await.unwrap();
+
+    assert_eq!(answer, (StatusCode::OK, "OK".into()));
+    frontend.assert_success();
+    backend.assert_success();
+    assert!(
+        frontend.stderr.contains("SIGINT received"),
+        "{}",
+        frontend.stderr
+    );
+    let spans = process::exported_spans(step, &frontend, &backend).unwrap();
+    assert_eq!(outline(&spans), step.trace);
 }
 
 async fn sigterm_lets_the_request_in_flight_finish(step: &Step) {

@@ -108,11 +108,58 @@ fn the_quick_start_shows_a_trace_across_both_services() {
             .unwrap_or_else(|| panic!("no {row:?}, in order, in:\n{stdout}"));
         rest = &rest[at + row.len()..];
     }
-    assert!(stdout.contains("trace "), "{stdout}");
     assert!(
         stdout.lines().all(|line| line.chars().count() <= 80),
         "fits 80 columns:\n{stdout}"
     );
+
+    // The README shows this output: it must not go stale. Ids and timings differ per run.
+    let printed = trace_block(&stdout);
+    let readme = include_str!("../../README.md");
+    let sample = readme
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README shows the quick start's output in a text block");
+    assert_eq!(
+        normalized(sample),
+        normalized(&printed),
+        "the README's sample is stale; this run printed:\n{printed}"
+    );
+}
+
+/// The lines of the first trace drawn in `output`, up to the blank line after it.
+fn trace_block(output: &str) -> String {
+    let start = output.find("\ntrace ").expect("a trace in the output") + 1;
+    let block = &output[start..];
+    let end = block.find("\n\n").unwrap_or(block.len());
+    format!("{}\n", &block[..end])
+}
+
+/// `text` with what changes from run to run blurred: trace ids, numbers, waterfall bars.
+fn normalized(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|line| {
+            let words: Vec<String> = line
+                .split_whitespace()
+                .map(|word| {
+                    if word.len() == 32 && word.chars().all(|c| c.is_ascii_hexdigit()) {
+                        return "<id>".to_owned();
+                    }
+                    let mut blurred = String::new();
+                    for c in word.chars().filter(|&c| c != '█') {
+                        let c = if c.is_ascii_digit() { '9' } else { c };
+                        if !(c == '9' && blurred.ends_with('9')) {
+                            blurred.push(c);
+                        }
+                    }
+                    blurred
+                })
+                .filter(|word| !word.is_empty())
+                .collect();
+            words.join(" ")
+        })
+        .collect()
 }
 
 #[test]
@@ -127,4 +174,23 @@ fn the_runner_refuses_an_unknown_step_with_exit_code_2() {
         stderr.starts_with("error: there is no step \"99\"\nusage: "),
         "{stderr}"
     );
+}
+
+#[test]
+fn every_command_the_readme_shows_is_run_by_ci() {
+    let readme = include_str!("../../README.md");
+    let ci = include_str!("../../.ci/run");
+    let blocks = readme.split("```sh\n").skip(1);
+    let commands: Vec<&str> = blocks
+        .flat_map(|block| block.split("```").next().unwrap_or_default().lines())
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    assert!(commands.contains(&"cargo test --workspace"), "{commands:?}");
+    for command in commands {
+        assert!(
+            ci.lines().any(|line| line.contains(command)),
+            "the README shows `{command}`, which .ci/run never runs"
+        );
+    }
 }
