@@ -63,11 +63,13 @@ fn build_step_programs() -> Result<HashMap<String, PathBuf>, String> {
     let mut programs = HashMap::new();
     for message in build.exec().map_err(failed)? {
         let message = message.map_err(failed)?;
+        // Written without let chains, which need Rust 1.88: the workspace promises 1.85.
         if let escargot::format::Message::CompilerArtifact(artifact) =
             message.decode().map_err(failed)?
-            && let Some(executable) = artifact.executable
         {
-            programs.insert(artifact.target.name.to_string(), executable.to_path_buf());
+            if let Some(executable) = artifact.executable {
+                programs.insert(artifact.target.name.to_string(), executable.to_path_buf());
+            }
         }
     }
     Ok(programs)
@@ -328,12 +330,11 @@ async fn collect_stderr(
     let mut ready = Some(ready);
     let mut lines = BufReader::new(stderr).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        if let Some(address) = line
-            .strip_prefix("listening on http://")
-            .and_then(|address| address.parse().ok())
-            && let Some(ready) = ready.take()
-        {
-            let _ = ready.send(address);
+        let address = line.strip_prefix("listening on http://");
+        if let Some(address) = address.and_then(|address| address.parse().ok()) {
+            if let Some(ready) = ready.take() {
+                let _ = ready.send(address);
+            }
         }
         let mut logged = lock(&logged);
         logged.push_str(&line);
