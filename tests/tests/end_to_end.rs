@@ -180,13 +180,21 @@ fn the_runner_refuses_an_unknown_step_with_exit_code_2() {
 fn every_command_the_readme_shows_is_run_by_ci() {
     let readme = include_str!("../../README.md");
     let ci = include_str!("../../.ci/run");
+    // Each line of a `sh` block, and each inline `cargo ...` or `curl ...` in the prose.
     let blocks = readme.split("```sh\n").skip(1);
-    let commands: Vec<&str> = blocks
+    let mut commands: Vec<&str> = blocks
         .flat_map(|block| block.split("```").next().unwrap_or_default().lines())
         .map(str::trim)
         .filter(|line| !line.is_empty())
         .collect();
+    let prose = readme.split("```").step_by(2);
+    let inline = prose.flat_map(|text| text.split('`').skip(1).step_by(2));
+    commands.extend(inline.filter(|code| code.starts_with("cargo ") || code.starts_with("curl ")));
     assert!(commands.contains(&"cargo test --workspace"), "{commands:?}");
+    assert!(
+        commands.contains(&"cargo run -p workshop 03"),
+        "{commands:?}"
+    );
     for command in commands {
         assert!(
             ci.lines().any(|line| line.contains(command)),
