@@ -47,7 +47,8 @@ fn choose_step(args: Vec<String>) -> Result<&'static Step, Option<String>> {
 async fn run(step: &'static Step) -> Result<(), String> {
     println!("Step {}: {}", step.number, step.title);
     println!("Building its programs with cargo...");
-    tokio::task::spawn_blocking(move || process::program(&step.frontend()))
+    let programs = [step.frontend(), step.backend()];
+    tokio::task::spawn_blocking(move || process::build(&programs, true))
         .await
         .map_err(|error| error.to_string())??;
 

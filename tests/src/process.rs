@@ -2,12 +2,12 @@
 //! started on ephemeral ports, stopped with SIGTERM, their stdout and stderr kept for checking.
 
 use std::{
-    collections::HashMap,
+    collections::BTreeSet,
     ffi::OsString,
     net::SocketAddr,
     path::PathBuf,
     process::{ExitStatus, Stdio},
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -39,40 +39,76 @@ fn is_scrubbed(variable: &str) -> bool {
         || variable.to_ascii_lowercase().ends_with("_proxy")
 }
 
-/// The path of a step program (`step-05-frontend`). The first call builds every step's
-/// programs with cargo, so that nobody runs a stale binary; later calls reuse the result.
-pub fn program(package: &str) -> Result<PathBuf, String> {
-    static BUILT: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
-    let programs = BUILT.get_or_init(build_step_programs).as_ref()?;
-    programs
-        .get(package)
-        .cloned()
-        .ok_or_else(|| format!("cargo built no program called {package}"))
+/// Builds `packages` with cargo, unless this process has built them already, so that nobody
+/// runs a stale program. With `show_progress`, cargo's own lines go to stderr; without, only
+/// its errors do.
+pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
+    // Held while cargo runs: callers on other threads wait for this build, not start another.
+    let mut built = built_packages();
+    let missing: Vec<&String> = packages.iter().filter(|p| !built.contains(*p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    // The cargo that runs this program (tests, `cargo run`), with its own settings, so the
+    // programs land in the same target folder, built by the same profile.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.args(["build", "--bins", "--manifest-path", WORKSPACE_MANIFEST]);
+    if !cfg!(debug_assertions) {
+        command.arg("--release");
+    }
+    if !show_progress {
+        command.arg("--quiet");
+    }
+    for package in &missing {
+        command.args(["--package", package.as_str()]);
+    }
+    let status = command
+        .stdin(std::process::Stdio::null())
+        .status()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if !status.success() {
+        return Err(format!("cargo build failed ({status})"));
+    }
+    built.extend(missing.into_iter().cloned());
+    Ok(())
 }
 
-fn build_step_programs() -> Result<HashMap<String, PathBuf>, String> {
-    let failed =
-        |error: escargot::error::CargoError| format!("building the step programs: {error}");
-    let mut build = escargot::CargoBuild::new()
-        .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
-        .bins()
-        .current_release();
-    for step in STEPS {
-        build = build.package(step.frontend()).package(step.backend());
+const WORKSPACE_MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+
+/// The packages this process has built.
+fn built_packages() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
+    static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+    BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The path of a step program (`step-05-frontend`), built first if this process has not built
+/// it yet: then every step's programs are built at once, the cheapest way for a test suite.
+pub fn program(package: &str) -> Result<PathBuf, String> {
+    if !built_packages().contains(package) {
+        let every_step_program: Vec<String> = STEPS
+            .iter()
+            .flat_map(|step| [step.frontend(), step.backend()])
+            .collect();
+        build(&every_step_program, false)?;
     }
-    let mut programs = HashMap::new();
-    for message in build.exec().map_err(failed)? {
-        let message = message.map_err(failed)?;
-        // Written without let chains, which need Rust 1.88: the workspace promises 1.85.
-        if let escargot::format::Message::CompilerArtifact(artifact) =
-            message.decode().map_err(failed)?
-        {
-            if let Some(executable) = artifact.executable {
-                programs.insert(artifact.target.name.to_string(), executable.to_path_buf());
-            }
-        }
+    // Cargo puts programs in the folder this one runs from: `target/debug` for the runner,
+    // and the folder above `deps` for a test.
+    let current = std::env::current_exe().map_err(|error| error.to_string())?;
+    let mut folder = current
+        .parent()
+        .ok_or("the running program has no folder")?;
+    if folder.ends_with("deps") {
+        folder = folder.parent().ok_or("the deps folder has no parent")?;
     }
-    Ok(programs)
+    let path = folder.join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!("cargo built no program at {}", path.display()))
+    }
 }
 
 /// A step program that is running and has said where it listens.
@@ -356,14 +392,18 @@ pub enum StopSignal {
 }
 
 #[cfg(unix)]
+#[allow(unsafe_code)] // the one call std has no safe wrapper for
 fn send(child: &mut Child, stop: StopSignal) {
-    use nix::{sys::signal, unistd::Pid};
     let signal = match stop {
-        StopSignal::Terminate => signal::Signal::SIGTERM,
-        StopSignal::Interrupt => signal::Signal::SIGINT,
+        StopSignal::Terminate => libc::SIGTERM,
+        StopSignal::Interrupt => libc::SIGINT,
     };
-    if let Some(id) = child.id().and_then(|id| i32::try_from(id).ok()) {
-        let _ = signal::kill(Pid::from_raw(id), signal);
+    if let Some(id) = child.id().and_then(|id| libc::pid_t::try_from(id).ok()) {
+        // SAFETY: kill(2) only reads its two integer arguments. The child has not been
+        // reaped (its `id()` is still known), so the pid names it and no other process.
+        unsafe {
+            libc::kill(id, signal);
+        }
     }
 }
 
