@@ -194,10 +194,6 @@ impl Service {
         }
     }
 
-    pub fn address(&self) -> SocketAddr {
-        self.address
-    }
-
     /// `http://127.0.0.1:PORT/`
     pub fn url(&self) -> String {
         format!("http://{}/", self.address)
@@ -222,7 +218,7 @@ impl Service {
             Err(_) => {
                 let _ = self.child.kill().await;
                 return Err(format!(
-                    "no exit within {PATIENCE:?} of SIGTERM; stderr:\n{}",
+                    "no exit within {PATIENCE:?} of {signal:?}; stderr:\n{}",
                     self.stderr()
                 ));
             }
