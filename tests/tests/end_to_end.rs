@@ -8,7 +8,7 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use workshop::{
-    process::{self, Pair, http_get},
+    process::{self, Pair, Service, http_get},
     spans::the_span,
     steps,
 };
@@ -77,6 +77,34 @@ async fn step_05_one_trace_spans_both_services() {
         "the baggage arrived"
     );
     assert!(received.event("handling backend call").is_some());
+}
+
+#[tokio::test]
+async fn otel_service_name_replaces_the_default_service_name() {
+    let step = steps::find("05").unwrap();
+    let renamed = [("OTEL_SERVICE_NAME", "inventory")];
+    let backend = Service::start(&step.backend(), &renamed).await.unwrap();
+    let backend_url = backend.url();
+    let frontend_env = [
+        ("BACKEND_URL", backend_url.as_str()),
+        ("OTEL_SERVICE_NAME", ""),
+    ];
+    let frontend = Service::start(&step.frontend(), &frontend_env)
+        .await
+        .unwrap();
+    assert_eq!(http_get(&frontend.url()).await.unwrap().0, StatusCode::OK);
+
+    let frontend = frontend.stop().await.unwrap();
+    let backend = backend.stop().await.unwrap();
+    assert_eq!(
+        the_span(&backend.spans(), "backend call received").service,
+        "inventory"
+    );
+    // Empty counts as unset, as the OpenTelemetry specification says: the default stays.
+    assert_eq!(
+        the_span(&frontend.spans(), "incoming call").service,
+        "frontend"
+    );
 }
 
 #[test]
