@@ -1,7 +1,7 @@
 //! Stand-ins for the backend, for what a real one rarely does on demand: answer with an error,
 //! answer slowly, never answer, not be there. Each records the headers it was sent.
 
-use std::{future, sync::Arc, time::Duration};
+use std::{future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -12,6 +12,8 @@ use axum::{
     routing::get,
 };
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+
+use crate::process::PATIENCE;
 
 /// A backend on `127.0.0.1:0`, served by a task on the caller's runtime until dropped.
 pub struct FakeBackend {
@@ -87,10 +89,14 @@ impl FakeBackend {
         self.received.borrow().clone()
     }
 
-    /// Waits until `count` requests have arrived: the signal that a call is in flight.
+    /// Waits until `count` requests have arrived: the signal that a call is in flight. Panics
+    /// if they have not arrived within [`PATIENCE`].
     pub async fn wait_for_requests(&self, count: usize) {
         let mut received = self.received.clone();
-        let _ = received.wait_for(|requests| requests.len() >= count).await;
+        let arrived = received.wait_for(|requests| requests.len() >= count);
+        if tokio::time::timeout(PATIENCE, arrived).await.is_err() {
+            panic!("{count} requests did not reach the fake backend within {PATIENCE:?}");
+        }
     }
 }
 
@@ -122,10 +128,34 @@ async fn answer_request(State(behaviour): State<Behaviour>, headers: HeaderMap) 
     }
 }
 
-/// A URL on a loopback port where nothing listens, so connecting is refused.
-pub fn refused_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
-    let address = listener.local_addr().expect("a bound address");
-    drop(listener);
-    format!("http://{address}/")
+/// A loopback port that is bound and not listening, for as long as this value lives: connecting
+/// to it is refused, and no other test can be given the port in the meantime.
+pub struct ClosedPort {
+    _socket: tokio::net::TcpSocket,
+    url: String,
+}
+
+impl ClosedPort {
+    pub fn new() -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("binding 127.0.0.1:0");
+        let address = socket.local_addr().expect("a bound address");
+        Self {
+            _socket: socket,
+            url: format!("http://{address}/"),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/`
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Default for ClosedPort {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -300,6 +300,7 @@ pub fn exported_spans(
 pub async fn http_get(url: &str) -> Result<(reqwest::StatusCode, String), String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
+        .no_proxy()
         .build()
         .map_err(|error| error.to_string())?;
     let response = client

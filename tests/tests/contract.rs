@@ -7,7 +7,7 @@
 
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::{FakeBackend, refused_url},
+    fake_backend::{ClosedPort, FakeBackend},
     process::{self, Exited, Pair, Service, StopSignal, http_get, run_to_exit},
     spans::{self, SpanRecord, outline, the_span},
     steps::{self, Step},
@@ -143,7 +143,8 @@ fn assert_failed(
 }
 
 async fn a_backend_that_is_down_is_a_502_and_an_error_span(step: &Step) {
-    let frontend = frontend(step, &refused_url(), "5000").await;
+    let nobody = ClosedPort::new();
+    let frontend = frontend(step, nobody.url(), "5000").await;
 
     let answer = http_get(&frontend.url()).await.unwrap();
 

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use reqwest::StatusCode;
 use workshop::{
+    fake_backend,
     process::{self, Pair, Service, http_get},
     spans::the_span,
     steps,
@@ -105,6 +106,23 @@ async fn otel_service_name_replaces_the_default_service_name() {
         the_span(&frontend.spans(), "incoming call").service,
         "frontend"
     );
+}
+
+#[tokio::test]
+async fn the_frontend_calls_the_backend_directly_whatever_the_proxy_variables_say() {
+    // A company laptop's proxy settings; a proxy on a port where nothing listens.
+    let proxy = fake_backend::ClosedPort::new();
+    let env: Vec<(&str, &str)> = ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"]
+        .into_iter()
+        .map(|variable| (variable, proxy.url()))
+        .collect();
+    let step = steps::latest_local();
+    let pair = Pair::start(step, &env).await.unwrap();
+
+    let answer = http_get(&pair.frontend.url()).await.unwrap();
+
+    pair.stop().await.unwrap();
+    assert_eq!(answer, (StatusCode::OK, "OK".into()));
 }
 
 #[test]

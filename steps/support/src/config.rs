@@ -49,12 +49,14 @@ impl FrontendConfig {
     }
 
     /// The HTTP client for the backend call. Its timeout covers connecting, sending and reading
-    /// the whole answer, so a stuck backend costs at most `BACKEND_TIMEOUT_MS`. It does not
-    /// follow redirects: the backend is one known service, and a redirect from it is an error
-    /// to report, not a hop to a place nobody configured.
+    /// the whole answer, so a stuck backend costs at most `BACKEND_TIMEOUT_MS`. The backend is
+    /// one known service at `BACKEND_URL`: the client goes there directly, whatever
+    /// `http_proxy` says (a company laptop's proxy cannot reach 127.0.0.1), and treats a
+    /// redirect as an error to report, not a hop to a place nobody configured.
     pub fn backend_client(&self) -> Result<reqwest::Client, StartupError> {
         reqwest::Client::builder()
             .timeout(self.backend_timeout)
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| StartupError(format!("cannot create the HTTP client: {error}")))

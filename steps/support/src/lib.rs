@@ -1,12 +1,14 @@
 //! Plumbing that every step's frontend and backend share, so that each step's `main.rs` shows
-//! only what the step teaches. Nothing here knows about OpenTelemetry: reading the environment,
-//! binding the port, serving until SIGINT or SIGTERM, and turning a failed backend call into a
-//! `502` or `504` answer, as `CONTRACT.md` describes.
+//! only what the step teaches: reading the environment, binding the port, serving until SIGINT
+//! or SIGTERM, turning a failed backend call into a `502` or `504` answer, as `CONTRACT.md`
+//! describes, and reading incoming trace headers as strictly as the W3C specifications say.
 
 mod backend_error;
 mod config;
 mod serve;
+mod trace_headers;
 
 pub use backend_error::BackendError;
 pub use config::{BackendConfig, FrontendConfig, StartupError, service_name};
 pub use serve::{Listener, bind, serve};
+pub use trace_headers::W3cHeaderExtractor;

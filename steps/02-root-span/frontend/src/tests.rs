@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use step_support::FrontendConfig;
 use workshop::{
-    fake_backend::{FakeBackend, refused_url},
+    fake_backend::{ClosedPort, FakeBackend},
     in_process,
     spans::{SpanRecord, outline},
 };
@@ -59,7 +59,8 @@ async fn a_request_is_one_server_span_called_incoming_call() {
 
 #[tokio::test]
 async fn an_unreachable_backend_is_a_502_and_an_error_span() {
-    let (frontend, exporter, _provider) = frontend(&refused_url(), Duration::from_secs(5));
+    let nobody = ClosedPort::new();
+    let (frontend, exporter, _provider) = frontend(nobody.url(), Duration::from_secs(5));
 
     let (status, body) = in_process::get(frontend, &[]).await;
 

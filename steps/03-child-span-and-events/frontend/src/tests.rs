@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use step_support::FrontendConfig;
 use workshop::{
-    fake_backend::{FakeBackend, refused_url},
+    fake_backend::{ClosedPort, FakeBackend},
     in_process,
     spans::{SpanRecord, outline, the_span},
 };
@@ -95,7 +95,8 @@ async fn the_backend_call_span_ends_once_the_body_has_been_read() {
 
 #[tokio::test]
 async fn an_unreachable_backend_is_a_502_and_an_error_on_the_backend_call_span() {
-    let (frontend, exporter, _provider) = frontend(&refused_url(), Duration::from_secs(5));
+    let nobody = ClosedPort::new();
+    let (frontend, exporter, _provider) = frontend(nobody.url(), Duration::from_secs(5));
 
     let (status, body) = in_process::get(frontend, &[]).await;
 

@@ -11,13 +11,12 @@ use opentelemetry::{
     propagation::{TextMapCompositePropagator, TextMapPropagator},
     trace::{Span, SpanKind, Tracer, TracerProvider},
 };
-use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
     propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::BackendConfig;
+use step_support::{BackendConfig, W3cHeaderExtractor};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -83,8 +82,10 @@ fn router(app: Backend) -> Router {
 
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // NEW: the caller's span context and baggage, from the headers. Headers that are missing
-    // or malformed give an empty context, and the span below starts a new trace.
-    let parent_cx = app.propagator.extract(&HeaderExtractor(&headers));
+    // or malformed give an empty context, and the span below starts a new trace. (The
+    // extractor from step-support holds the headers to the W3C grammar, which the stock
+    // `opentelemetry_http::HeaderExtractor` and the 0.32 propagator do not.)
+    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
 
     // NEW: the server span of the backend call, a child of the frontend's `backend call` span.
     let tracer = &app.tracer;
@@ -92,7 +93,9 @@ async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'sta
         .span_builder("backend call received")
         .with_kind(SpanKind::Server)
         .start_with_context(tracer, &parent_cx);
-    // NEW: record the baggage that came with the request on the span.
+    // NEW: record the baggage that came with the request on the span, key for key, as the
+    // OpenTelemetry baggage span processors of other languages do. Baggage comes from whoever
+    // called: a production service would copy only the keys it expects.
     for (key, (value, _metadata)) in parent_cx.baggage() {
         span.set_attribute(KeyValue::new(key.clone(), value.clone()));
     }

@@ -94,12 +94,17 @@ async fn without_trace_headers_starts_a_new_trace() {
 
 #[tokio::test]
 async fn a_malformed_traceparent_is_ignored_and_starts_a_new_trace() {
-    let malformed: [&[u8]; 5] = [
+    let malformed: &[&[u8]] = &[
         b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
         b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
         b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
         b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         b"00-not-hex-at-all-01",
+        // The stock propagator would continue these three.
+        b"00-1-2-1",
+        b"0-4bf92f3577b34da6a3ce929d0e0e473-0f067aa0ba902b7-1",
+        b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\xff",
     ];
     for traceparent in malformed {
         let (backend, exporter, _provider) = backend();
@@ -110,6 +115,25 @@ async fn a_malformed_traceparent_is_ignored_and_starts_a_new_trace() {
         assert_eq!(answer, (StatusCode::OK, "OK".into()), "traceparent {shown}");
         let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
         assert_eq!(spans[0].parent_span_id, None, "traceparent {shown}");
-        assert_ne!(spans[0].trace_id, TraceId::from_hex(TRACE_ID).unwrap());
     }
+}
+
+#[tokio::test]
+async fn a_traceparent_sent_twice_is_ignored() {
+    let (backend, exporter, _provider) = backend();
+    let first = format!("00-{TRACE_ID}-{PARENT_ID}-01");
+    let second = format!("00-{TRACE_ID}-b7ad6b7169203331-01");
+    let headers: &[(&str, &[u8])] = &[
+        ("traceparent", first.as_bytes()),
+        ("traceparent", second.as_bytes()),
+    ];
+
+    assert_eq!(
+        in_process::get(backend, headers).await,
+        (StatusCode::OK, "OK".into())
+    );
+
+    let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
+    assert_eq!(spans[0].parent_span_id, None);
+    assert_ne!(spans[0].trace_id, TraceId::from_hex(TRACE_ID).unwrap());
 }
