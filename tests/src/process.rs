@@ -7,14 +7,14 @@ use std::{
     net::SocketAddr,
     path::PathBuf,
     process::{ExitStatus, Stdio},
-    sync::{Arc, Mutex},
+    sync::Mutex,
     time::Duration,
 };
 
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, BufReader},
     process::{Child, Command},
-    sync::oneshot,
+    sync::{oneshot, watch},
     task::JoinHandle,
 };
 
@@ -116,7 +116,8 @@ pub struct Service {
     child: Child,
     address: SocketAddr,
     stdout: JoinHandle<String>,
-    stderr: Arc<Mutex<String>>,
+    /// Everything written to stderr so far.
+    stderr: watch::Receiver<String>,
     stderr_done: JoinHandle<()>,
 }
 
@@ -168,16 +169,16 @@ impl Service {
             let _ = stdout.read_to_end(&mut bytes).await;
             String::from_utf8_lossy(&bytes).into_owned()
         });
-        let logged = Arc::new(Mutex::new(String::new()));
+        let (logged, log) = watch::channel(String::new());
         let (ready, listening) = oneshot::channel();
-        let stderr_done = tokio::spawn(collect_stderr(stderr, logged.clone(), ready));
+        let stderr_done = tokio::spawn(collect_stderr(stderr, logged, ready));
 
         match tokio::time::timeout(PATIENCE, listening).await {
             Ok(Ok(address)) => Ok(Service {
                 child,
                 address,
                 stdout,
-                stderr: logged,
+                stderr: log,
                 stderr_done,
             }),
             outcome => {
@@ -189,7 +190,7 @@ impl Service {
                     (_, Ok(status)) => format!("exited ({status}) before listening"),
                     (_, Err(error)) => format!("exited before listening ({error})"),
                 };
-                Err(format!("{package} {why}; stderr:\n{}", lock(&logged)))
+                Err(format!("{package} {why}; stderr:\n{}", *log.borrow()))
             }
         }
     }
@@ -199,9 +200,31 @@ impl Service {
         format!("http://{}/", self.address)
     }
 
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
     /// What the program has written to stderr so far.
     pub fn stderr(&self) -> String {
-        lock(&self.stderr).clone()
+        self.stderr.borrow().clone()
+    }
+
+    /// Waits until the program has written `text` to stderr: the sign it got where a test
+    /// wants it. Panics if it has not within [`PATIENCE`].
+    pub async fn wait_for_log(&self, text: &str) {
+        let mut log = self.stderr.clone();
+        let logged = log.wait_for(|log| log.contains(text));
+        if tokio::time::timeout(PATIENCE, logged).await.is_err() {
+            panic!(
+                "no {text:?} on stderr within {PATIENCE:?}:\n{}",
+                self.stderr()
+            );
+        }
+    }
+
+    /// Sends `signal`, and does not wait.
+    pub fn signal(&mut self, signal: StopSignal) {
+        send(&mut self.child, signal);
     }
 
     /// Sends SIGTERM, as a deploy would, and waits for the program to exit.
@@ -225,7 +248,7 @@ impl Service {
         };
         let stdout = self.stdout.await.unwrap_or_default();
         let _ = self.stderr_done.await;
-        let stderr = lock(&self.stderr).clone();
+        let stderr = self.stderr.borrow().clone();
         Ok(Exited {
             status,
             stdout,
@@ -357,7 +380,7 @@ fn command(package: &str, env: &[(&str, &str)]) -> Result<Command, String> {
 
 async fn collect_stderr(
     stderr: tokio::process::ChildStderr,
-    logged: Arc<Mutex<String>>,
+    logged: watch::Sender<String>,
     ready: oneshot::Sender<SocketAddr>,
 ) {
     let mut ready = Some(ready);
@@ -369,14 +392,11 @@ async fn collect_stderr(
                 let _ = ready.send(address);
             }
         }
-        let mut logged = lock(&logged);
-        logged.push_str(&line);
-        logged.push('\n');
+        logged.send_modify(|log| {
+            log.push_str(&line);
+            log.push('\n');
+        });
     }
-}
-
-fn lock(text: &Mutex<String>) -> std::sync::MutexGuard<'_, String> {
-    text.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The signals that ask a program to stop gracefully.

@@ -56,6 +56,10 @@ macro_rules! contract_tests {
                 super::ctrl_c_stops_both_programs_gracefully_too(step()).await
             }
             #[tokio::test]
+            async fn a_second_signal_stops_at_once_even_with_a_request_in_flight() {
+                super::a_second_signal_stops_at_once_even_with_a_request_in_flight(step()).await
+            }
+            #[tokio::test]
             async fn sigterm_lets_the_request_in_flight_finish() {
                 super::sigterm_lets_the_request_in_flight_finish(step()).await
             }
@@ -269,6 +273,29 @@ async fn ctrl_c_stops_both_programs_gracefully_too(step: &Step) {
     );
     let spans = process::exported_spans(step, &frontend, &backend).unwrap();
     assert_eq!(outline(&spans), step.trace);
+}
+
+async fn a_second_signal_stops_at_once_even_with_a_request_in_flight(step: &Step) {
+    let backend = FakeBackend::never_answering().await;
+    let mut frontend = frontend(step, backend.url(), "60000").await;
+    let url = frontend.url();
+    let request = tokio::spawn(async move { http_get(&url).await });
+    backend.wait_for_requests(1).await;
+
+    frontend.signal(StopSignal::Terminate);
+    frontend.wait_for_log("SIGTERM received").await;
+    // Ctrl-C once more: the request in flight would hold the program for the grace period.
+    let exited = frontend.stop_with(StopSignal::Interrupt).await.unwrap();
+
+    exited.assert_success();
+    assert!(
+        exited
+            .stderr
+            .contains("SIGINT received again: stopping now"),
+        "{}",
+        exited.stderr
+    );
+    assert!(request.await.unwrap().is_err(), "the request was cut off");
 }
 
 async fn sigterm_lets_the_request_in_flight_finish(step: &Step) {

@@ -1,18 +1,24 @@
 //! Binding the port and serving until SIGINT or SIGTERM, with the `listening on` line that
 //! scripts and tests wait for.
 
-use std::{io, net::SocketAddr};
+use std::{io, net::SocketAddr, time::Duration};
 
 use axum::Router;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::mpsc};
 
 use crate::StartupError;
+
+/// After the first SIGINT or SIGTERM, the requests in flight have this long to finish. Longer
+/// than the frontend's default backend timeout (5 s), shorter than the 10 s `docker stop` waits
+/// before it kills. Then the connections still open are dropped: a client that never finishes
+/// its request cannot keep the program, and its spans, from shutting down.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 /// A bound port, ready to serve, already listening for the shutdown signals.
 pub struct Listener {
     tcp: TcpListener,
     address: SocketAddr,
-    shutdown: ShutdownSignal,
+    signals: ShutdownSignals,
 }
 
 /// Binds `LISTEN_ADDR`. An address that does not parse or is already taken is a
@@ -33,36 +39,79 @@ pub async fn bind(listen_addr: &str) -> Result<Listener, StartupError> {
         .map_err(|error| StartupError::invalid("LISTEN_ADDR", listen_addr, error))?;
     // Listen for the signals before announcing the address: a script that sends SIGTERM as
     // soon as it reads `listening on` must get a graceful shutdown, not the default of dying.
-    let shutdown = ShutdownSignal::listen()
+    let signals = ShutdownSignals::listen()
         .map_err(|error| StartupError(format!("cannot listen for SIGINT and SIGTERM: {error}")))?;
     Ok(Listener {
         tcp,
         address,
-        shutdown,
+        signals,
     })
 }
 
-/// Serves `router` until SIGINT (Ctrl-C) or SIGTERM, then stops accepting connections and lets
-/// the requests in flight finish before returning. The caller flushes its spans afterwards.
+/// Serves `router` until SIGINT (Ctrl-C) or SIGTERM. Then it stops accepting connections and
+/// lets the requests in flight finish, for at most [`SHUTDOWN_GRACE`], or until a second
+/// signal, before it returns. The caller flushes its spans afterwards.
 pub async fn serve(listener: Listener, router: Router) {
     eprintln!("listening on http://{}", listener.address);
-    // axum's serve keeps going through failed accepts; its error type is only for the future.
-    if let Err(error) = axum::serve(listener.tcp, router)
-        .with_graceful_shutdown(listener.shutdown.received())
-        .await
-    {
+    let (names, signals) = mpsc::unbounded_channel();
+    tokio::spawn(listener.signals.forward(names));
+    serve_until(listener.tcp, router, signals, SHUTDOWN_GRACE).await;
+}
+
+/// [`serve`], with the signals' names arriving on `signals` and the grace period given.
+async fn serve_until(
+    tcp: TcpListener,
+    router: Router,
+    mut signals: mpsc::UnboundedReceiver<&'static str>,
+    grace: Duration,
+) {
+    let (begin_shutdown, shutdown_begun) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(tcp, router).with_graceful_shutdown(async move {
+        let _ = shutdown_begun.await;
+    });
+    let mut server = std::pin::pin!(server.into_future());
+
+    tokio::select! {
+        served = &mut server => return report(served),
+        name = next(&mut signals) => eprintln!(
+            "{name} received: finishing the requests in flight (for at most {} s), then stopping",
+            grace.as_secs_f64()
+        ),
+    }
+    let _ = begin_shutdown.send(());
+    tokio::select! {
+        served = &mut server => report(served),
+        () = tokio::time::sleep(grace) => eprintln!(
+            "warning: requests still in flight after {} s: stopping without them",
+            grace.as_secs_f64()
+        ),
+        name = next(&mut signals) => eprintln!("{name} received again: stopping now"),
+    }
+}
+
+/// The next signal's name; never, if no signal can arrive any more.
+async fn next(signals: &mut mpsc::UnboundedReceiver<&'static str>) -> &'static str {
+    match signals.recv().await {
+        Some(name) => name,
+        None => std::future::pending().await,
+    }
+}
+
+/// axum's serve keeps going through failed accepts; its error type is only for the future.
+fn report(served: io::Result<()>) {
+    if let Err(error) = served {
         eprintln!("error: serving stopped: {error}");
     }
 }
 
 #[cfg(unix)]
-struct ShutdownSignal {
+struct ShutdownSignals {
     interrupt: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
 }
 
 #[cfg(unix)]
-impl ShutdownSignal {
+impl ShutdownSignals {
     fn listen() -> io::Result<Self> {
         use tokio::signal::unix::{SignalKind, signal};
         Ok(Self {
@@ -71,26 +120,110 @@ impl ShutdownSignal {
         })
     }
 
-    async fn received(mut self) {
-        let name = tokio::select! {
-            _ = self.interrupt.recv() => "SIGINT",
-            _ = self.terminate.recv() => "SIGTERM",
-        };
-        eprintln!("{name} received: finishing the requests in flight, then stopping");
+    /// Sends the name of every signal that arrives, until nobody listens.
+    async fn forward(mut self, names: mpsc::UnboundedSender<&'static str>) {
+        loop {
+            let name = tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            };
+            if names.send(name).is_err() {
+                return;
+            }
+        }
     }
 }
 
 #[cfg(not(unix))]
-struct ShutdownSignal(tokio::signal::windows::CtrlC);
+struct ShutdownSignals(tokio::signal::windows::CtrlC);
 
 #[cfg(not(unix))]
-impl ShutdownSignal {
+impl ShutdownSignals {
     fn listen() -> io::Result<Self> {
         tokio::signal::windows::ctrl_c().map(Self)
     }
 
-    async fn received(mut self) {
-        self.0.recv().await;
-        eprintln!("Ctrl-C received: finishing the requests in flight, then stopping");
+    async fn forward(mut self, names: mpsc::UnboundedSender<&'static str>) {
+        while self.0.recv().await.is_some() {
+            if names.send("Ctrl-C").is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use axum::routing::get;
+    use tokio::{io::AsyncWriteExt, sync::oneshot};
+
+    use super::*;
+
+    /// A server on 127.0.0.1:0 whose one request is in flight and never finishes, as with a
+    /// stuck backend or a client that never sends the rest of its request. Returns the
+    /// server's task, the sender of signal names, and the client's connection.
+    async fn server_with_a_request_that_never_ends(
+        grace: Duration,
+    ) -> (
+        tokio::task::JoinHandle<()>,
+        mpsc::UnboundedSender<&'static str>,
+        tokio::net::TcpStream,
+    ) {
+        let (entered, handler_entered) = oneshot::channel::<()>();
+        let entered = std::sync::Arc::new(std::sync::Mutex::new(Some(entered)));
+        let router = Router::new().route(
+            "/",
+            get(move || {
+                if let Some(entered) = entered.lock().unwrap().take() {
+                    let _ = entered.send(());
+                }
+                std::future::pending::<&'static str>()
+            }),
+        );
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = tcp.local_addr().unwrap();
+        let (signal, signals) = mpsc::unbounded_channel();
+        let server = tokio::spawn(serve_until(tcp, router, signals, grace));
+        let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+            .await
+            .unwrap();
+        handler_entered.await.unwrap();
+        (server, signal, client)
+    }
+
+    #[tokio::test]
+    async fn a_request_that_never_ends_holds_shutdown_up_for_the_grace_period_only() {
+        let grace = Duration::from_millis(300);
+        let (server, signal, _client) = server_with_a_request_that_never_ends(grace).await;
+
+        let signalled = Instant::now();
+        signal.send("SIGTERM").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("serving stops after the grace period")
+            .unwrap();
+
+        assert!(
+            signalled.elapsed() >= grace,
+            "the request was given its grace period"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_second_signal_stops_serving_at_once() {
+        let hour = Duration::from_secs(3600);
+        let (server, signal, _client) = server_with_a_request_that_never_ends(hour).await;
+
+        signal.send("SIGTERM").unwrap();
+        signal.send("SIGINT").unwrap();
+
+        tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("serving stops without waiting an hour")
+            .unwrap();
     }
 }
