@@ -74,7 +74,7 @@ async fn serve_until(
     tokio::select! {
         served = &mut server => return report(served),
         name = next(&mut signals) => eprintln!(
-            "{name} received: finishing the requests in flight (for at most {} s), then stopping",
+            "{name} received: stopping once the requests in flight finish ({} s at most)",
             grace.as_secs_f64()
         ),
     }
