@@ -49,14 +49,17 @@ pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
-    // The cargo that runs this program (tests, `cargo run`), with its own settings, so the
-    // programs land in the same target folder, built by the same profile.
+    let output = Output::of_this_program()?;
+    // The cargo that runs this program (the tests, `cargo run`), told to build into the folder
+    // this program was built in, with its profile: so the programs are found where they were
+    // built, whatever `--target-dir` or `--release` the outer command was given.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = std::process::Command::new(cargo);
-    command.args(["build", "--bins", "--manifest-path", WORKSPACE_MANIFEST]);
-    if !cfg!(debug_assertions) {
-        command.arg("--release");
-    }
+    command
+        .args(["build", "--bins", "--manifest-path", WORKSPACE_MANIFEST])
+        .arg("--target-dir")
+        .arg(&output.target_dir)
+        .args(["--profile", &output.profile]);
     if !show_progress {
         command.arg("--quiet");
     }
@@ -64,7 +67,7 @@ pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
         command.args(["--package", package.as_str()]);
     }
     let status = command
-        .stdin(std::process::Stdio::null())
+        .stdin(Stdio::null())
         .status()
         .map_err(|error| format!("cannot run cargo: {error}"))?;
     if !status.success() {
@@ -84,6 +87,40 @@ fn built_packages() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Where cargo put this program, read from its path: `<target-dir>/<profile folder>/` for the
+/// runner, with `deps/` below that for a test.
+struct Output {
+    /// `<target-dir>/<profile folder>`: where the step programs will be.
+    folder: PathBuf,
+    target_dir: PathBuf,
+    /// The profile's name: the folder's, but `dev` builds into `debug`.
+    profile: String,
+}
+
+impl Output {
+    fn of_this_program() -> Result<Self, String> {
+        let current = std::env::current_exe().map_err(|error| error.to_string())?;
+        let mut folder = current
+            .parent()
+            .ok_or("the running program has no folder")?;
+        if folder.ends_with("deps") {
+            folder = folder.parent().ok_or("the deps folder has no parent")?;
+        }
+        let name = folder.file_name().and_then(|name| name.to_str());
+        let profile = match name {
+            Some("debug") => "dev",
+            Some(name) => name,
+            None => return Err(format!("no profile folder in {}", current.display())),
+        };
+        let target_dir = folder.parent().ok_or("the profile folder has no parent")?;
+        Ok(Self {
+            folder: folder.to_path_buf(),
+            target_dir: target_dir.to_path_buf(),
+            profile: profile.to_owned(),
+        })
+    }
+}
+
 /// The path of a step program (`step-05-frontend`), built first if this process has not built
 /// it yet: then every step's programs are built at once, the cheapest way for a test suite.
 pub fn program(package: &str) -> Result<PathBuf, String> {
@@ -94,16 +131,8 @@ pub fn program(package: &str) -> Result<PathBuf, String> {
             .collect();
         build(&every_step_program, false)?;
     }
-    // Cargo puts programs in the folder this one runs from: `target/debug` for the runner,
-    // and the folder above `deps` for a test.
-    let current = std::env::current_exe().map_err(|error| error.to_string())?;
-    let mut folder = current
-        .parent()
-        .ok_or("the running program has no folder")?;
-    if folder.ends_with("deps") {
-        folder = folder.parent().ok_or("the deps folder has no parent")?;
-    }
-    let path = folder.join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
+    let name = format!("{package}{}", std::env::consts::EXE_SUFFIX);
+    let path = Output::of_this_program()?.folder.join(name);
     if path.is_file() {
         Ok(path)
     } else {
