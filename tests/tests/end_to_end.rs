@@ -4,7 +4,7 @@
 // In a test, an unwrap is an assertion: a failure panics with the error, which fails the test.
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+use std::{collections::BTreeMap, process::Command};
 
 use reqwest::StatusCode;
 use workshop::{
@@ -206,6 +206,69 @@ fn normalized(text: &str) -> Vec<String> {
             words.join(" ")
         })
         .collect()
+}
+
+/// The features cargo turns on for each package when it builds `packages`, by `name version`.
+fn resolved_features(packages: &[String]) -> BTreeMap<String, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.args([
+        "tree",
+        "--offline",
+        "--edges",
+        "normal,build",
+        "--prefix",
+        "none",
+    ]);
+    command.args(["--format", "{p}|{f}", "--manifest-path"]);
+    command.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"));
+    for package in packages {
+        command.args(["--package", package]);
+    }
+    let output = command.output().expect("running cargo tree");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (package, features) = line.trim_end_matches(" (*)").split_once('|')?;
+            let name_and_version = package.split(' ').take(2).collect::<Vec<_>>().join(" ");
+            Some((name_and_version, features.to_owned()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_quick_start_compiles_each_shared_dependency_once() {
+    // `cargo run -p workshop` builds the runner, then the runner builds the step's programs. A
+    // dependency of both, resolved with other features the second time, is compiled twice,
+    // and so is everything above it: tokio, hyper, axum, reqwest, on a workshop laptop.
+    let step = steps::latest_local();
+    let runner = resolved_features(&["workshop".to_owned()]);
+    let programs = resolved_features(&[step.frontend(), step.backend()]);
+    let differing: Vec<String> = programs
+        .iter()
+        .filter_map(|(package, features)| {
+            let runners = runner.get(package)?;
+            (runners != features).then(|| format!("{package}: [{runners}] vs [{features}]"))
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "built with other features: {differing:#?}"
+    );
+    let has_tokio = |features: &BTreeMap<String, String>| {
+        features
+            .keys()
+            .any(|package| package.starts_with("tokio v"))
+    };
+    assert!(
+        has_tokio(&runner) && has_tokio(&programs),
+        "cargo tree listed the graphs"
+    );
 }
 
 #[test]
