@@ -61,7 +61,7 @@ async fn run(step: &'static Step) -> Result<(), String> {
         Ok((status, body)) => println!("GET {url} answered {status}: {body:?}"),
         Err(error) => println!("{error}"),
     }
-    println!("Stopping both with SIGTERM, so that they export every span...");
+    println!("Stopping both with SIGTERM, as a deploy would...");
     let (frontend, backend) = pair.stop().await?;
     show_log("frontend", &frontend);
     show_log("backend", &backend);

@@ -29,8 +29,9 @@ async fn main() -> ExitCode {
     };
     step_support::serve(listener, router(app)).await;
 
-    // NEW: export what is left and close the exporter. There is no global shutdown: whoever
-    // built the provider must call this, or spans still waiting for export are lost.
+    // NEW: export what is left and close the exporter. The simple processor has nothing left,
+    // but a batching one would: there is no global shutdown, whoever built the provider calls
+    // it, or the spans still waiting are lost.
     if let Err(error) = provider.shutdown() {
         eprintln!("error: spans may have been lost: {error}");
         return ExitCode::FAILURE;
@@ -50,7 +51,7 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
         .with_sampler(Sampler::AlwaysOn)
         // The simple processor exports each span the moment it ends, so you see it at once.
-        // Production services batch their exports instead (step 06).
+        // Production services batch their exports instead, off the request's path.
         .with_simple_exporter(exporter)
         .build()
 }

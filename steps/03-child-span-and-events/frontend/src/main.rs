@@ -33,8 +33,8 @@ async fn main() -> ExitCode {
     };
     step_support::serve(listener, router(app)).await;
 
-    // Export what is left and close the exporter. There is no global shutdown: whoever built
-    // the provider must call this, or spans still waiting for export are lost.
+    // Export what is left and close the exporter. The simple processor has nothing left, but
+    // a batching one would: there is no global shutdown, whoever built the provider calls it.
     if let Err(error) = provider.shutdown() {
         eprintln!("error: spans may have been lost: {error}");
         return ExitCode::FAILURE;
@@ -54,7 +54,7 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
         .with_sampler(Sampler::AlwaysOn)
         // The simple processor exports each span the moment it ends, so you see it at once.
-        // Production services batch their exports instead (step 06).
+        // Production services batch their exports instead, off the request's path.
         .with_simple_exporter(exporter)
         .build()
 }

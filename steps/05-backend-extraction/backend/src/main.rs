@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
     };
     step_support::serve(listener, router(app)).await;
 
-    // Export what is left and close the exporter, or spans still waiting are lost.
+    // Export what is left and close the exporter (see the frontend).
     if let Err(error) = provider.shutdown() {
         eprintln!("error: spans may have been lost: {error}");
         return ExitCode::FAILURE;
@@ -53,7 +53,7 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         // so that a trace is kept whole or not at all:
         // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
         .with_sampler(Sampler::AlwaysOn)
-        // Each span is exported the moment it ends; production services batch (step 06).
+        // Each span is exported the moment it ends; production services batch instead.
         .with_simple_exporter(exporter)
         .build()
 }
