@@ -72,7 +72,9 @@ impl BackendConfig {
 }
 
 /// The `service.name` to report: `OTEL_SERVICE_NAME` when it is set and not empty, as the
-/// OpenTelemetry specification says, and `default` otherwise.
+/// OpenTelemetry specification says, and `default` otherwise. A `service.name` inside
+/// `OTEL_RESOURCE_ATTRIBUTES` does not replace `default`: the specification ranks what the
+/// program sets above that variable (its other attributes still apply).
 pub fn service_name(default: &str) -> String {
     env::var("OTEL_SERVICE_NAME")
         .ok()
