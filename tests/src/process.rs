@@ -270,7 +270,8 @@ impl Service {
             Err(_) => {
                 let _ = self.child.kill().await;
                 return Err(format!(
-                    "no exit within {PATIENCE:?} of {signal:?}; stderr:\n{}",
+                    "no exit within {PATIENCE:?} of {}; stderr:\n{}",
+                    signal.name(),
                     self.stderr()
                 ));
             }
@@ -435,6 +436,15 @@ pub enum StopSignal {
     Terminate,
     /// SIGINT, what Ctrl-C sends.
     Interrupt,
+}
+
+impl StopSignal {
+    pub fn name(self) -> &'static str {
+        match self {
+            StopSignal::Terminate => "SIGTERM",
+            StopSignal::Interrupt => "SIGINT",
+        }
+    }
 }
 
 #[cfg(unix)]
