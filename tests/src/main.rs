@@ -39,7 +39,15 @@ fn choose_step(args: Vec<String>) -> Result<&'static Step, Option<String>> {
     match args.as_slice() {
         [] => Ok(steps::latest_local()),
         [flag] if flag == "-h" || flag == "--help" => Err(None),
-        [number] => steps::find(number).ok_or_else(|| Some(format!("there is no step {number:?}"))),
+        [number] => match steps::find(number) {
+            None => Err(Some(format!("there is no step {number:?}"))),
+            Some(step) if !step.local => Err(Some(format!(
+                "step {} sends its spans to Google Cloud Trace, so it needs a Google Cloud \
+                 project: run its two programs yourself, as the README shows",
+                step.number
+            ))),
+            Some(step) => Ok(step),
+        },
         _ => Err(Some("too many arguments".into())),
     }
 }

@@ -29,12 +29,20 @@ use crate::{
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The variables the programs read. They are removed from every program's environment, so that
-/// a developer's own `OTEL_SERVICE_NAME` or proxy setting cannot change what a test sees.
+/// a developer's own `OTEL_SERVICE_NAME`, proxy setting or Google credentials cannot change
+/// what a test sees.
 fn is_scrubbed(variable: &str) -> bool {
     variable.starts_with("OTEL_")
         || matches!(
             variable,
-            "LISTEN_ADDR" | "BACKEND_URL" | "BACKEND_TIMEOUT_MS"
+            "LISTEN_ADDR"
+                | "BACKEND_URL"
+                | "BACKEND_TIMEOUT_MS"
+                | "GOOGLE_APPLICATION_CREDENTIALS"
+                | "GOOGLE_CLOUD_PROJECT"
+                | "CLOUDSDK_CONFIG"
+                | "SSL_CERT_FILE"
+                | "SSL_CERT_DIR"
         )
         || variable.to_ascii_lowercase().ends_with("_proxy")
 }
@@ -63,6 +71,14 @@ pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
     if !show_progress {
         command.arg("--quiet");
     }
+    // Cargo describes the crate it runs (this one) in the environment. Passed on, those values
+    // would reach build scripts that watch them (ring's watches CARGO_PKG_NAME and others), and
+    // the outer and inner builds would rebuild ring, and all above it, for each other in turn.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(describes_the_running_crate) {
+            command.env_remove(name);
+        }
+    }
     for package in &missing {
         command.args(["--package", package.as_str()]);
     }
@@ -75,6 +91,23 @@ pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
     }
     built.extend(missing.into_iter().cloned());
     Ok(())
+}
+
+/// The variables cargo sets for the crate it builds or runs, as opposed to those that configure
+/// cargo itself (`CARGO_HOME`, `CARGO_PROFILE_*`, ...), which the inner build must keep.
+fn describes_the_running_crate(variable: &str) -> bool {
+    matches!(
+        variable,
+        "CARGO_MANIFEST_DIR"
+            | "CARGO_MANIFEST_PATH"
+            | "CARGO_MANIFEST_LINKS"
+            | "CARGO_CRATE_NAME"
+            | "CARGO_BIN_NAME"
+            | "CARGO_PRIMARY_PACKAGE"
+            | "CARGO_TARGET_TMPDIR"
+            | "OUT_DIR"
+    ) || variable.starts_with("CARGO_PKG_")
+        || variable.starts_with("CARGO_BIN_EXE_")
 }
 
 const WORKSPACE_MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
@@ -119,6 +152,17 @@ impl Output {
             profile: profile.to_owned(),
         })
     }
+}
+
+/// Tells this process that every step program is built already, so that [`program`] does not
+/// run cargo: for a test re-run where cargo cannot work (in a namespace without a network) after
+/// the process that started it has built them.
+pub fn assume_every_step_built() {
+    built_packages().extend(
+        STEPS
+            .iter()
+            .flat_map(|step| [step.frontend(), step.backend()]),
+    );
 }
 
 /// The path of a step program (`step-05-frontend`), built first if this process has not built
@@ -297,9 +341,19 @@ impl Pair {
     /// Starts the backend, then the frontend with `BACKEND_URL` pointing at it and the
     /// variables in `frontend_env`.
     pub async fn start(step: &Step, frontend_env: &[(&str, &str)]) -> Result<Pair, String> {
-        let backend = Service::start(&step.backend(), &[]).await?;
+        Self::start_with(step, &[], frontend_env).await
+    }
+
+    /// As [`Pair::start`], with the variables in `both_env` given to both programs.
+    pub async fn start_with(
+        step: &Step,
+        both_env: &[(&str, &str)],
+        frontend_env: &[(&str, &str)],
+    ) -> Result<Pair, String> {
+        let backend = Service::start(&step.backend(), both_env).await?;
         let backend_url = backend.url();
-        let mut env = vec![("BACKEND_URL", backend_url.as_str())];
+        let mut env = both_env.to_vec();
+        env.push(("BACKEND_URL", backend_url.as_str()));
         env.extend_from_slice(frontend_env);
         match Service::start(&step.frontend(), &env).await {
             Ok(frontend) => Ok(Pair { backend, frontend }),

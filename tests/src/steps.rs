@@ -12,6 +12,8 @@ pub struct Step {
     /// Whether the frontend and the backend print spans to stdout.
     pub frontend_traced: bool,
     pub backend_traced: bool,
+    /// Whether the step runs with nothing but this repository (step 06 needs Google Cloud).
+    pub local: bool,
     /// The trace one successful request produces, as [`crate::spans::outline`] draws it: the
     /// structure the tests hold each step's programs to.
     pub trace: &'static str,
@@ -27,6 +29,15 @@ impl Step {
     }
 }
 
+/// The trace both services export from step 05 on.
+const TWO_SERVICES: &str = concat!(
+    "frontend: incoming call (server)\n",
+    "  frontend: backend call (client)\n",
+    "    event: making backend call\n",
+    "    backend: backend call received (server) demo.origin=frontend\n",
+    "      event: handling backend call\n",
+);
+
 const CHILD_SPAN: &str = concat!(
     "frontend: incoming call (server)\n",
     "  frontend: backend call (client)\n",
@@ -40,6 +51,7 @@ pub const STEPS: &[Step] = &[
         title: "the untraced pair",
         frontend_traced: false,
         backend_traced: false,
+        local: true,
         trace: "",
     },
     Step {
@@ -48,6 +60,7 @@ pub const STEPS: &[Step] = &[
         title: "the root span",
         frontend_traced: true,
         backend_traced: false,
+        local: true,
         trace: "frontend: incoming call (server)\n",
     },
     Step {
@@ -56,6 +69,7 @@ pub const STEPS: &[Step] = &[
         title: "a child span and events",
         frontend_traced: true,
         backend_traced: false,
+        local: true,
         trace: CHILD_SPAN,
     },
     Step {
@@ -64,6 +78,7 @@ pub const STEPS: &[Step] = &[
         title: "W3C propagation",
         frontend_traced: true,
         backend_traced: false,
+        local: true,
         trace: CHILD_SPAN,
     },
     Step {
@@ -72,19 +87,28 @@ pub const STEPS: &[Step] = &[
         title: "backend extraction",
         frontend_traced: true,
         backend_traced: true,
-        trace: concat!(
-            "frontend: incoming call (server)\n",
-            "  frontend: backend call (client)\n",
-            "    event: making backend call\n",
-            "    backend: backend call received (server) demo.origin=frontend\n",
-            "      event: handling backend call\n",
-        ),
+        local: true,
+        trace: TWO_SERVICES,
+    },
+    Step {
+        number: "06",
+        folder: "06-cloud-trace",
+        title: "export to Google Cloud Trace",
+        // Spans go to Google, not stdout.
+        frontend_traced: false,
+        backend_traced: false,
+        local: false,
+        trace: TWO_SERVICES,
     },
 ];
 
 /// The newest step that runs with nothing but this repository: the quick start shows it.
 pub fn latest_local() -> &'static Step {
-    &STEPS[STEPS.len() - 1]
+    STEPS
+        .iter()
+        .rev()
+        .find(|step| step.local)
+        .expect("step 01 is local")
 }
 
 /// The step numbered `number` (`"5"`, `"05"` and `"step-05"` all name step 05).

@@ -75,6 +75,35 @@ contract_tests! {
     step_05: "05",
 }
 
+/// The part of the contract a program keeps before it reaches any exporter: configuration is
+/// checked first. For the steps whose spans go to a cloud service; their own tests run the
+/// rest against a stand-in (step 06: `tests/cloud_trace`).
+macro_rules! start_up_contract_tests {
+    ($($module:ident: $number:literal,)*) => {$(
+        mod $module {
+            fn step() -> &'static workshop::steps::Step {
+                workshop::steps::find($number).expect("a listed step")
+            }
+            #[tokio::test]
+            async fn a_bad_listen_addr_exits_2_naming_it() {
+                super::a_bad_listen_addr_exits_2_naming_it(step()).await
+            }
+            #[tokio::test]
+            async fn a_port_in_use_exits_2_naming_it() {
+                super::a_port_in_use_exits_2_naming_it(step()).await
+            }
+            #[tokio::test]
+            async fn a_bad_backend_url_or_timeout_exits_2_naming_it() {
+                super::a_bad_backend_url_or_timeout_exits_2_naming_it(step()).await
+            }
+        }
+    )*};
+}
+
+start_up_contract_tests! {
+    step_06: "06",
+}
+
 #[test]
 fn every_step_is_tested_here() {
     let source = include_str!("contract.rs");

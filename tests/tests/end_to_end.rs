@@ -286,6 +286,23 @@ fn the_runner_refuses_an_unknown_step_with_exit_code_2() {
 }
 
 #[test]
+fn the_runner_sends_a_reader_to_the_book_for_step_06() {
+    let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+        .arg("06")
+        .output()
+        .expect("running the workshop runner");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: step 06 sends its spans to Google Cloud Trace, so it needs a Google Cloud \
+             project: run its two programs yourself"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn every_command_the_readme_shows_is_run_by_ci() {
     let readme = include_str!("../../README.md");
     let ci = include_str!("../../.ci/run");

@@ -4,6 +4,8 @@
 //! describes, and reading incoming trace headers as strictly as the W3C specifications say.
 
 mod backend_error;
+#[cfg(feature = "cloud-trace")]
+pub mod cloud_trace;
 mod config;
 mod serve;
 mod trace_headers;

@@ -1,0 +1,138 @@
+//! Step 06, backend: step 05's backend, with its spans sent to Google Cloud Trace instead of
+//! stdout, batched, and every one of them sent before the program exits.
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use axum::{Router, extract::State, http::HeaderMap, routing::get};
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{Span, SpanKind, Tracer, TracerProvider},
+};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::{BaggagePropagator, TraceContextPropagator},
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use step_support::{BackendConfig, W3cHeaderExtractor, cloud_trace};
+use tokio::task::JoinHandle;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // NEW: spans go to Google Cloud Trace, as in the frontend (see there).
+    cloud_trace::print_exporter_errors();
+    let (exporter, sending) = cloud_trace::connect()
+        .await
+        .unwrap_or_else(|error| error.exit());
+    let sending = tokio::spawn(sending);
+    let provider = init_tracer(exporter);
+    let app = Backend {
+        tracer: provider.tracer("backend"),
+        propagator: Arc::new(init_propagator()),
+    };
+    step_support::serve(listener, router(app)).await;
+
+    // NEW: hand over the last spans, then wait until they are sent (see the frontend).
+    shut_down(provider, sending).await
+}
+
+/// The tracer provider, set up as the frontend's, under the service name `backend`.
+fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("backend"))
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // Keep every trace, for the demonstration. In production, follow the caller's decision
+        // so that a trace is kept whole or not at all:
+        // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
+        .with_sampler(Sampler::AlwaysOn)
+        // NEW: batched, off the request's path, as in the frontend.
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// The same propagators as the frontend's, to read what it sent: the W3C Trace Context headers
+/// and the W3C Baggage header.
+fn init_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Backend {
+    tracer: SdkTracer,
+    propagator: Arc<TextMapCompositePropagator>,
+}
+
+fn router(app: Backend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
+}
+
+async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
+    // The caller's span context and baggage, from the headers. Headers that are missing
+    // or malformed give an empty context, and the span below starts a new trace. (The
+    // extractor from step-support holds the headers to the W3C grammar, which the stock
+    // `opentelemetry_http::HeaderExtractor` and the 0.32 propagator do not.)
+    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+
+    // The server span of the backend call, a child of the frontend's `backend call` span.
+    let tracer = &app.tracer;
+    let mut span = tracer
+        .span_builder("backend call received")
+        .with_kind(SpanKind::Server)
+        .start_with_context(tracer, &parent_cx);
+    // Record the baggage that came with the request on the span, key for key, as the
+    // OpenTelemetry baggage span processors of other languages do. Baggage comes from whoever
+    // called: a production service would copy only the keys it expects.
+    for (key, (value, _metadata)) in parent_cx.baggage() {
+        span.set_attribute(KeyValue::new(key.clone(), value.clone()));
+    }
+    span.add_event("handling backend call", vec![]);
+
+    eprintln!("backend call received");
+    span.end();
+    "OK"
+}
+
+/// How long the exporter may take, after the provider's shutdown, to send what it was handed.
+const SENDING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The same shutdown as the frontend's: the provider hands its last batch to the exporter,
+/// then the exporter's background task sends it.
+async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> ExitCode {
+    match tokio::task::spawn_blocking(move || provider.shutdown()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            eprintln!("error: spans may have been lost: {error}");
+            return ExitCode::FAILURE;
+        }
+        Err(panicked) => {
+            eprintln!("error: spans may have been lost: the shutdown failed: {panicked}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if tokio::time::timeout(SENDING_TIMEOUT, sending)
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "error: spans not sent to Cloud Trace within {} s were dropped",
+            SENDING_TIMEOUT.as_secs()
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

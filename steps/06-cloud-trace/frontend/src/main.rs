@@ -1,0 +1,230 @@
+//! Step 06, frontend: the spans go to Google Cloud Trace, batched, and every one is sent before
+//! the program exits. The frontend also continues a trace that its caller started, sent in the
+//! W3C `traceparent` header or in Google's `X-Cloud-Trace-Context`, as a Google Cloud load
+//! balancer sends it.
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::get,
+};
+use opentelemetry::{
+    Context, KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
+};
+use opentelemetry_http::HeaderInjector;
+use opentelemetry_sdk::{
+    Resource,
+    propagation::{BaggagePropagator, TraceContextPropagator},
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+// The Stackdriver exporter's crate is deprecated (see `init_incoming_propagator`).
+#[allow(deprecated)]
+use opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator;
+use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, cloud_trace};
+use tokio::task::JoinHandle;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let client = config.backend_client().unwrap_or_else(|error| error.exit());
+    let listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // NEW: spans go to Google Cloud Trace. `connect` finds the credentials, tries them and
+    // connects, or the program ends here with a line that says what to fix. The exporter
+    // reports failed exports only as `tracing` events: print them, or they go unseen.
+    cloud_trace::print_exporter_errors();
+    let (exporter, sending) = cloud_trace::connect()
+        .await
+        .unwrap_or_else(|error| error.exit());
+    // NEW: the exporter only queues spans; this background task sends them. Nothing reaches
+    // Google unless it runs.
+    let sending = tokio::spawn(sending);
+    let provider = init_tracer(exporter);
+    let app = Frontend {
+        client,
+        backend_url: config.backend_url,
+        tracer: provider.tracer("OT-tracing-demo"),
+        incoming_propagator: Arc::new(init_incoming_propagator()),
+        propagator: Arc::new(init_propagator()),
+    };
+    step_support::serve(listener, router(app)).await;
+
+    // NEW: hand over the last spans, then wait until they are sent.
+    shut_down(provider, sending).await
+}
+
+/// The tracer provider: who this service is, which traces to keep, where spans go.
+fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("frontend"))
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // Keep every trace, for the demonstration. In production keep a fraction, and follow
+        // the caller's decision when there is one:
+        // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
+        .with_sampler(Sampler::AlwaysOn)
+        // NEW: spans are collected and sent in batches, off the request's path (every 5 s, or
+        // sooner when 512 are waiting; `OTEL_BSP_*` variables change that).
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// NEW: how the frontend's caller may send its trace: in Google's `X-Cloud-Trace-Context`
+/// header, or in the W3C `traceparent` (which wins when both are valid: the later propagator
+/// overrides). Baggage from the internet is not taken in.
+fn init_incoming_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        // Deprecated with the rest of its crate. Google's load balancers now send
+        // `traceparent` too; this header matters for older set-ups and Cloud Run.
+        #[allow(deprecated)]
+        Box::new(GoogleTraceContextPropagator::default()),
+        Box::new(TraceContextPropagator::new()),
+    ])
+}
+
+/// How context crosses the wire to the backend: the W3C Trace Context headers (`traceparent`,
+/// `tracestate`) and the W3C Baggage header (`baggage`).
+fn init_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Frontend {
+    client: reqwest::Client,
+    backend_url: reqwest::Url,
+    tracer: SdkTracer,
+    incoming_propagator: Arc<TextMapCompositePropagator>,
+    propagator: Arc<TextMapCompositePropagator>,
+}
+
+fn router(app: Frontend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
+}
+
+async fn handle_request(
+    State(app): State<Frontend>,
+    incoming_headers: HeaderMap,
+) -> Result<&'static str, BackendError> {
+    // NEW: the caller's trace, if it sent one. Missing or malformed headers give an empty
+    // context, and `incoming call` is then the root of a new trace, as before.
+    let caller_cx = app
+        .incoming_propagator
+        .extract(&W3cHeaderExtractor::new(&incoming_headers));
+    let tracer = &app.tracer;
+    // The request's span is the server side of the user's call: a child of the caller's span,
+    // or the root.
+    let span = tracer
+        .span_builder("incoming call")
+        .with_kind(SpanKind::Server)
+        .start_with_context(tracer, &caller_cx);
+    // The request's context holds its root span; spans started from it are its children.
+    // It also holds baggage, entries that travel with the trace to every service called.
+    let cx =
+        Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")]);
+
+    // The backend call as a child span: how long the backend took, as the frontend saw it.
+    let backend_span = tracer
+        .span_builder("backend call")
+        .with_kind(SpanKind::Client)
+        .start_with_context(tracer, &cx);
+    // Put the backend call's span context and the baggage into the request's headers.
+    let backend_cx = cx.with_span(backend_span);
+    let mut headers = HeaderMap::new();
+    app.propagator
+        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    let backend_span = backend_cx.span();
+    backend_span.add_event("making backend call", vec![]);
+
+    eprintln!("Sending request...");
+    let result = call_backend(&app, headers).await;
+    if let Err(error) = &result {
+        // The failure happened here: the exception event and the error status go on this span.
+        backend_span.record_error(error);
+        backend_span.set_status(Status::error(error.to_string()));
+    }
+    // End the child span explicitly, now that the whole answer has been read, so that its
+    // duration is the backend call's and nothing else's.
+    backend_span.end();
+
+    match &result {
+        Ok(status) => eprintln!("backend answered {status}"),
+        Err(error) => {
+            eprintln!("backend call failed: {error}");
+            // The user got an error answer, so the request's span is an error too.
+            cx.span().set_status(Status::error(error.to_string()));
+        }
+    }
+    cx.span().end();
+    result.map(|_| "OK")
+}
+
+/// Sends the request and reads the whole answer, so the call is over when this returns.
+async fn call_backend(app: &Frontend, headers: HeaderMap) -> Result<StatusCode, BackendError> {
+    let response = app
+        .client
+        .get(app.backend_url.clone())
+        .headers(headers)
+        .send()
+        .await?;
+    let status = response.status();
+    // Read the body even from an error answer: the connection can then be reused.
+    response.bytes().await?;
+    if !status.is_success() {
+        return Err(BackendError::BadStatus(status));
+    }
+    Ok(status)
+}
+
+/// How long the exporter may take, after the provider's shutdown, to send what it was handed.
+const SENDING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// NEW: the shutdown that loses no span. The provider's shutdown ends the batch processor,
+/// which hands its last batch to the exporter; but the exporter's own shutdown only waits until
+/// its background task has taken the batches, not sent them. So wait for that task too: it ends
+/// once it has sent everything it was given.
+async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> ExitCode {
+    // `shutdown` blocks until the exporter has taken the spans, which needs the runtime's
+    // threads: block one set aside for it, not one the exporter's task may be waiting for.
+    match tokio::task::spawn_blocking(move || provider.shutdown()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            eprintln!("error: spans may have been lost: {error}");
+            return ExitCode::FAILURE;
+        }
+        Err(panicked) => {
+            eprintln!("error: spans may have been lost: the shutdown failed: {panicked}");
+            return ExitCode::FAILURE;
+        }
+    }
+    // Bounded: the exporter sets no timeout of its own, and a stopped network would hang here.
+    if tokio::time::timeout(SENDING_TIMEOUT, sending)
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "error: spans not sent to Cloud Trace within {} s were dropped",
+            SENDING_TIMEOUT.as_secs()
+        );
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests;
