@@ -94,6 +94,8 @@ pub struct Batch {
 /// key, an empty home) are in a temporary folder that goes with it.
 pub struct FakeGoogle {
     folder: tempfile::TempDir,
+    /// The variables that lead a program here (see [`FakeGoogle::env`]).
+    env: [(&'static str, String); 3],
     received: Arc<Mutex<Received>>,
     server: JoinHandle<()>,
 }
@@ -152,8 +154,15 @@ impl FakeGoogle {
                 }
             }),
         };
+        let path = |name: &str| folder.path().join(name).display().to_string();
+        let env = [
+            ("GOOGLE_APPLICATION_CREDENTIALS", path("key.json")),
+            ("SSL_CERT_FILE", path("ca.pem")),
+            ("HOME", path("home")),
+        ];
         FakeGoogle {
             folder,
+            env,
             received,
             server,
         }
@@ -161,13 +170,11 @@ impl FakeGoogle {
 
     /// What a program needs to find this stand-in instead of Google: the key file, the CA that
     /// signed the stand-in's certificate, and a home with no gcloud configuration in it.
-    pub fn env(&self) -> Vec<(&'static str, String)> {
-        let path = |name: &str| self.folder.path().join(name).display().to_string();
-        vec![
-            ("GOOGLE_APPLICATION_CREDENTIALS", path("key.json")),
-            ("SSL_CERT_FILE", path("ca.pem")),
-            ("HOME", path("home")),
-        ]
+    pub fn env(&self) -> Vec<(&str, &str)> {
+        self.env
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect()
     }
 
     /// A home folder with nothing in it, for a program that must find no credentials.

@@ -34,7 +34,6 @@ fn every_span_reaches_cloud_trace_by_the_time_the_programs_exit() {
         || async {
             let google = FakeGoogle::start(Behaviour::Answering).await;
             let env = google.env();
-            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let step = steps::find("06").unwrap();
             let pair = Pair::start_with(step, &env, &[])
                 .await
@@ -160,7 +159,6 @@ fn a_network_that_swallows_everything_is_an_exit_2_within_10_seconds() {
             // every packet: neither gcp_auth nor the exporter bounds its own wait.
             let google = FakeGoogle::start(Behaviour::Silent).await;
             let env = google.env();
-            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let started = Instant::now();
             let exited = run_to_exit("step-06-frontend", &env).await.unwrap();
             let took = started.elapsed();
@@ -183,7 +181,6 @@ fn an_export_google_refuses_is_reported_on_stderr() {
         // classic "my spans never showed up".
         let google = FakeGoogle::start(Behaviour::RefusingSpans).await;
         let env = google.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let pair = Pair::start_with(steps::find("06").unwrap(), &env, &[])
             .await
             .unwrap();
