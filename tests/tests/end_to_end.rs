@@ -286,7 +286,7 @@ fn the_runner_refuses_an_unknown_step_with_exit_code_2() {
 }
 
 #[test]
-fn the_runner_sends_a_reader_to_the_book_for_step_06() {
+fn the_runner_sends_a_reader_to_the_readme_for_step_06() {
     let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
         .arg("06")
         .output()

@@ -83,7 +83,7 @@ pub fn service_name(default: &str) -> String {
 }
 
 /// A variable's value, or `None` when it is unset or empty.
-fn read(variable: &'static str) -> Result<Option<String>, StartupError> {
+pub(crate) fn read(variable: &'static str) -> Result<Option<String>, StartupError> {
     match env::var(variable) {
         Ok(value) if value.is_empty() => Ok(None),
         Ok(value) => Ok(Some(value)),

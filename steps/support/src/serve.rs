@@ -1,7 +1,7 @@
 //! Binding the port and serving until SIGINT or SIGTERM, with the `listening on` line that
 //! scripts and tests wait for.
 
-use std::{io, net::SocketAddr, time::Duration};
+use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use axum::Router;
 use tokio::{net::TcpListener, sync::mpsc};
@@ -48,21 +48,42 @@ pub async fn bind(listen_addr: &str) -> Result<Listener, StartupError> {
     })
 }
 
+impl Listener {
+    /// Runs `work` (start-up that may take a while, such as connecting to an exporter), unless
+    /// SIGINT or SIGTERM comes first: then the program stops at once. The signals are this
+    /// program's from [`bind`] on, so without this they would wait for [`serve`].
+    pub async fn unless_stopped<T>(&mut self, work: impl Future<Output = T>) -> T {
+        tokio::select! {
+            done = work => done,
+            name = self.signals.next() => {
+                eprintln!("{name} received while starting: stopping");
+                std::process::exit(0)
+            }
+        }
+    }
+}
+
 /// Serves `router` until SIGINT (Ctrl-C) or SIGTERM. Then it stops accepting connections and
 /// lets the requests in flight finish, for at most [`SHUTDOWN_GRACE`], or until a second
-/// signal, before it returns. The caller flushes its spans afterwards.
+/// signal, before it returns. The caller flushes its spans afterwards; one more signal while it
+/// does ends the program at once, without them.
 pub async fn serve(listener: Listener, router: Router) {
     eprintln!("listening on http://{}", listener.address);
-    let (names, signals) = mpsc::unbounded_channel();
+    let (names, mut signals) = mpsc::unbounded_channel();
     tokio::spawn(listener.signals.forward(names));
-    serve_until(listener.tcp, router, signals, SHUTDOWN_GRACE).await;
+    serve_until(listener.tcp, router, &mut signals, SHUTDOWN_GRACE).await;
+    tokio::spawn(async move {
+        let name = next(&mut signals).await;
+        eprintln!("{name} received again: stopping now, without the spans not yet exported");
+        std::process::exit(1)
+    });
 }
 
 /// [`serve`], with the signals' names arriving on `signals` and the grace period given.
 async fn serve_until(
     tcp: TcpListener,
     router: Router,
-    mut signals: mpsc::UnboundedReceiver<&'static str>,
+    signals: &mut mpsc::UnboundedReceiver<&'static str>,
     grace: Duration,
 ) {
     let (begin_shutdown, shutdown_begun) = tokio::sync::oneshot::channel::<()>();
@@ -73,7 +94,7 @@ async fn serve_until(
 
     tokio::select! {
         served = &mut server => return report(served),
-        name = next(&mut signals) => eprintln!(
+        name = next(signals) => eprintln!(
             "{name} received: stopping once the requests in flight finish ({} s at most)",
             grace.as_secs_f64()
         ),
@@ -85,7 +106,7 @@ async fn serve_until(
             "warning: requests still in flight after {} s: stopping without them",
             grace.as_secs_f64()
         ),
-        name = next(&mut signals) => eprintln!("{name} received again: stopping now"),
+        name = next(signals) => eprintln!("{name} received again: stopping now"),
     }
 }
 
@@ -120,13 +141,18 @@ impl ShutdownSignals {
         })
     }
 
+    /// The name of the next signal to arrive.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
+
     /// Sends the name of every signal that arrives, until nobody listens.
     async fn forward(mut self, names: mpsc::UnboundedSender<&'static str>) {
         loop {
-            let name = tokio::select! {
-                _ = self.interrupt.recv() => "SIGINT",
-                _ = self.terminate.recv() => "SIGTERM",
-            };
+            let name = self.next().await;
             if names.send(name).is_err() {
                 return;
             }
@@ -143,9 +169,17 @@ impl ShutdownSignals {
         tokio::signal::windows::ctrl_c().map(Self)
     }
 
+    async fn next(&mut self) -> &'static str {
+        match self.0.recv().await {
+            Some(()) => "Ctrl-C",
+            None => std::future::pending().await,
+        }
+    }
+
     async fn forward(mut self, names: mpsc::UnboundedSender<&'static str>) {
-        while self.0.recv().await.is_some() {
-            if names.send("Ctrl-C").is_err() {
+        loop {
+            let name = self.next().await;
+            if names.send(name).is_err() {
                 return;
             }
         }
@@ -184,8 +218,9 @@ mod tests {
         );
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = tcp.local_addr().unwrap();
-        let (signal, signals) = mpsc::unbounded_channel();
-        let server = tokio::spawn(serve_until(tcp, router, signals, grace));
+        let (signal, mut signals) = mpsc::unbounded_channel();
+        let server =
+            tokio::spawn(async move { serve_until(tcp, router, &mut signals, grace).await });
         let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
         client
             .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")

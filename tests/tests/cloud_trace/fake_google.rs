@@ -177,6 +177,14 @@ impl FakeGoogle {
             .collect()
     }
 
+    /// Rewrites the key file without its `project_id`, as some keys and user credentials are.
+    pub fn remove_project_from_key(&self) {
+        let path = self.folder.path().join("key.json");
+        let mut key: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        key.as_object_mut().unwrap().remove("project_id");
+        std::fs::write(path, key.to_string()).unwrap();
+    }
+
     /// A home folder with nothing in it, for a program that must find no credentials.
     pub fn empty_home(&self) -> PathBuf {
         self.folder.path().join("home")

@@ -23,7 +23,7 @@ use workshop::{
 /// How many requests the main test sends: each is one trace of three spans.
 const REQUESTS: usize = 5;
 
-/// What the book promises: start-up without credentials or without a network ends within
+/// What the README promises: start-up without credentials or without a network ends within
 /// this, with exit code 2.
 const STARTUP_LIMIT: Duration = Duration::from_secs(10);
 
@@ -33,7 +33,9 @@ fn every_span_reaches_cloud_trace_by_the_time_the_programs_exit() {
         "every_span_reaches_cloud_trace_by_the_time_the_programs_exit",
         || async {
             let google = FakeGoogle::start(Behaviour::Answering).await;
-            let env = google.env();
+            let mut env = google.env();
+            // Batches wait a minute, not 5 s: every span must go out because of SIGTERM.
+            env.push(("OTEL_BSP_SCHEDULE_DELAY", "60000"));
             let step = steps::find("06").unwrap();
             let pair = Pair::start_with(step, &env, &[])
                 .await
@@ -42,7 +44,6 @@ fn every_span_reaches_cloud_trace_by_the_time_the_programs_exit() {
             let url = pair.frontend.url();
             let answers =
                 futures_util::future::join_all((0..REQUESTS).map(|_| http_get(&url))).await;
-            // Nothing is sent yet: the batch processor waits 5 s, and SIGTERM comes first.
             let sent_before_stopping = google.received().batches.len();
             let (frontend, backend) = pair.stop().await.unwrap();
 
@@ -204,4 +205,47 @@ fn an_export_google_refuses_is_reported_on_stderr() {
         }
         assert!(!google.received().batches.is_empty());
     });
+}
+
+#[test]
+fn google_cloud_project_names_the_project_when_the_key_does_not() {
+    run_isolated(
+        "google_cloud_project_names_the_project_when_the_key_does_not",
+        || async {
+            let google = FakeGoogle::start(Behaviour::Answering).await;
+            google.remove_project_from_key();
+            let env = google.env();
+
+            let exited = run_to_exit("step-06-backend", &env).await.unwrap();
+            assert_eq!(exited.status.code(), Some(2), "{}", exited.stderr);
+            assert_eq!(
+                exited.stderr,
+                "error: the credentials name no Google Cloud project: set GOOGLE_CLOUD_PROJECT \
+                 to the project's id\n"
+            );
+
+            let mut env = env;
+            env.push(("GOOGLE_CLOUD_PROJECT", "another-project"));
+            let pair = Pair::start_with(steps::find("06").unwrap(), &env, &[])
+                .await
+                .unwrap();
+            let answer = http_get(&pair.frontend.url()).await.unwrap();
+            let (frontend, backend) = pair.stop().await.unwrap();
+
+            assert_eq!(answer, (StatusCode::OK, "OK".into()));
+            frontend.assert_success();
+            backend.assert_success();
+            let received = google.received();
+            assert_eq!(received.batches.len(), 2, "one batch from each program");
+            for batch in &received.batches {
+                assert_eq!(batch.project, "projects/another-project");
+                for (resource_name, _) in &batch.spans {
+                    assert!(
+                        resource_name.starts_with("projects/another-project/traces/"),
+                        "{resource_name}"
+                    );
+                }
+            }
+        },
+    );
 }

@@ -1,7 +1,8 @@
 //! Step 06, backend: step 05's backend, with its spans sent to Google Cloud Trace instead of
-//! stdout, batched, and every one of them sent before the program exits.
+//! stdout, batched, and every one of them sent before the program exits. (The exporter is
+//! deprecated; OTLP is its successor: see the frontend.)
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, sync::Arc};
 
 use axum::{Router, extract::State, http::HeaderMap, routing::get};
 use opentelemetry::{
@@ -16,19 +17,19 @@ use opentelemetry_sdk::{
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use step_support::{BackendConfig, W3cHeaderExtractor, cloud_trace};
-use tokio::task::JoinHandle;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
-    let listener = step_support::bind(&config.listen_addr)
+    let mut listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // NEW: spans go to Google Cloud Trace, as in the frontend (see there).
     cloud_trace::print_exporter_errors();
-    let (exporter, sending) = cloud_trace::connect()
+    let (exporter, sending) = listener
+        .unless_stopped(cloud_trace::connect())
         .await
         .unwrap_or_else(|error| error.exit());
     let sending = tokio::spawn(sending);
@@ -39,8 +40,8 @@ async fn main() -> ExitCode {
     };
     step_support::serve(listener, router(app)).await;
 
-    // NEW: hand over the last spans, then wait until they are sent (see the frontend).
-    shut_down(provider, sending).await
+    // NEW: send the last spans before exiting (see the frontend).
+    cloud_trace::shut_down(provider, sending).await
 }
 
 /// The tracer provider, set up as the frontend's, under the service name `backend`.
@@ -105,34 +106,4 @@ async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'sta
     eprintln!("backend call received");
     span.end();
     "OK"
-}
-
-/// How long the exporter may take, after the provider's shutdown, to send what it was handed.
-const SENDING_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The same shutdown as the frontend's: the provider hands its last batch to the exporter,
-/// then the exporter's background task sends it.
-async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> ExitCode {
-    match tokio::task::spawn_blocking(move || provider.shutdown()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(error)) => {
-            eprintln!("error: spans may have been lost: {error}");
-            return ExitCode::FAILURE;
-        }
-        Err(panicked) => {
-            eprintln!("error: spans may have been lost: the shutdown failed: {panicked}");
-            return ExitCode::FAILURE;
-        }
-    }
-    if tokio::time::timeout(SENDING_TIMEOUT, sending)
-        .await
-        .is_err()
-    {
-        eprintln!(
-            "error: spans not sent to Cloud Trace within {} s were dropped",
-            SENDING_TIMEOUT.as_secs()
-        );
-        return ExitCode::FAILURE;
-    }
-    ExitCode::SUCCESS
 }
