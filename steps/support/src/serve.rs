@@ -148,16 +148,6 @@ impl ShutdownSignals {
             _ = self.terminate.recv() => "SIGTERM",
         }
     }
-
-    /// Sends the name of every signal that arrives, until nobody listens.
-    async fn forward(mut self, names: mpsc::UnboundedSender<&'static str>) {
-        loop {
-            let name = self.next().await;
-            if names.send(name).is_err() {
-                return;
-            }
-        }
-    }
 }
 
 #[cfg(not(unix))]
@@ -175,7 +165,10 @@ impl ShutdownSignals {
             None => std::future::pending().await,
         }
     }
+}
 
+impl ShutdownSignals {
+    /// Sends the name of every signal that arrives, until nobody listens.
     async fn forward(mut self, names: mpsc::UnboundedSender<&'static str>) {
         loop {
             let name = self.next().await;

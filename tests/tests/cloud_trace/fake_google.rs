@@ -111,6 +111,8 @@ impl Drop for FakeGoogle {
 pub enum Behaviour {
     /// Answers as Google does.
     Answering,
+    /// Refuses every token request, as Google does for a deleted or disabled key.
+    RefusingTokens,
     /// Gives tokens, but refuses spans as Google does for a project whose Cloud Trace API is
     /// not enabled.
     RefusingSpans,
@@ -140,13 +142,15 @@ impl FakeGoogle {
         let listener = TcpListener::bind("127.0.0.1:443").await.unwrap();
         let received = Arc::new(Mutex::new(Received::default()));
         let server = match behaviour {
-            Behaviour::Answering | Behaviour::RefusingSpans => tokio::spawn(serve(
-                listener,
-                acceptor,
-                Arc::new(service_account_key.public_key_raw().to_vec()),
-                received.clone(),
-                behaviour,
-            )),
+            Behaviour::Answering | Behaviour::RefusingTokens | Behaviour::RefusingSpans => {
+                tokio::spawn(serve(
+                    listener,
+                    acceptor,
+                    Arc::new(service_account_key.public_key_raw().to_vec()),
+                    received.clone(),
+                    behaviour,
+                ))
+            }
             Behaviour::Silent => tokio::spawn(async move {
                 let mut held = Vec::new();
                 while let Ok((connection, _)) = listener.accept().await {
@@ -309,6 +313,13 @@ async fn answer(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     Ok(match (host.as_str(), path.as_str()) {
+        ("oauth2.googleapis.com", "/token") if behaviour == Behaviour::RefusingTokens => {
+            received.refused.push("refused, as told".into());
+            plain(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant: Invalid JWT Signature.",
+            )
+        }
         ("oauth2.googleapis.com", "/token") => match check_token_request(&body, &public_key) {
             Ok(claims) => {
                 let token = format!("ya29.workshop-{}", received.tokens_issued.len() + 1);

@@ -249,3 +249,26 @@ fn google_cloud_project_names_the_project_when_the_key_does_not() {
         },
     );
 }
+
+#[test]
+fn credentials_google_refuses_are_an_exit_2_saying_so() {
+    run_isolated(
+        "credentials_google_refuses_are_an_exit_2_saying_so",
+        || async {
+            let google = FakeGoogle::start(Behaviour::RefusingTokens).await;
+            let started = Instant::now();
+            let exited = run_to_exit("step-06-backend", &google.env()).await.unwrap();
+            let took = started.elapsed();
+
+            assert_eq!(exited.status.code(), Some(2), "{}", exited.stderr);
+            assert_eq!(
+                exited.stderr,
+                "error: Google refused the credentials (token request failed): check \
+             GOOGLE_APPLICATION_CREDENTIALS, or renew them with `gcloud auth \
+             application-default login`\n"
+            );
+            assert!(took < STARTUP_LIMIT, "took {took:?}");
+            assert!(!google.received().refused.is_empty(), "Google was asked");
+        },
+    );
+}
