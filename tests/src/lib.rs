@@ -1,6 +1,7 @@
 //! The workshop's own tooling: the runner behind `cargo run -p workshop`, and the harness for
 //! the tests that prove what each step's programs export.
 //!
+//! - [`book`] makes what the book shows of the steps: diffs and trace pictures;
 //! - [`process`] builds and runs the steps' real programs;
 //! - [`stdout`] reads back the spans they print;
 //! - [`spans`] outlines and draws traces;
@@ -8,6 +9,7 @@
 //! - [`in_process`] sends a request straight to a router;
 //! - [`steps`] lists the steps.
 
+pub mod book;
 pub mod fake_backend;
 pub mod in_process;
 pub mod process;

@@ -278,7 +278,7 @@ pub fn render(spans: &[SpanRecord]) -> String {
 
 /// The spans of one trace in display order, each with its depth and whether its parent is
 /// missing from `spans`. Children follow their parent, earliest first.
-fn tree(spans: &[SpanRecord]) -> Vec<(&SpanRecord, usize, bool)> {
+pub fn tree(spans: &[SpanRecord]) -> Vec<(&SpanRecord, usize, bool)> {
     let is_here = |id: &SpanId| spans.iter().any(|span| span.span_id == *id);
     let mut roots: Vec<&SpanRecord> = spans
         .iter()
@@ -310,7 +310,7 @@ fn tree(spans: &[SpanRecord]) -> Vec<(&SpanRecord, usize, bool)> {
     ordered
 }
 
-fn kind_name(kind: &SpanKind) -> &'static str {
+pub fn kind_name(kind: &SpanKind) -> &'static str {
     match kind {
         SpanKind::Client => "client",
         SpanKind::Server => "server",

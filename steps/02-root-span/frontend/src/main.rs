@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
         .await
         .unwrap_or_else(|error| error.exit());
 
+    // ANCHOR: provider
     // NEW: spans are printed to stdout; logs stay on stderr.
     let provider = init_tracer(opentelemetry_stdout::SpanExporter::default());
     let app = Frontend {
@@ -28,7 +29,9 @@ async fn main() -> ExitCode {
         tracer: provider.tracer("OT-tracing-demo"),
     };
     step_support::serve(listener, router(app)).await;
+    // ANCHOR_END: provider
 
+    // ANCHOR: shutdown
     // NEW: export what is left and close the exporter. The simple processor has nothing left,
     // but a batching one would: there is no global shutdown, whoever built the provider calls
     // it, or the spans still waiting are lost.
@@ -37,8 +40,10 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+    // ANCHOR_END: shutdown
 }
 
+// ANCHOR: init_tracer
 /// NEW: the tracer provider: who this service is, which traces to keep, where spans go.
 fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
     let resource = Resource::builder()
@@ -55,6 +60,7 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         .with_simple_exporter(exporter)
         .build()
 }
+// ANCHOR_END: init_tracer
 
 /// What every request handler needs.
 #[derive(Clone)]
@@ -70,6 +76,7 @@ fn router(app: Frontend) -> Router {
         .with_state(app)
 }
 
+// ANCHOR: handle_request
 async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, BackendError> {
     // NEW: the root span covers the whole request; it is the server side of the user's call.
     let mut span = app
@@ -92,6 +99,7 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
     span.end();
     result.map(|_| "OK")
 }
+// ANCHOR_END: handle_request
 
 /// Sends the request and reads the whole answer, so the call is over when this returns.
 async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {

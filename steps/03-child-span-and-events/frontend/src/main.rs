@@ -73,6 +73,7 @@ fn router(app: Frontend) -> Router {
         .with_state(app)
 }
 
+// ANCHOR: handle_request
 async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, BackendError> {
     let tracer = &app.tracer;
     // The root span covers the whole request; it is the server side of the user's call.
@@ -112,6 +113,7 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
     cx.span().end();
     result.map(|_| "OK")
 }
+// ANCHOR_END: handle_request
 
 /// Sends the request and reads the whole answer, so the call is over when this returns.
 async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {

@@ -132,3 +132,37 @@ async fn a_backend_slower_than_the_timeout_is_a_504_and_an_error_span() {
         Some(body.trim_end())
     );
 }
+
+// What the book's chapter on span context and request context shows: the current context is
+// a thread's, so it does not follow a future across `.await` or into a spawned task unless the
+// future carries it.
+// ANCHOR: with_context
+#[tokio::test(flavor = "multi_thread")]
+async fn the_current_context_follows_a_future_only_when_the_future_carries_it() {
+    use opentelemetry::{context::FutureExt, trace::SpanId};
+
+    /// The id of the span in the current context, as code deep inside a request sees it.
+    async fn current_span_id() -> SpanId {
+        tokio::task::yield_now().await;
+        Context::current().span().span_context().span_id()
+    }
+
+    let provider = init_tracer(InMemorySpanExporter::default());
+    let tracer = provider.tracer("OT-tracing-demo");
+    let cx = Context::current_with_span(tracer.start("incoming call"));
+    let request_span = cx.span().span_context().span_id();
+
+    // Nothing made `cx` current: a future sees the empty context.
+    assert_eq!(current_span_id().await, SpanId::INVALID);
+    // `with_context` makes `cx` current each time the future runs, on whichever thread.
+    assert_eq!(
+        current_span_id().with_context(cx.clone()).await,
+        request_span
+    );
+    // A spawned task starts from nothing either, unless it carries the context.
+    let spawned = tokio::spawn(current_span_id()).await.unwrap();
+    assert_eq!(spawned, SpanId::INVALID);
+    let spawned = tokio::spawn(current_span_id().with_context(cx.clone()));
+    assert_eq!(spawned.await.unwrap(), request_span);
+}
+// ANCHOR_END: with_context

@@ -16,6 +16,7 @@ async fn main() {
     step_support::serve(listener, router).await;
 }
 
+// ANCHOR: handle_request
 async fn handle_request(headers: HeaderMap) -> &'static str {
     // NEW: the W3C Trace Context and Baggage headers, exactly as they arrived. `{:?}` quotes
     // the value and escapes anything unprintable: these headers come from strangers.
@@ -27,3 +28,4 @@ async fn handle_request(headers: HeaderMap) -> &'static str {
     eprintln!("backend call received");
     "OK"
 }
+// ANCHOR_END: handle_request

@@ -69,6 +69,7 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         .build()
 }
 
+// ANCHOR: init_propagator
 /// NEW: how context crosses the wire: the W3C Trace Context headers (`traceparent`,
 /// `tracestate`) and the W3C Baggage header (`baggage`).
 fn init_propagator() -> TextMapCompositePropagator {
@@ -77,6 +78,7 @@ fn init_propagator() -> TextMapCompositePropagator {
         Box::new(BaggagePropagator::new()),
     ])
 }
+// ANCHOR_END: init_propagator
 
 /// What every request handler needs.
 #[derive(Clone)]
@@ -100,6 +102,7 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
         .span_builder("incoming call")
         .with_kind(SpanKind::Server)
         .start(tracer);
+    // ANCHOR: inject
     // The request's context holds its root span; spans started from it are its children.
     // NEW: it also holds baggage, entries that travel with the trace to every service called.
     let cx =
@@ -117,6 +120,7 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
         .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
     let backend_span = backend_cx.span();
     backend_span.add_event("making backend call", vec![]);
+    // ANCHOR_END: inject
 
     eprintln!("Sending request...");
     let result = call_backend(&app, headers).await;
@@ -141,6 +145,7 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
     result.map(|_| "OK")
 }
 
+// ANCHOR: call_backend
 /// Sends the request and reads the whole answer, so the call is over when this returns.
 async fn call_backend(app: &Frontend, headers: HeaderMap) -> Result<StatusCode, BackendError> {
     let response = app
@@ -157,6 +162,7 @@ async fn call_backend(app: &Frontend, headers: HeaderMap) -> Result<StatusCode, 
     }
     Ok(status)
 }
+// ANCHOR_END: call_backend
 
 #[cfg(test)]
 mod tests;

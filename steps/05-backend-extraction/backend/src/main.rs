@@ -26,6 +26,7 @@ async fn main() -> ExitCode {
         .await
         .unwrap_or_else(|error| error.exit());
 
+    // ANCHOR: provider
     // NEW: the backend is traced too: spans to stdout, logs to stderr, as in the frontend.
     let provider = init_tracer(opentelemetry_stdout::SpanExporter::default());
     let app = Backend {
@@ -33,6 +34,7 @@ async fn main() -> ExitCode {
         propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
+    // ANCHOR_END: provider
 
     // Export what is left and close the exporter (see the frontend).
     if let Err(error) = provider.shutdown() {
@@ -58,6 +60,7 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         .build()
 }
 
+// ANCHOR: init_propagator
 /// NEW: the same propagators as the frontend's, to read what it sent: the W3C Trace Context
 /// headers and the W3C Baggage header.
 fn init_propagator() -> TextMapCompositePropagator {
@@ -66,6 +69,7 @@ fn init_propagator() -> TextMapCompositePropagator {
         Box::new(BaggagePropagator::new()),
     ])
 }
+// ANCHOR_END: init_propagator
 
 /// What every request handler needs.
 #[derive(Clone)]
@@ -80,6 +84,7 @@ fn router(app: Backend) -> Router {
         .with_state(app)
 }
 
+// ANCHOR: handle_request
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // NEW: the caller's span context and baggage, from the headers. Headers that are missing
     // or malformed give an empty context, and the span below starts a new trace. (The
@@ -105,6 +110,7 @@ async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'sta
     span.end();
     "OK"
 }
+// ANCHOR_END: handle_request
 
 #[cfg(test)]
 mod tests;

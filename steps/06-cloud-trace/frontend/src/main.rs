@@ -41,6 +41,7 @@ async fn main() -> ExitCode {
         .await
         .unwrap_or_else(|error| error.exit());
 
+    // ANCHOR: connect
     // NEW: spans go to Google Cloud Trace. `connect` finds the credentials, tries them and
     // connects, or the program ends here with a line that says what to fix; as that can take
     // seconds, Ctrl-C ends it too. The exporter reports failed exports only as `tracing`
@@ -66,8 +67,10 @@ async fn main() -> ExitCode {
     // NEW: the provider's shutdown hands the last spans to the exporter; then wait until
     // its background task has sent them. Exiting before that loses them.
     cloud_trace::shut_down(provider, sending).await
+    // ANCHOR_END: connect
 }
 
+// ANCHOR: init_tracer
 /// The tracer provider: who this service is, which traces to keep, where spans go.
 fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
     let resource = Resource::builder()
@@ -84,7 +87,9 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         .with_batch_exporter(exporter)
         .build()
 }
+// ANCHOR_END: init_tracer
 
+// ANCHOR: incoming_propagator
 /// NEW: how the frontend's caller may send its trace: in Google's `X-Cloud-Trace-Context`
 /// header, or in the W3C `traceparent` (which wins when both are valid: the later propagator
 /// overrides). Baggage from the internet is not taken in.
@@ -97,6 +102,7 @@ fn init_incoming_propagator() -> TextMapCompositePropagator {
         Box::new(TraceContextPropagator::new()),
     ])
 }
+// ANCHOR_END: incoming_propagator
 
 /// How context crosses the wire to the backend: the W3C Trace Context headers (`traceparent`,
 /// `tracestate`) and the W3C Baggage header (`baggage`).
@@ -127,6 +133,7 @@ async fn handle_request(
     State(app): State<Frontend>,
     incoming_headers: HeaderMap,
 ) -> Result<&'static str, BackendError> {
+    // ANCHOR: caller_context
     // NEW: the caller's trace, if it sent one. Missing or malformed headers give an empty
     // context, and `incoming call` is then the root of a new trace, as before.
     let caller_cx = app
@@ -138,6 +145,7 @@ async fn handle_request(
     let span = tracer
         .span_builder("incoming call")
         .with_kind(SpanKind::Server)
+        // ANCHOR_END: caller_context
         .start_with_context(tracer, &caller_cx);
     // The request's context holds its root span; spans started from it are its children.
     // It also holds baggage, entries that travel with the trace to every service called.

@@ -1,0 +1,69 @@
+//! `cargo run -p workshop --bin book-assets`: writes what the book shows of the steps into
+//! `book/src/generated/`: the diff of each step's programs from the step before, and the
+//! picture of the trace each traced step exports, from a real run of its two programs.
+//! `cargo test -p workshop --test book` fails when these no longer match. With a folder as
+//! its argument, it writes there instead.
+
+use std::{path::Path, process::ExitCode};
+
+use workshop::{book, process};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match write_assets().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn write_assets() -> Result<(), String> {
+    // Another folder may be named, to look at fresh pictures without touching the book.
+    let folder = match std::env::args_os().nth(1) {
+        Some(folder) => folder.into(),
+        None => book::repository().join(book::GENERATED),
+    };
+    std::fs::create_dir_all(&folder)
+        .map_err(|error| format!("creating {}: {error}", folder.display()))?;
+    // Start afresh, so that a diff between files that no longer differ does not linger.
+    let entries = std::fs::read_dir(&folder)
+        .map_err(|error| format!("reading {}: {error}", folder.display()))?;
+    for path in entries.filter_map(|entry| entry.ok().map(|entry| entry.path())) {
+        if path
+            .extension()
+            .is_some_and(|ext| ext == "diff" || ext == "svg")
+        {
+            std::fs::remove_file(&path)
+                .map_err(|error| format!("removing {}: {error}", path.display()))?;
+        }
+    }
+
+    for (name, diff) in book::step_diffs()? {
+        write(&folder.join(name), &diff)?;
+    }
+
+    let programs: Vec<String> = book::pictured_steps()
+        .flat_map(|step| [step.frontend(), step.backend()])
+        .collect();
+    tokio::task::spawn_blocking(move || process::build(&programs, true))
+        .await
+        .map_err(|error| error.to_string())??;
+    for step in book::pictured_steps() {
+        let spans = book::one_request(step).await?;
+        let caption = format!("Step {}, one request", step.number);
+        write(
+            &folder.join(book::picture_name(step)),
+            &book::picture(&spans, &caption),
+        )?;
+    }
+    Ok(())
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), String> {
+    std::fs::write(path, contents)
+        .map_err(|error| format!("writing {}: {error}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
