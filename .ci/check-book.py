@@ -141,7 +141,7 @@ def check_handout(pdf):
     # unless wrapped, is cut at its edge, and the cut part is not in the PDF's text. Wrapping
     # and page breaks only add white space, which the comparison ignores.
     printed = re.sub(r"\s+", "", subprocess.run(
-        ["pdftotext", "-raw", pdf, "-"], capture_output=True, text=True, check=True
+        ["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True, check=True
     ).stdout)
     code_lines = [
         line
@@ -149,9 +149,15 @@ def check_handout(pdf):
         for line in block.splitlines()
         if line.strip()
     ]
+    # The lines are looked for in order, each after the one before, so that a short line
+    # cannot be found somewhere else in the book.
+    at = 0
     for line in code_lines:
-        if re.sub(r"\s+", "", line) not in printed:
+        found = printed.find(re.sub(r"\s+", "", line), at)
+        if found < 0:
             problems.append(f"code line cut or missing in the handout: {line.strip()!r}")
+        else:
+            at = found
 
     # And every word lies inside the page's margins.
     bbox = subprocess.run(

@@ -17,10 +17,14 @@ fi
 command -v mdbook >/dev/null ||
   { echo "error: no mdbook found: cargo install --locked mdbook --version 0.5.4" >&2; exit 2; }
 
+version=$(mdbook --version)
+[ "$version" = "mdbook v0.5.4" ] ||
+  echo "note: $version, not the mdbook v0.5.4 the book is checked with; the PDF may differ" >&2
 mdbook build "$book"
 # mdBook's print.html is the whole book on one page, with a page break before each chapter.
 # The flags keep a headless Chromium from reaching out to the network and from adding the
 # date and the file's path in the margins.
+rm -f "$output"
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 "$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \

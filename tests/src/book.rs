@@ -252,6 +252,7 @@ pub fn picture(spans: &[SpanRecord], caption: &str) -> String {
     let tree = spans::tree(spans);
     for (span, depth, _) in &tree {
         let y = TOP + row as f64 * ROW;
+        let span_y = y;
         let colour = service_colour(&span.service);
         let name_x = NAME_X + *depth as f64 * DEPTH_INDENT;
         if *depth > 0 {
@@ -305,7 +306,7 @@ pub fn picture(spans: &[SpanRecord], caption: &str) -> String {
             let _ = writeln!(
                 rows,
                 r#"<path d="M{event_x:.1} {:.1} l5 7 l-5 7 l-5 -7 z" class="event"/>"#,
-                y - ROW - 11.0
+                span_y - 11.0
             );
             let _ = writeln!(
                 rows,

@@ -25,6 +25,20 @@ async fn write_assets() -> Result<(), String> {
         Some(folder) => folder.into(),
         None => book::repository().join(book::GENERATED),
     };
+    // Everything is made first: a failed run leaves the book's files as they were.
+    let mut files = book::step_diffs()?;
+    let programs: Vec<String> = book::pictured_steps()
+        .flat_map(|step| [step.frontend(), step.backend()])
+        .collect();
+    tokio::task::spawn_blocking(move || process::build(&programs, true))
+        .await
+        .map_err(|error| error.to_string())??;
+    for step in book::pictured_steps() {
+        let spans = book::one_request(step).await?;
+        let caption = format!("Step {}, one request", step.number);
+        files.push((book::picture_name(step), book::picture(&spans, &caption)));
+    }
+
     std::fs::create_dir_all(&folder)
         .map_err(|error| format!("creating {}: {error}", folder.display()))?;
     // Start afresh, so that a diff between files that no longer differ does not linger.
@@ -40,23 +54,8 @@ async fn write_assets() -> Result<(), String> {
         }
     }
 
-    for (name, diff) in book::step_diffs()? {
-        write(&folder.join(name), &diff)?;
-    }
-
-    let programs: Vec<String> = book::pictured_steps()
-        .flat_map(|step| [step.frontend(), step.backend()])
-        .collect();
-    tokio::task::spawn_blocking(move || process::build(&programs, true))
-        .await
-        .map_err(|error| error.to_string())??;
-    for step in book::pictured_steps() {
-        let spans = book::one_request(step).await?;
-        let caption = format!("Step {}, one request", step.number);
-        write(
-            &folder.join(book::picture_name(step)),
-            &book::picture(&spans, &caption),
-        )?;
+    for (name, contents) in files {
+        write(&folder.join(name), &contents)?;
     }
     Ok(())
 }

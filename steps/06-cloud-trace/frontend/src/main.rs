@@ -145,8 +145,8 @@ async fn handle_request(
     let span = tracer
         .span_builder("incoming call")
         .with_kind(SpanKind::Server)
-        // ANCHOR_END: caller_context
         .start_with_context(tracer, &caller_cx);
+    // ANCHOR_END: caller_context
     // The request's context holds its root span; spans started from it are its children.
     // It also holds baggage, entries that travel with the trace to every service called.
     let cx =
