@@ -231,15 +231,9 @@ const TIMELINE_WIDTH: f64 = WIDTH - TIMELINE_X - 90.0;
 /// diamonds on the bar and as rows of their own; attributes under their span. The outline
 /// goes into `<desc>` for screen readers and the tests.
 pub fn picture(spans: &[SpanRecord], caption: &str) -> String {
-    let Some(first) = spans.iter().min_by_key(|span| span.start) else {
+    let Some((trace_start, trace_end)) = spans::bounds(spans) else {
         return String::new();
     };
-    let trace_start = first.start;
-    let trace_end = spans
-        .iter()
-        .map(|span| span.end)
-        .max()
-        .unwrap_or(trace_start);
     let total_ms = millis_between(trace_start, trace_end).max(0.001);
     let x_at = |time: SystemTime| {
         TIMELINE_X + millis_between(trace_start, time) / total_ms * TIMELINE_WIDTH
@@ -350,15 +344,7 @@ pub fn picture(spans: &[SpanRecord], caption: &str) -> String {
             total_ms * f64::from(quarter) / 4.0
         );
     }
-    let services: Vec<&str> = {
-        let mut names: Vec<&str> = Vec::new();
-        for (span, _, _) in &tree {
-            if !names.contains(&span.service.as_str()) {
-                names.push(&span.service);
-            }
-        }
-        names
-    };
+    let services = spans::services(spans);
     let heading = format!(
         "{caption}: {} span{}, {}",
         spans.len(),

@@ -203,28 +203,14 @@ pub fn outline(spans: &[SpanRecord]) -> String {
 pub fn render(spans: &[SpanRecord]) -> String {
     // service 10 + span 31 + kind 8 + duration 9 + 2 + bar 19 + error mark 1 = 80 columns
     const BAR_WIDTH: usize = 19;
-    let Some(first) = spans.iter().min_by_key(|span| span.start) else {
+    let Some((trace_start, trace_end)) = bounds(spans) else {
         return String::from("(no spans)\n");
     };
-    let trace_start = first.start;
-    let trace_end = spans
-        .iter()
-        .map(|span| span.end)
-        .max()
-        .unwrap_or(trace_start);
     let total = trace_end.duration_since(trace_start).unwrap_or_default();
-    let services: Vec<&str> = {
-        let mut names: Vec<&str> = Vec::new();
-        for span in spans {
-            if !names.contains(&span.service.as_str()) {
-                names.push(&span.service);
-            }
-        }
-        names
-    };
+    let services = services(spans);
 
     let mut text = String::new();
-    let _ = writeln!(text, "trace {}", first.trace_id);
+    let _ = writeln!(text, "trace {}", spans[0].trace_id);
     let _ = writeln!(
         text,
         "{} spans from {}, {}",
@@ -274,6 +260,24 @@ pub fn render(spans: &[SpanRecord]) -> String {
         }
     }
     text
+}
+
+/// When the first of `spans` started and when the last ended; `None` for no spans.
+pub fn bounds(spans: &[SpanRecord]) -> Option<(SystemTime, SystemTime)> {
+    let start = spans.iter().map(|span| span.start).min()?;
+    let end = spans.iter().map(|span| span.end).max()?;
+    Some((start, end.max(start)))
+}
+
+/// The services that exported `spans`, each once, in the order of their first span.
+pub fn services(spans: &[SpanRecord]) -> Vec<&str> {
+    let mut names: Vec<&str> = Vec::new();
+    for span in spans {
+        if !names.contains(&span.service.as_str()) {
+            names.push(&span.service);
+        }
+    }
+    names
 }
 
 /// The spans of one trace in display order, each with its depth and whether its parent is
