@@ -4,7 +4,7 @@
 //! - [`book`] makes what the book shows of the steps: diffs and trace pictures;
 //! - [`process`] builds and runs the steps' real programs;
 //! - [`stdout`] reads back the spans they print;
-//! - [`spans`] outlines and draws traces;
+//! - [`spans`] (from the trace viewer) outlines and draws traces;
 //! - [`fake_backend`] stands in for a backend that fails on purpose;
 //! - [`in_process`] sends a request straight to a router;
 //! - [`steps`] lists the steps.
@@ -13,6 +13,7 @@ pub mod book;
 pub mod fake_backend;
 pub mod in_process;
 pub mod process;
-pub mod spans;
+/// Spans and their drawings live in the trace viewer, which draws what it receives the same way.
+pub use trace_viewer::spans;
 pub mod stdout;
 pub mod steps;

@@ -82,6 +82,11 @@ pub fn service_name(default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
+/// `LISTEN_ADDR`, or `default` when it is unset: for programs other than the two services.
+pub fn listen_addr(default: &str) -> Result<String, StartupError> {
+    Ok(read("LISTEN_ADDR")?.unwrap_or_else(|| default.to_owned()))
+}
+
 /// A variable's value, or `None` when it is unset or empty.
 pub(crate) fn read(variable: &'static str) -> Result<Option<String>, StartupError> {
     match env::var(variable) {

@@ -7,10 +7,16 @@ mod backend_error;
 #[cfg(feature = "cloud-trace")]
 pub mod cloud_trace;
 mod config;
+#[cfg(feature = "exporting")]
+mod exporting;
+#[cfg(feature = "google")]
+pub mod google;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 mod serve;
 mod trace_headers;
 
 pub use backend_error::BackendError;
-pub use config::{BackendConfig, FrontendConfig, StartupError, service_name};
+pub use config::{BackendConfig, FrontendConfig, StartupError, listen_addr, service_name};
 pub use serve::{Listener, bind, serve};
 pub use trace_headers::W3cHeaderExtractor;

@@ -1,0 +1,113 @@
+//! Step 07, backend: the spans go out over OTLP, as in the frontend (see there): to the trace
+//! viewer, Jaeger or a Collector on `http://localhost:4318` by default, or to Google Cloud.
+
+use std::{process::ExitCode, sync::Arc};
+
+use axum::{Router, extract::State, http::HeaderMap, routing::get};
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{Span, SpanKind, Tracer, TracerProvider},
+};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::{BaggagePropagator, TraceContextPropagator},
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use step_support::{BackendConfig, W3cHeaderExtractor, otlp};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // NEW: spans go out over OTLP, as in the frontend (see there).
+    otlp::print_exporter_errors();
+    let otlp = listener
+        .unless_stopped(otlp::connect())
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    let app = Backend {
+        tracer: provider.tracer("backend"),
+        propagator: Arc::new(init_propagator()),
+    };
+    step_support::serve(listener, router(app)).await;
+
+    // Send the last spans before exiting.
+    otlp::shut_down(provider).await
+}
+
+/// The tracer provider, set up as the frontend's, under the service name `backend`.
+fn init_tracer(
+    exporter: impl SpanExporter + 'static,
+    destination_attributes: Vec<KeyValue>,
+) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("backend"))
+        // NEW: what the destination needs to know (Google Cloud: the project).
+        .with_attributes(destination_attributes)
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // Keep every trace, for the demonstration. In production, follow the caller's decision
+        // so that a trace is kept whole or not at all:
+        // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
+        .with_sampler(Sampler::AlwaysOn)
+        // Batched, off the request's path, as in the frontend.
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// The same propagators as the frontend's, to read what it sent: the W3C Trace Context headers
+/// and the W3C Baggage header.
+fn init_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Backend {
+    tracer: SdkTracer,
+    propagator: Arc<TextMapCompositePropagator>,
+}
+
+fn router(app: Backend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
+}
+
+async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
+    // The caller's span context and baggage, from the headers. Headers that are missing
+    // or malformed give an empty context, and the span below starts a new trace. (The
+    // extractor from step-support holds the headers to the W3C grammar, which the stock
+    // `opentelemetry_http::HeaderExtractor` and the 0.32 propagator do not.)
+    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+
+    // The server span of the backend call, a child of the frontend's `backend call` span.
+    let tracer = &app.tracer;
+    let mut span = tracer
+        .span_builder("backend call received")
+        .with_kind(SpanKind::Server)
+        .start_with_context(tracer, &parent_cx);
+    // Record the baggage that came with the request on the span, key for key, as the
+    // OpenTelemetry baggage span processors of other languages do. Baggage comes from whoever
+    // called: a production service would copy only the keys it expects.
+    for (key, (value, _metadata)) in parent_cx.baggage() {
+        span.set_attribute(KeyValue::new(key.clone(), value.clone()));
+    }
+    span.add_event("handling backend call", vec![]);
+
+    eprintln!("backend call received");
+    span.end();
+    "OK"
+}

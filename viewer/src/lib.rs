@@ -1,0 +1,12 @@
+//! See a trace without Docker or a cloud account: an OTLP receiver on loopback, and a drawing
+//! of each trace, in 80 columns, as it completes.
+//!
+//! - [`otlp`] decodes what an OTLP exporter sends (protobuf or JSON) into [`spans::SpanRecord`]s;
+//! - [`receiver`] is the HTTP endpoint an exporter sends to (`POST /v1/traces`);
+//! - [`live`] groups spans into traces and says when one is complete enough to draw;
+//! - [`spans`] draws a trace (also used by the workshop's runner and tests).
+
+pub mod live;
+pub mod otlp;
+pub mod receiver;
+pub mod spans;

@@ -1,0 +1,165 @@
+//! What an OTLP exporter sends, decoded with the official OTLP types (`opentelemetry-proto`):
+//! an `ExportTraceServiceRequest`, as protobuf or as OTLP's JSON.
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime},
+};
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::ExportTraceServiceRequest,
+    common::v1::{AnyValue, KeyValue, any_value::Value},
+    trace::v1::{span::SpanKind as OtlpKind, status::StatusCode},
+};
+use prost::Message;
+
+use crate::spans::{EventRecord, SpanRecord};
+
+/// How the request body is encoded, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    /// The encoding a `Content-Type` names, if OTLP/HTTP defines it.
+    pub fn from_content_type(content_type: &str) -> Option<Encoding> {
+        let media_type = content_type.split(';').next().unwrap_or_default().trim();
+        match media_type.to_ascii_lowercase().as_str() {
+            "application/x-protobuf" => Some(Encoding::Protobuf),
+            "application/json" => Some(Encoding::Json),
+            _ => None,
+        }
+    }
+}
+
+/// One decoded export: the resources' attributes and the spans.
+#[derive(Debug, Clone, Default)]
+pub struct Export {
+    /// The attributes of each resource in the request (`service.name`, `gcp.project_id`...).
+    pub resources: Vec<BTreeMap<String, String>>,
+    pub spans: Vec<SpanRecord>,
+}
+
+/// Decodes a request body. A malformed body is an error, never a panic; a span with ids of the
+/// wrong length is left out.
+pub fn decode(body: &[u8], encoding: Encoding) -> Result<Export, String> {
+    let request = match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(body)
+            .map_err(|error| format!("not an OTLP protobuf trace export: {error}"))?,
+        Encoding::Json => serde_json::from_slice(body)
+            .map_err(|error| format!("not an OTLP JSON trace export: {error}"))?,
+    };
+    Ok(from_request(request))
+}
+
+/// The spans of a decoded request.
+pub fn from_request(request: ExportTraceServiceRequest) -> Export {
+    let mut export = Export::default();
+    for resource_spans in request.resource_spans {
+        let resource = resource_spans
+            .resource
+            .map(|resource| attributes(&resource.attributes))
+            .unwrap_or_default();
+        let service = resource
+            .get("service.name")
+            .cloned()
+            .unwrap_or_else(|| "unknown_service".to_owned());
+        for scope_spans in resource_spans.scope_spans {
+            let scope = scope_spans.scope.map(|scope| scope.name).unwrap_or_default();
+            for span in scope_spans.spans {
+                let (Some(trace_id), Some(span_id)) = (
+                    <[u8; 16]>::try_from(span.trace_id.as_slice()).ok(),
+                    <[u8; 8]>::try_from(span.span_id.as_slice()).ok(),
+                ) else {
+                    continue;
+                };
+                let parent_span_id = <[u8; 8]>::try_from(span.parent_span_id.as_slice())
+                    .ok()
+                    .map(SpanId::from_bytes)
+                    .filter(|id| *id != SpanId::INVALID);
+                let status = match span.status {
+                    Some(status) if status.code == StatusCode::Error as i32 => Status::Error {
+                        description: status.message.into(),
+                    },
+                    Some(status) if status.code == StatusCode::Ok as i32 => Status::Ok,
+                    _ => Status::Unset,
+                };
+                export.spans.push(SpanRecord {
+                    service: service.clone(),
+                    scope: scope.clone(),
+                    name: span.name,
+                    kind: kind(span.kind),
+                    trace_id: TraceId::from_bytes(trace_id),
+                    span_id: SpanId::from_bytes(span_id),
+                    parent_span_id,
+                    status,
+                    start: time(span.start_time_unix_nano),
+                    end: time(span.end_time_unix_nano),
+                    attributes: attributes(&span.attributes),
+                    events: span
+                        .events
+                        .into_iter()
+                        .map(|event| EventRecord {
+                            name: event.name,
+                            time: time(event.time_unix_nano),
+                            attributes: attributes(&event.attributes),
+                        })
+                        .collect(),
+                });
+            }
+        }
+        export.resources.push(resource);
+    }
+    export
+}
+
+fn kind(kind: i32) -> SpanKind {
+    match OtlpKind::try_from(kind) {
+        Ok(OtlpKind::Server) => SpanKind::Server,
+        Ok(OtlpKind::Client) => SpanKind::Client,
+        Ok(OtlpKind::Producer) => SpanKind::Producer,
+        Ok(OtlpKind::Consumer) => SpanKind::Consumer,
+        _ => SpanKind::Internal,
+    }
+}
+
+fn time(unix_nanos: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_nanos(unix_nanos)
+}
+
+fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, String> {
+    attributes
+        .iter()
+        .map(|kv| (kv.key.clone(), kv.value.as_ref().map(text).unwrap_or_default()))
+        .collect()
+}
+
+/// An attribute's value as the SDK's `Value` displays it, so that a span reads the same
+/// whether it was printed or sent.
+fn text(value: &AnyValue) -> String {
+    match &value.value {
+        Some(Value::StringValue(text)) => text.clone(),
+        Some(Value::BoolValue(flag)) => flag.to_string(),
+        Some(Value::IntValue(number)) => number.to_string(),
+        Some(Value::DoubleValue(number)) => number.to_string(),
+        Some(Value::ArrayValue(array)) => {
+            let items: Vec<String> = array.values.iter().map(text).collect();
+            format!("[{}]", items.join(","))
+        }
+        Some(Value::KvlistValue(list)) => {
+            let items: Vec<String> = list
+                .values
+                .iter()
+                .map(|kv| format!("{}={}", kv.key, kv.value.as_ref().map(text).unwrap_or_default()))
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+        Some(Value::BytesValue(bytes)) => format!("{bytes:?}"),
+        // A reference into a string table, which only the profiles signal has.
+        Some(Value::StringValueStrindex(index)) => format!("(string #{index})"),
+        None => String::new(),
+    }
+}
