@@ -10,7 +10,8 @@ use workshop::{
     steps::{self, Step},
 };
 
-const USAGE: &str = "usage: cargo run -p workshop [STEP]    (STEP: 01 to 05; default: the latest)";
+const USAGE: &str =
+    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 07, but not 06; default: the latest)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -75,6 +76,12 @@ async fn run(step: &'static Step) -> Result<(), String> {
     show_log("backend", &backend);
 
     let spans = process::exported_spans(step, &frontend, &backend)?;
+    if step.otlp {
+        println!(
+            "Both sent their spans over OTLP, to the trace viewer built into this runner \
+             (`cargo run -p trace-viewer` runs it on its own):"
+        );
+    }
     println!();
     if spans.is_empty() {
         println!("No spans: step {} is not traced yet.", step.number);
@@ -82,7 +89,12 @@ async fn run(step: &'static Step) -> Result<(), String> {
     for trace in spans::traces(&spans) {
         println!("{}", spans::render(&trace));
     }
-    println!("To run the two yourself, in two terminals:");
+    if step.otlp {
+        println!("To run them yourself, in three terminals:");
+        println!("  cargo run -p trace-viewer");
+    } else {
+        println!("To run the two yourself, in two terminals:");
+    }
     println!("  cargo run -p {}", step.backend());
     println!("  cargo run -p {}", step.frontend());
     println!("then, in a third: curl http://127.0.0.1:8080/");

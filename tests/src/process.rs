@@ -18,6 +18,8 @@ use tokio::{
     task::JoinHandle,
 };
 
+use trace_viewer::receiver::Receiver;
+
 use crate::{
     spans::SpanRecord,
     stdout,
@@ -192,6 +194,9 @@ pub struct Service {
     /// Everything written to stderr so far.
     stderr: watch::Receiver<String>,
     stderr_done: JoinHandle<()>,
+    /// Where a program that exports with OTLP sends its spans: its own receiver, so that each
+    /// program's spans are told apart whatever their service name.
+    receiver: Option<Receiver>,
 }
 
 /// A program that has exited, with everything it printed.
@@ -200,16 +205,21 @@ pub struct Exited {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
+    /// The spans it sent with OTLP, for a program that does (see [`Step::otlp`]).
+    pub sent: Option<Vec<SpanRecord>>,
 }
 
 impl Exited {
-    /// The spans the program printed to stdout, or what else stdout held.
+    /// The spans the program exported: those it sent with OTLP, or else those it printed to
+    /// stdout (an error if stdout held anything else).
     pub fn parse_spans(&self) -> Result<Vec<SpanRecord>, String> {
-        stdout::parse(&self.stdout)
+        match &self.sent {
+            Some(spans) => Ok(spans.clone()),
+            None => stdout::parse(&self.stdout),
+        }
     }
 
-    /// The spans the program printed to stdout; panics, showing the output, if stdout holds
-    /// anything else.
+    /// The spans the program exported; panics, showing stdout, if stdout holds anything else.
     pub fn spans(&self) -> Vec<SpanRecord> {
         self.parse_spans()
             .unwrap_or_else(|error| panic!("{error}\nwhole stdout:\n{}", self.stdout))
@@ -229,8 +239,26 @@ impl Exited {
 impl Service {
     /// Starts `package` with `LISTEN_ADDR=127.0.0.1:0` and the variables in `env`, and waits
     /// for its `listening on` line.
+    /// A program that exports with OTLP gets a receiver of its own, in
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, unless `env` says otherwise.
     pub async fn start(package: &str, env: &[(&str, &str)]) -> Result<Service, String> {
-        let mut child = command(package, env)?
+        let exports_otlp = STEPS
+            .iter()
+            .any(|step| step.otlp && (step.frontend() == package || step.backend() == package));
+        let receiver = match exports_otlp {
+            true => Some(
+                Receiver::bind("127.0.0.1:0")
+                    .await
+                    .map_err(|error| format!("cannot start an OTLP receiver: {error}"))?,
+            ),
+            false => None,
+        };
+        let endpoint = receiver.as_ref().map(Receiver::endpoint);
+        let mut env = env.to_vec();
+        if let Some(endpoint) = &endpoint {
+            env.insert(0, ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
+        }
+        let mut child = command(package, &env)?
             .spawn()
             .map_err(|error| format!("cannot start {package}: {error}"))?;
         let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
@@ -253,6 +281,7 @@ impl Service {
                 stdout,
                 stderr: log,
                 stderr_done,
+                receiver,
             }),
             outcome => {
                 let _ = child.start_kill();
@@ -323,10 +352,13 @@ impl Service {
         let stdout = self.stdout.await.unwrap_or_default();
         let _ = self.stderr_done.await;
         let stderr = self.stderr.borrow().clone();
+        // The program has exited: whatever it sent has been received.
+        let sent = self.receiver.as_ref().map(Receiver::spans);
         Ok(Exited {
             status,
             stdout,
             stderr,
+            sent,
         })
     }
 }
@@ -434,6 +466,7 @@ pub async fn run_to_exit(package: &str, env: &[(&str, &str)]) -> Result<Exited, 
             status: output.status,
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            sent: None,
         }),
         Ok(Err(error)) => Err(format!("waiting for {package}: {error}")),
         Err(_) => Err(format!("{package} still runs after {PATIENCE:?}")),

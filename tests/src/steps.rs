@@ -9,9 +9,12 @@ pub struct Step {
     pub folder: &'static str,
     /// What the step adds, in a few words.
     pub title: &'static str,
-    /// Whether the frontend and the backend print spans to stdout.
+    /// Whether the frontend and the backend export spans: to stdout, or with OTLP (`otlp`).
     pub frontend_traced: bool,
     pub backend_traced: bool,
+    /// Whether the programs send their spans with OTLP (to `OTEL_EXPORTER_OTLP_ENDPOINT`)
+    /// rather than print them.
+    pub otlp: bool,
     /// Whether the step runs with nothing but this repository (step 06 needs Google Cloud).
     pub local: bool,
     /// The trace one successful request produces, as [`crate::spans::outline`] draws it: the
@@ -52,6 +55,7 @@ pub const STEPS: &[Step] = &[
         frontend_traced: false,
         backend_traced: false,
         local: true,
+        otlp: false,
         trace: "",
     },
     Step {
@@ -61,6 +65,7 @@ pub const STEPS: &[Step] = &[
         frontend_traced: true,
         backend_traced: false,
         local: true,
+        otlp: false,
         trace: "frontend: incoming call (server)\n",
     },
     Step {
@@ -70,6 +75,7 @@ pub const STEPS: &[Step] = &[
         frontend_traced: true,
         backend_traced: false,
         local: true,
+        otlp: false,
         trace: CHILD_SPAN,
     },
     Step {
@@ -79,6 +85,7 @@ pub const STEPS: &[Step] = &[
         frontend_traced: true,
         backend_traced: false,
         local: true,
+        otlp: false,
         trace: CHILD_SPAN,
     },
     Step {
@@ -88,6 +95,7 @@ pub const STEPS: &[Step] = &[
         frontend_traced: true,
         backend_traced: true,
         local: true,
+        otlp: false,
         trace: TWO_SERVICES,
     },
     Step {
@@ -98,6 +106,17 @@ pub const STEPS: &[Step] = &[
         frontend_traced: false,
         backend_traced: false,
         local: false,
+        otlp: false,
+        trace: TWO_SERVICES,
+    },
+    Step {
+        number: "07",
+        folder: "07-otlp",
+        title: "OTLP export",
+        frontend_traced: true,
+        backend_traced: true,
+        local: true,
+        otlp: true,
         trace: TWO_SERVICES,
     },
 ];

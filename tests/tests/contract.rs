@@ -73,6 +73,7 @@ contract_tests! {
     step_03: "03",
     step_04: "04",
     step_05: "05",
+    step_07: "07",
 }
 
 /// The part of the contract a program keeps before it reaches any exporter: configuration is

@@ -137,7 +137,7 @@ fn the_quick_start_shows_a_trace_across_both_services() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    assert!(stdout.contains("Step 05: backend extraction"), "{stdout}");
+    assert!(stdout.contains("Step 07: OTLP export"), "{stdout}");
     assert!(stdout.contains("answered 200 OK: \"OK\""), "{stdout}");
     let tree = [
         "frontend  incoming call                  server",
