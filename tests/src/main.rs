@@ -77,10 +77,8 @@ async fn run(step: &'static Step) -> Result<(), String> {
 
     let spans = process::exported_spans(step, &frontend, &backend)?;
     if step.otlp {
-        println!(
-            "Both sent their spans over OTLP, to the trace viewer built into this runner \
-             (`cargo run -p trace-viewer` runs it on its own):"
-        );
+        println!("Both sent their spans over OTLP, to the trace viewer built into this");
+        println!("runner (`cargo run -p trace-viewer` runs it on its own):");
     }
     println!();
     if spans.is_empty() {

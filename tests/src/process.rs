@@ -160,22 +160,26 @@ impl Output {
 /// run cargo: for a test re-run where cargo cannot work (in a namespace without a network) after
 /// the process that started it has built them.
 pub fn assume_every_step_built() {
-    built_packages().extend(
-        STEPS
-            .iter()
-            .flat_map(|step| [step.frontend(), step.backend()]),
-    );
+    built_packages().extend(every_program());
 }
 
+/// Every program the tests run: each step's two, and the trace viewer.
+fn every_program() -> Vec<String> {
+    STEPS
+        .iter()
+        .flat_map(|step| [step.frontend(), step.backend()])
+        .chain([TRACE_VIEWER.to_owned()])
+        .collect()
+}
+
+/// The package of the trace viewer (`cargo run -p trace-viewer`).
+pub const TRACE_VIEWER: &str = "trace-viewer";
+
 /// The path of a step program (`step-05-frontend`), built first if this process has not built
-/// it yet: then every step's programs are built at once, the cheapest way for a test suite.
+/// it yet: then every step's programs, and the trace viewer, are built at once, the cheapest way for a test suite.
 pub fn program(package: &str) -> Result<PathBuf, String> {
     if !built_packages().contains(package) {
-        let every_step_program: Vec<String> = STEPS
-            .iter()
-            .flat_map(|step| [step.frontend(), step.backend()])
-            .collect();
-        build(&every_step_program, false)?;
+        build(&every_program(), false)?;
     }
     let name = format!("{package}{}", std::env::consts::EXE_SUFFIX);
     let path = Output::of_this_program()?.folder.join(name);

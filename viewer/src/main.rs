@@ -22,8 +22,8 @@ const PATIENCE: Duration = Duration::from_secs(6);
 
 #[tokio::main]
 async fn main() {
-    let listen_addr = step_support::listen_addr(DEFAULT_LISTEN_ADDR)
-        .unwrap_or_else(|error| error.exit());
+    let listen_addr =
+        step_support::listen_addr(DEFAULT_LISTEN_ADDR).unwrap_or_else(|error| error.exit());
     let listener = step_support::bind(&listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
@@ -84,7 +84,11 @@ fn draw(trace: &Ready) {
         println!(
             "(again, with {} more span{} that came later)",
             trace.spans.len() - trace.drawn_before,
-            if trace.spans.len() - trace.drawn_before == 1 { "" } else { "s" }
+            if trace.spans.len() - trace.drawn_before == 1 {
+                ""
+            } else {
+                "s"
+            }
         );
     }
     let mut spans = trace.spans.clone();

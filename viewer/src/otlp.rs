@@ -68,7 +68,10 @@ pub fn from_request(request: ExportTraceServiceRequest) -> Export {
             .cloned()
             .unwrap_or_else(|| "unknown_service".to_owned());
         for scope_spans in resource_spans.scope_spans {
-            let scope = scope_spans.scope.map(|scope| scope.name).unwrap_or_default();
+            let scope = scope_spans
+                .scope
+                .map(|scope| scope.name)
+                .unwrap_or_default();
             for span in scope_spans.spans {
                 let (Some(trace_id), Some(span_id)) = (
                     <[u8; 16]>::try_from(span.trace_id.as_slice()).ok(),
@@ -133,7 +136,12 @@ fn time(unix_nanos: u64) -> SystemTime {
 fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, String> {
     attributes
         .iter()
-        .map(|kv| (kv.key.clone(), kv.value.as_ref().map(text).unwrap_or_default()))
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                kv.value.as_ref().map(text).unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -153,7 +161,13 @@ fn text(value: &AnyValue) -> String {
             let items: Vec<String> = list
                 .values
                 .iter()
-                .map(|kv| format!("{}={}", kv.key, kv.value.as_ref().map(text).unwrap_or_default()))
+                .map(|kv| {
+                    format!(
+                        "{}={}",
+                        kv.key,
+                        kv.value.as_ref().map(text).unwrap_or_default()
+                    )
+                })
                 .collect();
             format!("{{{}}}", items.join(","))
         }

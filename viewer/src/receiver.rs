@@ -6,6 +6,7 @@ use std::{
     collections::BTreeMap,
     net::SocketAddr,
     sync::{Arc, Mutex, MutexGuard},
+    time::SystemTime,
 };
 
 use axum::{
@@ -28,6 +29,8 @@ use crate::{
 /// One request an exporter sent: its headers (names in lower case) and what it carried.
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// When it arrived.
+    pub at: SystemTime,
     pub headers: BTreeMap<String, String>,
     pub encoding: Encoding,
     pub export: Export,
@@ -141,11 +144,7 @@ impl Drop for Receiver {
     }
 }
 
-async fn receive(
-    State(inbox): State<Inbox>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> Response {
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -171,6 +170,7 @@ async fn receive(
     let count = {
         let mut received = inbox.lock();
         received.push(Received {
+            at: SystemTime::now(),
             headers,
             encoding,
             export,

@@ -78,4 +78,3 @@ pub async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> 
         }
     }
 }
-

@@ -157,4 +157,3 @@ pub(crate) fn with_causes(error: &dyn Error) -> String {
     }
     text
 }
-

@@ -81,7 +81,10 @@ pub async fn connect() -> Result<Otlp, StartupError> {
     };
     let http = http_client(endpoint.scheme() == "https")?;
     let resource_attributes = match &google {
-        Some(google) => vec![KeyValue::new("gcp.project_id", google.project_id.to_string())],
+        Some(google) => vec![KeyValue::new(
+            "gcp.project_id",
+            google.project_id.to_string(),
+        )],
         None => Vec::new(),
     };
     let client = OtlpHttpClient {
@@ -183,7 +186,9 @@ fn check_headers() -> Result<(), StartupError> {
                     return Err(StartupError::invalid(
                         variable,
                         &value,
-                        format!("{pair:?} is not a header: expected key=value pairs separated by commas"),
+                        format!(
+                            "{pair:?} is not a header: expected key=value pairs separated by commas"
+                        ),
                     ));
                 }
             }

@@ -14,15 +14,10 @@ use std::{
     collections::BTreeMap,
     convert::Infallible,
     path::PathBuf,
-    process::Command,
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use base64::{
-    Engine, alphabet,
-    engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig},
-};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::{
@@ -51,20 +46,14 @@ use tokio_rustls::{
 };
 use workshop::spans::{EventRecord, SpanRecord};
 
-use crate::isolation::GOOGLE_HOSTS;
+use crate::{
+    isolation::GOOGLE_HOSTS,
+    service_account::{ServiceAccount, check_token_request},
+};
 
 pub const PROJECT_ID: &str = "workshop-test-project";
-const CLIENT_EMAIL: &str = "tracer@workshop-test-project.iam.gserviceaccount.com";
 const TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 const BATCH_WRITE_SPANS: &str = "/google.devtools.cloudtrace.v2.TraceService/BatchWriteSpans";
-const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-
-/// Base64url, with or without `=` padding: JWTs have none, but gcp_auth pads, and Google takes
-/// both.
-const BASE64URL: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// What the stand-in received.
 #[derive(Default, Debug)]
@@ -122,18 +111,9 @@ pub enum Behaviour {
 
 impl FakeGoogle {
     pub async fn start(behaviour: Behaviour) -> Self {
-        let folder = tempfile::tempdir().unwrap();
-        let service_account_key = generate_rsa_key(&folder.path().join("rsa-key.pem"));
-        let key_file = json!({
-            "type": "service_account",
-            "project_id": PROJECT_ID,
-            "private_key_id": "0123456789abcdef",
-            "private_key": service_account_key.serialize_pem(),
-            "client_email": CLIENT_EMAIL,
-            "client_id": "100000000000000000000",
-            "token_uri": TOKEN_URI,
-        });
-        std::fs::write(folder.path().join("key.json"), key_file.to_string()).unwrap();
+        let account = ServiceAccount::create(PROJECT_ID, TOKEN_URI);
+        let key_file = account.key_file.display().to_string();
+        let folder = account.folder;
         std::fs::create_dir(folder.path().join("home")).unwrap();
 
         let (ca_pem, acceptor) = tls_acceptor();
@@ -146,7 +126,7 @@ impl FakeGoogle {
                 tokio::spawn(serve(
                     listener,
                     acceptor,
-                    Arc::new(service_account_key.public_key_raw().to_vec()),
+                    Arc::new(account.public_key),
                     received.clone(),
                     behaviour,
                 ))
@@ -160,7 +140,7 @@ impl FakeGoogle {
         };
         let path = |name: &str| folder.path().join(name).display().to_string();
         let env = [
-            ("GOOGLE_APPLICATION_CREDENTIALS", path("key.json")),
+            ("GOOGLE_APPLICATION_CREDENTIALS", key_file),
             ("SSL_CERT_FILE", path("ca.pem")),
             ("HOME", path("home")),
         ];
@@ -208,29 +188,6 @@ impl FakeGoogle {
             .flat_map(|batch| batch.spans.iter().map(|(_, span)| span.clone()))
             .collect()
     }
-}
-
-/// An RSA key, as Google's service-account keys are (gcp_auth signs with RS256 only). ring,
-/// the crypto library here, cannot make RSA keys; openssl can.
-fn generate_rsa_key(path: &std::path::Path) -> KeyPair {
-    let output = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-            "-out",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "openssl: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    KeyPair::from_pem(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// A certificate authority made for this run, and a TLS acceptor whose certificate it signed
@@ -361,35 +318,6 @@ async fn answer(
         },
         _ => plain(StatusCode::NOT_FOUND, "no such endpoint here"),
     })
-}
-
-/// A token request as Google's token endpoint takes it: a JWT bearer grant whose assertion is
-/// signed (RS256) with the service account's key. Returns the JWT's claims.
-fn check_token_request(body: &[u8], public_key: &[u8]) -> Result<Value, String> {
-    let form: BTreeMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
-    if form.get("grant_type").map(String::as_str) != Some(JWT_BEARER) {
-        return Err(format!("grant_type is not {JWT_BEARER}"));
-    }
-    let jwt = form.get("assertion").ok_or("no assertion")?;
-    let (signed, signature) = jwt.rsplit_once('.').ok_or("the JWT has no signature")?;
-    let signature = BASE64URL
-        .decode(signature)
-        .map_err(|error| format!("signature: {error}"))?;
-    ring::signature::UnparsedPublicKey::new(
-        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-        public_key,
-    )
-    .verify(signed.as_bytes(), &signature)
-    .map_err(|_| "the JWT is not signed with the service account's key".to_owned())?;
-    let (header, claims) = signed.split_once('.').ok_or("the JWT has no claims")?;
-    let decode = |part: &str| -> Result<Value, String> {
-        let bytes = BASE64URL.decode(part).map_err(|error| error.to_string())?;
-        serde_json::from_slice(&bytes).map_err(|error| error.to_string())
-    };
-    if decode(header)?["alg"] != "RS256" {
-        return Err("the JWT is not RS256".into());
-    }
-    decode(claims)
 }
 
 /// The one message of a unary gRPC request: a 5-byte prefix (not compressed, length) and the

@@ -8,6 +8,8 @@
 
 mod fake_google;
 mod isolation;
+#[path = "../common/service_account.rs"]
+mod service_account;
 
 use std::time::{Duration, Instant};
 

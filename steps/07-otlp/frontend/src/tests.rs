@@ -77,11 +77,20 @@ async fn continues_a_trace_sent_in_traceparent_and_passes_it_on_to_the_backend()
 async fn malformed_or_unread_trace_headers_start_a_new_trace() {
     let malformed: &[(&str, &[u8])] = &[
         ("traceparent", b"00-1-2-1"),
-        ("traceparent", b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1"),
-        ("traceparent", b"00-00000000000000000000000000000000-00f067aa0ba902b7-01"),
+        (
+            "traceparent",
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+        ),
+        (
+            "traceparent",
+            b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ),
         ("traceparent", b"\xff\xfe"),
         // Step 06 read Google's header; this step no longer does.
-        ("x-cloud-trace-context", b"4bf92f3577b34da6a3ce929d0e0e4736/1;o=1"),
+        (
+            "x-cloud-trace-context",
+            b"4bf92f3577b34da6a3ce929d0e0e4736/1;o=1",
+        ),
     ];
     for header in malformed {
         let spans = spans_of_one_request(&[*header]).await;
