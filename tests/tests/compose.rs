@@ -111,8 +111,8 @@ fn services_agree_with_the_contract_and_the_dockerfile() {
     let runtime = dockerfile.stages.last().unwrap();
     let user = runtime
         .iter()
-        .filter_map(|line| line.strip_prefix("USER "))
-        .last()
+        .rev()
+        .find_map(|line| line.strip_prefix("USER "))
         .expect("the runtime stage names its user");
     assert!(!["root", "0", "0:0"].contains(&user), "runs as {user}");
     let copied: String = runtime

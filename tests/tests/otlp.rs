@@ -209,7 +209,8 @@ async fn to_google_cloud_each_export_carries_a_fresh_token_and_the_project() {
     let token_server = tokio::spawn(async move { axum::serve(listener, app).await });
     // Google's OTLP endpoint, played by the trace viewer's receiver.
     let google = Receiver::bind("127.0.0.1:0").await.unwrap();
-    let home = tempfile::tempdir().unwrap();
+    let home = account.folder.path().join("home");
+    std::fs::create_dir(&home).unwrap();
     let key_file = account.key_file.display().to_string();
     let google_endpoint = google.endpoint();
     let env = [
@@ -217,7 +218,7 @@ async fn to_google_cloud_each_export_carries_a_fresh_token_and_the_project() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", google_endpoint.as_str()),
         ("GOOGLE_APPLICATION_CREDENTIALS", key_file.as_str()),
         // No gcloud configuration to find instead.
-        ("HOME", home.path().to_str().unwrap()),
+        ("HOME", home.to_str().unwrap()),
         // Export each batch within 100 ms, not 5 s.
         ("OTEL_BSP_SCHEDULE_DELAY", "100"),
     ];

@@ -158,8 +158,7 @@ fn protocol() -> Result<Protocol, StartupError> {
         "grpc" => Err(StartupError::invalid(
             variable,
             &value,
-            "these programs send OTLP over HTTP only (gRPC would build a second tonic): use \
-             http/protobuf, on port 4318",
+            "these programs send OTLP over HTTP only: use http/protobuf (port 4318)",
         )),
         _ => Err(StartupError::invalid(
             variable,
@@ -275,6 +274,7 @@ impl HttpClient for OtlpHttpClient {
         let (http, google, timeout) = (self.http.clone(), self.google.clone(), self.timeout);
         let exporting = async move {
             let mut request = request.map(Full::new);
+            // ANCHOR: google_auth
             if let Some(google) = google {
                 let token = google.tokens.token(&[TRACE_APPEND_SCOPE]).await?;
                 let mut bearer = HeaderValue::try_from(format!("Bearer {}", token.as_str()))?;
@@ -286,6 +286,7 @@ impl HttpClient for OtlpHttpClient {
                     HeaderValue::try_from(google.project_id.as_ref())?,
                 );
             }
+            // ANCHOR_END: google_auth
             let response = http.request(request).await?;
             let status = response.status();
             let body = response.into_body().collect().await?.to_bytes();

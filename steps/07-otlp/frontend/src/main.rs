@@ -37,6 +37,7 @@ async fn main() -> ExitCode {
         .await
         .unwrap_or_else(|error| error.exit());
 
+    // ANCHOR: connect
     // NEW: spans go out over OTLP. `connect` reads the OTEL_EXPORTER_OTLP_* variables, or the
     // program ends here with a line that says which one to fix; for Google Cloud it finds the
     // credentials and tries them first. The exporter reports failed exports only as `tracing`
@@ -60,8 +61,10 @@ async fn main() -> ExitCode {
     // The provider's shutdown exports the last batch; the OTLP exporter sends it before the
     // shutdown returns, so nothing else needs waiting for.
     otlp::shut_down(provider).await
+    // ANCHOR_END: connect
 }
 
+// ANCHOR: init_tracer
 /// The tracer provider: who this service is, which traces to keep, where spans go.
 fn init_tracer(
     exporter: impl SpanExporter + 'static,
@@ -83,6 +86,7 @@ fn init_tracer(
         .with_batch_exporter(exporter)
         .build()
 }
+// ANCHOR_END: init_tracer
 
 /// NEW: how the frontend's caller may send its trace: the W3C `traceparent`, which Google
 /// Cloud's load balancers send too (step 06 also read Google's own `X-Cloud-Trace-Context`,

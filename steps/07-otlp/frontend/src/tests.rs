@@ -11,7 +11,7 @@ use step_support::FrontendConfig;
 use workshop::{
     fake_backend::FakeBackend,
     in_process,
-    spans::{SpanRecord, outline, the_span},
+    spans::{SpanRecord, the_span},
 };
 
 use super::*;
