@@ -41,6 +41,7 @@ fn is_scrubbed(variable: &str) -> bool {
                 | "BACKEND_URL"
                 | "BACKEND_TIMEOUT_MS"
                 | "GOOGLE_APPLICATION_CREDENTIALS"
+                | "GOOGLE_CLOUD_OTLP"
                 | "GOOGLE_CLOUD_PROJECT"
                 | "CLOUDSDK_CONFIG"
                 | "SSL_CERT_FILE"
@@ -194,7 +195,9 @@ pub fn program(package: &str) -> Result<PathBuf, String> {
 pub struct Service {
     child: Child,
     address: SocketAddr,
-    stdout: JoinHandle<String>,
+    /// Everything written to stdout so far.
+    stdout: watch::Receiver<String>,
+    stdout_done: JoinHandle<()>,
     /// Everything written to stderr so far.
     stderr: watch::Receiver<String>,
     stderr_done: JoinHandle<()>,
@@ -268,11 +271,18 @@ impl Service {
         let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(format!("{package}: no pipe for stdout or stderr"));
         };
-        let stdout = tokio::spawn(async move {
+        let (printed, output) = watch::channel(String::new());
+        let stdout_done = tokio::spawn(async move {
             let mut bytes = Vec::new();
+            let mut chunk = [0; 8192];
             let mut stdout = stdout;
-            let _ = stdout.read_to_end(&mut bytes).await;
-            String::from_utf8_lossy(&bytes).into_owned()
+            while let Ok(read) = stdout.read(&mut chunk).await {
+                if read == 0 {
+                    break;
+                }
+                bytes.extend_from_slice(&chunk[..read]);
+                printed.send_replace(String::from_utf8_lossy(&bytes).into_owned());
+            }
         });
         let (logged, log) = watch::channel(String::new());
         let (ready, listening) = oneshot::channel();
@@ -282,7 +292,8 @@ impl Service {
             Ok(Ok(address)) => Ok(Service {
                 child,
                 address,
-                stdout,
+                stdout: output,
+                stdout_done,
                 stderr: log,
                 stderr_done,
                 receiver,
@@ -328,6 +339,19 @@ impl Service {
         }
     }
 
+    /// Waits until the program has written `text` to stdout `times` times. Panics if it has
+    /// not within [`PATIENCE`].
+    pub async fn wait_for_output(&self, text: &str, times: usize) {
+        let mut output = self.stdout.clone();
+        let printed = output.wait_for(|output| output.matches(text).count() >= times);
+        if tokio::time::timeout(PATIENCE, printed).await.is_err() {
+            panic!(
+                "not {times} times {text:?} on stdout within {PATIENCE:?}:\n{}",
+                *self.stdout.borrow()
+            );
+        }
+    }
+
     /// Sends `signal`, and does not wait.
     pub fn signal(&mut self, signal: StopSignal) {
         send(&mut self.child, signal);
@@ -353,7 +377,8 @@ impl Service {
                 ));
             }
         };
-        let stdout = self.stdout.await.unwrap_or_default();
+        let _ = self.stdout_done.await;
+        let stdout = self.stdout.borrow().clone();
         let _ = self.stderr_done.await;
         let stderr = self.stderr.borrow().clone();
         // The program has exited: whatever it sent has been received.

@@ -143,6 +143,9 @@ async fn otlp_settings_it_cannot_use_exit_2_naming_them() {
         ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/xml"),
         ("OTEL_EXPORTER_OTLP_HEADERS", "x-workshop"),
         ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "soon"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "=nameless"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
         ("GOOGLE_CLOUD_OTLP", "yes"),
     ];
     for program in [step_07().frontend(), step_07().backend()] {

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::time::Duration;
+
 use axum::http::StatusCode;
 use workshop::{
     process::{self, Pair, Service, StopSignal, TRACE_VIEWER, http_get},
@@ -64,7 +66,7 @@ async fn draws_each_trace_whole_from_protobuf_and_json_exports() {
     let endpoint = viewer.url().trim_end_matches('/').to_owned();
     let step = steps::find("07").unwrap();
 
-    for protocol in ["http/protobuf", "http/json"] {
+    for (drawn, protocol) in ["http/protobuf", "http/json"].into_iter().enumerate() {
         let env = [
             ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
@@ -72,9 +74,16 @@ async fn draws_each_trace_whole_from_protobuf_and_json_exports() {
         let pair = Pair::start_with(step, &env, &[]).await.unwrap();
         let answer = http_get(&pair.frontend.url()).await.unwrap();
         assert_eq!(answer, (StatusCode::OK, "OK".into()));
-        // Each program sends its own batch when it stops: the frontend's first, holding a
-        // client span whose child is in the backend's batch, still to come.
-        pair.stop().await.unwrap();
+        // Each program sends its own batch when it stops. The frontend's comes first: a root
+        // and a client span whose child, in the backend's batch, is still to come. Given time
+        // enough to draw it (more than the viewer's settling time), the viewer must wait.
+        pair.frontend.stop().await.unwrap().assert_success();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        pair.backend.stop().await.unwrap().assert_success();
+        // Drawn live, whole, before the viewer is stopped.
+        viewer
+            .wait_for_output("3 spans from frontend and backend", drawn + 1)
+            .await;
     }
     let exited = viewer.stop_with(StopSignal::Interrupt).await.unwrap();
     exited.assert_success();

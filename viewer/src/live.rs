@@ -8,7 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{SpanKind, TraceId};
+use std::collections::HashSet;
+
+use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 
 use crate::spans::SpanRecord;
 
@@ -20,37 +22,38 @@ pub struct Ready {
     pub drawn_before: usize,
 }
 
+/// At most this many spans are kept per trace, and this many traces at once: the viewer takes
+/// whatever arrives on its port, and must not grow without end.
+pub const MAX_SPANS_PER_TRACE: usize = 10_000;
+pub const MAX_TRACES: usize = 1_000;
+
 struct Pending {
     trace_id: TraceId,
     spans: Vec<SpanRecord>,
+    ids: HashSet<SpanId>,
     last_arrival: Instant,
     drawn: usize,
 }
 
 impl Pending {
     fn is_whole(&self) -> bool {
-        let has = |id| self.spans.iter().any(|span| span.span_id == id);
-        let has_child = |id| {
-            self.spans
-                .iter()
-                .any(|span| span.parent_span_id == Some(id))
-        };
+        let parents: HashSet<SpanId> = self
+            .spans
+            .iter()
+            .filter_map(|span| span.parent_span_id)
+            .collect();
         let roots = self
             .spans
             .iter()
             .filter(|span| span.parent_span_id.is_none())
             .count();
         roots == 1
-            && self
-                .spans
-                .iter()
-                .filter_map(|span| span.parent_span_id)
-                .all(has)
+            && parents.iter().all(|parent| self.ids.contains(parent))
             && self
                 .spans
                 .iter()
                 .filter(|span| span.kind == SpanKind::Client)
-                .all(|span| has_child(span.span_id))
+                .all(|span| parents.contains(&span.span_id))
     }
 }
 
@@ -75,9 +78,12 @@ impl Traces {
         }
     }
 
-    /// Adds spans that arrived at `now`.
-    pub fn add(&mut self, spans: Vec<SpanRecord>, now: Instant) {
+    /// Adds spans that arrived at `now`. Returns how many were left out because a trace, or
+    /// the number of traces, reached its limit.
+    pub fn add(&mut self, spans: Vec<SpanRecord>, now: Instant) -> usize {
+        let mut left_out = 0;
         for span in spans {
+            let full = self.pending.len() >= MAX_TRACES;
             match self
                 .pending
                 .iter_mut()
@@ -86,22 +92,27 @@ impl Traces {
                 Some(trace) => {
                     trace.last_arrival = now;
                     // The same span sent twice (an exporter's retry) counts once.
-                    if !trace
-                        .spans
-                        .iter()
-                        .any(|known| known.span_id == span.span_id)
-                    {
-                        trace.spans.push(span);
+                    if trace.ids.contains(&span.span_id) {
+                        continue;
                     }
+                    if trace.spans.len() >= MAX_SPANS_PER_TRACE {
+                        left_out += 1;
+                        continue;
+                    }
+                    trace.ids.insert(span.span_id);
+                    trace.spans.push(span);
                 }
+                None if full => left_out += 1,
                 None => self.pending.push(Pending {
                     trace_id: span.trace_id,
+                    ids: HashSet::from([span.span_id]),
                     spans: vec![span],
                     last_arrival: now,
                     drawn: 0,
                 }),
             }
         }
+        left_out
     }
 
     /// The traces to draw at `now`, oldest first; each is then drawn until more spans come.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use trace_viewer::{
-    live::{Ready, Traces},
+    live::{MAX_SPANS_PER_TRACE, MAX_TRACES, Ready, Traces},
     receiver::{self, Inbox},
     spans,
 };
@@ -29,7 +29,8 @@ async fn main() {
         .unwrap_or_else(|error| error.exit());
     eprintln!(
         "Each trace is drawn here once it is complete. Exporters send to this address with \
-         OTEL_EXPORTER_OTLP_ENDPOINT=http://{listen_addr} (OTLP over HTTP, protobuf or JSON)."
+         OTEL_EXPORTER_OTLP_ENDPOINT=http://{} (OTLP over HTTP, protobuf or JSON).",
+        listener.address()
     );
 
     let inbox = Inbox::default();
@@ -49,7 +50,6 @@ async fn main() {
 async fn draw_traces(inbox: Inbox, mut stopped: oneshot::Receiver<()>) -> Traces {
     let mut traces = Traces::new(SETTLE, PATIENCE);
     let mut arrivals = inbox.arrivals();
-    let mut seen = 0;
     loop {
         let next_check = traces.next_check();
         tokio::select! {
@@ -57,10 +57,14 @@ async fn draw_traces(inbox: Inbox, mut stopped: oneshot::Receiver<()>) -> Traces
                 if changed.is_err() {
                     return traces;
                 }
-                let new = inbox.received_after(seen);
-                seen += new.len();
-                for received in new {
-                    traces.add(received.export.spans, Instant::now());
+                for received in inbox.take() {
+                    let left_out = traces.add(received.export.spans, Instant::now());
+                    if left_out > 0 {
+                        eprintln!(
+                            "warning: {left_out} spans left out: at most {MAX_TRACES} traces of \
+                             {MAX_SPANS_PER_TRACE} spans are kept"
+                        );
+                    }
                 }
             }
             _ = sleep_until(next_check) => {}

@@ -65,9 +65,10 @@ impl Inbox {
         self.lock().clone()
     }
 
-    /// The exports received after the first `seen`.
-    pub fn received_after(&self, seen: usize) -> Vec<Received> {
-        self.lock().iter().skip(seen).cloned().collect()
+    /// Every export received so far, removed from the inbox: for a long-running reader that
+    /// must not keep them all.
+    pub fn take(&self) -> Vec<Received> {
+        std::mem::take(&mut *self.lock())
     }
 
     /// Every span received so far, in the order they arrived.
@@ -79,7 +80,8 @@ impl Inbox {
             .collect()
     }
 
-    /// A watch on the number of exports received: it changes with each new one.
+    /// A watch on the number of exports received (taken ones included): it changes with each
+    /// new one.
     pub fn arrivals(&self) -> watch::Receiver<usize> {
         self.arrived.subscribe()
     }
@@ -167,17 +169,13 @@ async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) ->
             (name.as_str().to_owned(), value)
         })
         .collect();
-    let count = {
-        let mut received = inbox.lock();
-        received.push(Received {
-            at: SystemTime::now(),
-            headers,
-            encoding,
-            export,
-        });
-        received.len()
-    };
-    inbox.arrived.send_replace(count);
+    inbox.lock().push(Received {
+        at: SystemTime::now(),
+        headers,
+        encoding,
+        export,
+    });
+    inbox.arrived.send_modify(|count| *count += 1);
     // The answer OTLP/HTTP asks for: an (empty) ExportTraceServiceResponse, in the request's
     // encoding.
     let response = ExportTraceServiceResponse::default();

@@ -3,7 +3,7 @@
 //! structure (for comparisons) and a waterfall (for people).
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap, HashSet},
     fmt::Write,
     time::{Duration, SystemTime},
 };
@@ -168,7 +168,7 @@ pub fn traces(spans: &[SpanRecord]) -> Vec<Vec<SpanRecord>> {
 pub fn outline(spans: &[SpanRecord]) -> String {
     let mut text = String::new();
     for (span, depth, parent_elsewhere) in tree(spans) {
-        let indent = "  ".repeat(depth);
+        let indent = "  ".repeat(depth.min(MAX_DRAWN_DEPTH));
         let mut notes = vec![kind_name(&span.kind)];
         if let Status::Error { .. } = span.status {
             notes.push("error");
@@ -197,6 +197,9 @@ pub fn outline(spans: &[SpanRecord]) -> String {
     text
 }
 
+/// The deepest indentation [`render`] and [`outline`] draw.
+pub const MAX_DRAWN_DEPTH: usize = 8;
+
 /// One trace drawn for a person: a tree of spans with their services, kinds and durations, a
 /// waterfall bar per span on the trace's time line, and the events and attributes under each
 /// span. Fits in 80 columns.
@@ -224,6 +227,9 @@ pub fn render(spans: &[SpanRecord]) -> String {
         "service", "span", "kind", "duration"
     );
     for (span, depth, _) in tree(spans) {
+        // Deeper spans are drawn at the deepest indentation shown: the columns stay put, and
+        // a chain of thousands of spans does not make lines of thousands of spaces.
+        let depth = depth.min(MAX_DRAWN_DEPTH);
         let branch = if depth == 0 {
             String::new()
         } else {
@@ -283,33 +289,47 @@ pub fn services(spans: &[SpanRecord]) -> Vec<&str> {
 /// The spans of one trace in display order, each with its depth and whether its parent is
 /// missing from `spans`. Children follow their parent, earliest first.
 pub fn tree(spans: &[SpanRecord]) -> Vec<(&SpanRecord, usize, bool)> {
-    let is_here = |id: &SpanId| spans.iter().any(|span| span.span_id == *id);
-    let mut roots: Vec<&SpanRecord> = spans
-        .iter()
-        .filter(|span| !span.parent_span_id.as_ref().is_some_and(is_here))
-        .collect();
-    roots.sort_by_key(|span| span.start);
-
-    let mut ordered = Vec::with_capacity(spans.len());
-    fn visit<'a>(
-        span: &'a SpanRecord,
-        depth: usize,
-        spans: &'a [SpanRecord],
-        ordered: &mut Vec<(&'a SpanRecord, usize, bool)>,
-    ) {
-        let mut children: Vec<&SpanRecord> = spans
-            .iter()
-            .filter(|child| child.parent_span_id == Some(span.span_id))
-            .collect();
-        children.sort_by_key(|child| child.start);
-        for child in children {
-            ordered.push((child, depth + 1, false));
-            visit(child, depth + 1, spans, ordered);
+    // Spans come from the network: no recursion (a chain of thousands of spans would overflow
+    // the stack), no quadratic searches, and no loop on spans that name each other as parent.
+    let ids: HashSet<SpanId> = spans.iter().map(|span| span.span_id).collect();
+    let mut children: HashMap<SpanId, Vec<usize>> = HashMap::new();
+    let mut roots: Vec<usize> = Vec::new();
+    for (index, span) in spans.iter().enumerate() {
+        match span.parent_span_id {
+            Some(parent) if ids.contains(&parent) && parent != span.span_id => {
+                children.entry(parent).or_default().push(index);
+            }
+            _ => roots.push(index),
         }
     }
-    for root in roots {
-        ordered.push((root, 0, root.parent_span_id.is_some()));
-        visit(root, 0, spans, &mut ordered);
+    let by_start = |a: &usize, b: &usize| spans[*a].start.cmp(&spans[*b].start);
+    roots.sort_by(by_start);
+    for list in children.values_mut() {
+        list.sort_by(by_start);
+    }
+
+    let mut ordered = Vec::with_capacity(spans.len());
+    let mut visited = vec![false; spans.len()];
+    // Spans that name each other as parents are reached from no root: drawn as roots too.
+    let unreached = |visited: &[bool]| (0..spans.len()).find(|&index| !visited[index]);
+    let mut next_root = roots.into_iter();
+    while let Some(root) = next_root.next().or_else(|| unreached(&visited)) {
+        if visited[root] {
+            continue;
+        }
+        let mut stack = vec![(root, 0)];
+        while let Some((index, depth)) = stack.pop() {
+            if std::mem::replace(&mut visited[index], true) {
+                continue;
+            }
+            let span = &spans[index];
+            let parent_elsewhere = depth == 0 && span.parent_span_id.is_some();
+            ordered.push((span, depth, parent_elsewhere));
+            if let Some(kids) = children.get(&span.span_id) {
+                // Pushed last first, so that the earliest child is drawn first.
+                stack.extend(kids.iter().rev().map(|&kid| (kid, depth + 1)));
+            }
+        }
     }
     ordered
 }
@@ -346,4 +366,42 @@ fn waterfall(offset: Duration, length: Duration, total: Duration, width: usize) 
     let start = cell(offset.as_secs_f64()).min(width - 1);
     let end = cell((offset + length).as_secs_f64()).clamp(start + 1, width);
     format!("{}{}", " ".repeat(start), "█".repeat(end - start))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_chain_of_a_hundred_thousand_spans_is_drawn_in_80_columns() {
+        let start = SystemTime::UNIX_EPOCH;
+        let spans: Vec<SpanRecord> = (1..=100_000u64)
+            .map(|id| SpanRecord {
+                service: "frontend".into(),
+                scope: String::new(),
+                name: format!("span {id}"),
+                kind: SpanKind::Internal,
+                trace_id: TraceId::from(1u128),
+                span_id: SpanId::from(id),
+                // Each the child of the one before.
+                parent_span_id: (id > 1).then(|| SpanId::from(id - 1)),
+                status: Status::Unset,
+                start: start + Duration::from_micros(id),
+                end: start + Duration::from_millis(20),
+                attributes: BTreeMap::new(),
+                events: Vec::new(),
+            })
+            .collect();
+        // Drawn without recursion: a recursive walk overflows the stack long before this.
+        let drawing = render(&spans);
+        assert_eq!(tree(&spans).len(), 100_000);
+        assert!(drawing.lines().all(|line| line.chars().count() <= 80));
+
+        // Spans that name each other as parents are still drawn, once each.
+        let mut cycle = spans[..3].to_vec();
+        cycle[0].parent_span_id = Some(SpanId::from(3));
+        assert_eq!(tree(&cycle).len(), 3);
+    }
 }

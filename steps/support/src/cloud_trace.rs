@@ -25,6 +25,10 @@ use crate::{
     google::{self, timed_out, with_causes},
 };
 
+/// How long the provider's shutdown may take to hand the last batch to the exporter (the SDK's
+/// default).
+const PROVIDER_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long the exporter may take, after the provider's shutdown, to send what it was handed.
 pub const SENDING_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -61,7 +65,7 @@ pub async fn connect() -> Result<
 /// ends once it has sent everything, when the last clone of the exporter is gone (the batch
 /// processor drops its own at shutdown; keep no other).
 pub async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> ExitCode {
-    let exit_code = shut_down_provider(provider).await;
+    let exit_code = shut_down_provider(provider, PROVIDER_SHUTDOWN_TIMEOUT).await;
     // Bounded: the exporter sets no timeout of its own, and a stopped network would hang here.
     match tokio::time::timeout(SENDING_TIMEOUT, sending).await {
         Ok(Ok(())) => exit_code,

@@ -1,7 +1,7 @@
 //! What every exporting step does around its exporter: show the exporter's own errors, and shut
 //! the tracer provider down without blocking the runtime the exporter needs.
 
-use std::process::ExitCode;
+use std::{process::ExitCode, time::Duration};
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
@@ -22,11 +22,12 @@ pub fn print_exporter_errors() {
     let _ = tracing_subscriber::registry().with(to_stderr).try_init();
 }
 
-/// Shuts `provider` down: its batch processor exports what is waiting. `shutdown` blocks until
-/// the exporter is done, and the exporter may need the runtime's threads meanwhile: so it runs
-/// on a thread set aside for blocking. A failure is printed, and gives exit code 1.
-pub async fn shut_down_provider(provider: SdkTracerProvider) -> ExitCode {
-    match tokio::task::spawn_blocking(move || provider.shutdown()).await {
+/// Shuts `provider` down, within `timeout`: its batch processor exports what is waiting.
+/// `shutdown` blocks until the exporter is done, and the exporter may need the runtime's threads
+/// meanwhile: so it runs on a thread set aside for blocking. A failure is printed, and gives
+/// exit code 1.
+pub async fn shut_down_provider(provider: SdkTracerProvider, timeout: Duration) -> ExitCode {
+    match tokio::task::spawn_blocking(move || provider.shutdown_with_timeout(timeout)).await {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(error)) => {
             eprintln!("error: spans may have been lost: {error}");

@@ -6,7 +6,7 @@
 //! request carries an access token from Application Default Credentials (renewed before it
 //! expires) and the project, and no collector is needed.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, process::ExitCode, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -20,12 +20,14 @@ use hyper_util::{
 use opentelemetry::KeyValue;
 use opentelemetry_http::{HttpClient, HttpError};
 use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tokio::{runtime::Handle, time::Instant};
 
-pub use crate::exporting::{print_exporter_errors, shut_down_provider as shut_down};
+pub use crate::exporting::print_exporter_errors;
 use crate::{
     StartupError,
     config::read,
+    exporting::shut_down_provider,
     google::{self, CONNECT_TIMEOUT, TRACE_APPEND_SCOPE},
 };
 
@@ -35,6 +37,15 @@ pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
 pub const GOOGLE_ENDPOINT: &str = "https://telemetry.googleapis.com";
 /// How long one export may take, unless `OTEL_EXPORTER_OTLP_TIMEOUT` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the shutdown may take to export the last batch: one export at the default timeout,
+/// and a little more. (The SDK's own default, 5 s, is shorter than one export may take.)
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(12);
+
+/// Shuts the provider down: the batch processor exports its last batch, and the exporter has
+/// sent it (or given up) when this returns, within [`SHUTDOWN_TIMEOUT`].
+pub async fn shut_down(provider: SdkTracerProvider) -> ExitCode {
+    shut_down_provider(provider, SHUTDOWN_TIMEOUT).await
+}
 
 /// A configured exporter, and what the resource must say for its destination.
 pub struct Otlp {
@@ -71,6 +82,7 @@ pub async fn connect() -> Result<Otlp, StartupError> {
     })?;
     let protocol = protocol()?;
     check_headers()?;
+    check_compression()?;
     let timeout = timeout()?;
 
     let google = if to_google {
@@ -196,6 +208,26 @@ fn check_headers() -> Result<(), StartupError> {
     Ok(())
 }
 
+/// These programs send uncompressed: the crate's compression features are not built.
+fn check_compression() -> Result<(), StartupError> {
+    for variable in [
+        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+    ] {
+        match read(variable)?.as_deref() {
+            None | Some("none") => {}
+            Some(other) => {
+                return Err(StartupError::invalid(
+                    variable,
+                    other,
+                    "these programs send uncompressed: use none, or unset it",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn timeout() -> Result<Duration, StartupError> {
     for variable in [
         "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
@@ -291,16 +323,26 @@ impl HttpClient for OtlpHttpClient {
             let status = response.status();
             let body = response.into_body().collect().await?.to_bytes();
             if !status.is_success() {
-                // The body says why (Google: which permission or API is missing).
+                // The exporter reports only the status code; the body says why (Google: which
+                // permission or API is missing).
                 let reason = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                return Err(format!("the OTLP endpoint answered {status}: {reason}").into());
+                eprintln!(
+                    "warning: the OTLP endpoint answered {status}: {}",
+                    reason.trim()
+                );
             }
             Ok::<_, HttpError>(Response::builder().status(status).body(body)?)
         };
         let sending = self.runtime.spawn(async move {
-            tokio::time::timeout(timeout, exporting)
-                .await
-                .map_err(|_| format!("no answer from the OTLP endpoint within {timeout:?}"))?
+            let sent = match tokio::time::timeout(timeout, exporting).await {
+                Ok(sent) => sent,
+                Err(_) => Err(format!("no answer within {} ms", timeout.as_millis()).into()),
+            };
+            // The exporter reports any failure to send as a "network error" and nothing more.
+            if let Err(error) = &sent {
+                eprintln!("warning: spans not sent to the OTLP endpoint: {error}");
+            }
+            sent
         });
         sending.await?
     }

@@ -49,6 +49,11 @@ pub async fn bind(listen_addr: &str) -> Result<Listener, StartupError> {
 }
 
 impl Listener {
+    /// The address bound: with port `0`, the port the system picked.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
     /// Runs `work` (start-up that may take a while, such as connecting to an exporter), unless
     /// SIGINT or SIGTERM comes first: then the program stops at once. The signals are this
     /// program's from [`bind`] on, so without this they would wait for [`serve`].
