@@ -339,6 +339,13 @@ impl Service {
         }
     }
 
+    /// The program's resident memory, in KiB, as Linux reports it (`VmRSS`); `None` elsewhere.
+    pub fn resident_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
     /// Waits until the program has written `text` to stdout `times` times. Panics if it has
     /// not within [`PATIENCE`].
     pub async fn wait_for_output(&self, text: &str, times: usize) {

@@ -4,9 +4,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::{collections::BTreeMap, time::Instant};
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use futures_util::{StreamExt, stream};
+use tokio::net::TcpListener;
 use workshop::{
     process::Pair,
     spans,
@@ -26,33 +34,64 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-/// Sends `count` requests to `url`, `CONCURRENCY` at a time; the answers by status (0: no
-/// answer at all).
-async fn send(url: &str, count: usize) -> BTreeMap<u16, usize> {
+/// What a burst of requests got.
+#[derive(Debug, Default)]
+struct Answers {
+    /// How many got each status; 0 counts the requests that got no answer at all.
+    by_status: BTreeMap<u16, usize>,
+    /// Each answered request's time, sorted.
+    latencies: Vec<Duration>,
+}
+
+impl Answers {
+    fn percentile(&self, percent: usize) -> Duration {
+        let index = (self.latencies.len() * percent / 100).min(self.latencies.len() - 1);
+        self.latencies[index]
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "answers by status {:?}; latency p50 {:.2?}, p99 {:.2?}",
+            self.by_status,
+            self.percentile(50),
+            self.percentile(99)
+        )
+    }
+}
+
+/// Sends `count` requests to `url`, `CONCURRENCY` at a time, counting the answers in
+/// `answered` as they come.
+async fn send(url: &str, count: usize, answered: Arc<AtomicUsize>) -> Answers {
     let client = client();
-    let answers: Vec<u16> = stream::iter(0..count)
+    let results: Vec<(u16, Duration)> = stream::iter(0..count)
         .map(|_| {
-            let client = client.clone();
+            let (client, answered) = (client.clone(), answered.clone());
             async move {
+                let began = Instant::now();
                 match client.get(url).send().await {
                     Ok(response) => {
                         let status = response.status().as_u16();
                         // The whole answer, as a real client reads it.
                         let _ = response.bytes().await;
-                        status
+                        answered.fetch_add(1, Ordering::Relaxed);
+                        (status, began.elapsed())
                     }
-                    Err(_) => 0,
+                    Err(_) => (0, began.elapsed()),
                 }
             }
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let mut by_status = BTreeMap::new();
-    for status in answers {
-        *by_status.entry(status).or_insert(0) += 1;
+    let mut answers = Answers::default();
+    for (status, latency) in results {
+        *answers.by_status.entry(status).or_insert(0) += 1;
+        if status != 0 {
+            answers.latencies.push(latency);
+        }
     }
-    by_status
+    answers.latencies.sort();
+    answers
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -60,7 +99,7 @@ async fn ten_thousand_requests_every_one_answered_and_every_span_received() {
     let step = latest();
     let pair = Pair::start(step, &[]).await.unwrap();
     let began = Instant::now();
-    let answers = send(&pair.frontend.url(), REQUESTS).await;
+    let answers = send(&pair.frontend.url(), REQUESTS, Arc::default()).await;
     let elapsed = began.elapsed();
     let (frontend, backend) = pair.stop().await.unwrap();
     frontend.assert_success();
@@ -73,16 +112,16 @@ async fn ten_thousand_requests_every_one_answered_and_every_span_received() {
     let traces = spans::traces(&all);
     println!(
         "load: {REQUESTS} requests at concurrency {CONCURRENCY} in {elapsed:.2?} ({:.0}/s); \
-         answers by status: {answers:?}; spans expected {}, received {} (frontend {}, backend \
-         {}); traces {}",
+         {}; spans expected {}, received {} (frontend {}, backend {}); traces {}",
         REQUESTS as f64 / elapsed.as_secs_f64(),
+        answers.describe(),
         3 * REQUESTS,
         all.len(),
         frontend_spans.len(),
         backend_spans.len(),
         traces.len(),
     );
-    assert_eq!(answers, BTreeMap::from([(200, REQUESTS)]));
+    assert_eq!(answers.by_status, BTreeMap::from([(200, REQUESTS)]));
     assert_eq!(
         frontend_spans.len(),
         2 * REQUESTS,
@@ -92,5 +131,115 @@ async fn ten_thousand_requests_every_one_answered_and_every_span_received() {
     assert_eq!(traces.len(), REQUESTS);
     for trace in &traces {
         assert_eq!(spans::outline(trace), step.trace);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_under_load_exports_every_span_of_every_answered_request() {
+    let step = latest();
+    let pair = Pair::start(step, &[]).await.unwrap();
+    let url = pair.frontend.url();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let load = tokio::spawn({
+        let answered = answered.clone();
+        async move { send(&url, REQUESTS, answered).await }
+    });
+    // SIGTERM once the load is in full swing, as a deploy sends it.
+    while answered.load(Ordering::Relaxed) < 1_000 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let frontend = pair.frontend.stop().await.unwrap();
+    let answers = load.await.unwrap();
+    let backend = pair.backend.stop().await.unwrap();
+    frontend.assert_success();
+    backend.assert_success();
+
+    let ok = answers.by_status.get(&200).copied().unwrap_or(0);
+    let frontend_spans = frontend.parse_spans().unwrap().len();
+    let backend_spans = backend.parse_spans().unwrap().len();
+    println!(
+        "shutdown under load: {}; spans expected {} (for the {ok} answered), received {} \
+         (frontend {frontend_spans}, backend {backend_spans}); lost {}",
+        answers.describe(),
+        3 * ok,
+        frontend_spans + backend_spans,
+        (3 * ok).saturating_sub(frontend_spans + backend_spans),
+    );
+    // Requests in flight finished with their answer; after that, new connections are refused
+    // (no answer at all), never answered with an error.
+    assert!(ok >= 1_000, "{answers:?}");
+    assert_eq!(
+        ok + answers.by_status.get(&0).copied().unwrap_or(0),
+        REQUESTS
+    );
+    // Every answered request's spans, and no more.
+    assert_eq!(frontend_spans, 2 * ok);
+    assert_eq!(backend_spans, ok);
+}
+
+/// An OTLP endpoint that takes connections and never answers.
+async fn black_hole() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = listener.accept().await {
+            held.push(connection);
+        }
+    });
+    (endpoint, holding)
+}
+
+/// An address where nothing listens.
+async fn closed_port() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    format!("http://{}", listener.local_addr().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_exporter_down_or_black_holed_every_request_is_answered_in_bounded_memory() {
+    const OUTAGE_REQUESTS: usize = 5_000;
+    let step = latest();
+    let (black_hole, _holding) = black_hole().await;
+    for (outage, endpoint) in [("down", closed_port().await), ("black-holed", black_hole)] {
+        // A short export timeout (the default is 10 s) keeps the black hole's shutdown short.
+        let env = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "500"),
+        ];
+        let pair = Pair::start_with(step, &env, &[]).await.unwrap();
+        let url = pair.frontend.url();
+        // Warmed up: the connections made, the first exports failed.
+        let warm_up = send(&url, 500, Arc::default()).await;
+        assert_eq!(warm_up.by_status, BTreeMap::from([(200, 500)]));
+        let before = pair.frontend.resident_kib();
+        let began = Instant::now();
+        let answers = send(&url, OUTAGE_REQUESTS, Arc::default()).await;
+        let elapsed = began.elapsed();
+        let after = pair.frontend.resident_kib();
+        let (frontend, backend) = pair.stop().await.unwrap();
+
+        let warnings = frontend
+            .stderr
+            .lines()
+            .filter(|line| line.contains("warning") || line.contains("ERROR"))
+            .count();
+        println!(
+            "exporter {outage}: {OUTAGE_REQUESTS} requests in {elapsed:.2?}; {}; frontend \
+             memory {before:?} KiB before, {after:?} KiB after; {warnings} warning lines on \
+             its stderr; exit codes {:?} and {:?}",
+            answers.describe(),
+            frontend.status.code(),
+            backend.status.code(),
+        );
+        assert_eq!(answers.by_status, BTreeMap::from([(200, OUTAGE_REQUESTS)]));
+        // The exporter's queue holds at most 2048 spans: memory stays where it was, give or
+        // take what the allocator keeps.
+        if let (Some(before), Some(after)) = (before, after) {
+            assert!(after < before + 32 * 1024, "{before} KiB, then {after} KiB");
+        }
+        // Told, not shouted: a few lines for thousands of lost spans.
+        assert!(warnings >= 1, "the loss is reported:\n{}", frontend.stderr);
+        assert!(warnings <= 8, "rate-limited:\n{}", frontend.stderr);
     }
 }

@@ -1,23 +1,83 @@
 //! What every exporting step does around its exporter: show the exporter's own errors, and shut
 //! the tracer provider down without blocking the runtime the exporter needs.
 
-use std::{process::ExitCode, time::Duration};
+use std::{
+    collections::HashMap,
+    fmt::Display,
+    process::ExitCode,
+    sync::{LazyLock, Mutex},
+    time::{Duration, Instant},
+};
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
-/// Prints the OpenTelemetry crates' own warnings and errors to stderr. Exporters report a
-/// failed export (a token refused, an API not enabled on the project, the network gone) only
-/// through `tracing`: without a subscriber nobody sees it, and the spans just never arrive.
-/// Other crates' diagnostics (gcp_auth's retries, hyper's) stay off.
+/// The same warning is printed at most once in this long: an exporter that is down fails every
+/// batch, and a line per failure would bury the program's log.
+pub const WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// When each warning was last printed, by where it comes from, and how many were held back
+/// since.
+static LAST_WARNED: LazyLock<Mutex<HashMap<&'static str, (Instant, u64)>>> =
+    LazyLock::new(Mutex::default);
+
+/// Whether the warning from `source` may be printed now, and how many like it were held back
+/// since it last was.
+fn may_warn(source: &'static str) -> Option<u64> {
+    let mut last = LAST_WARNED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let now = Instant::now();
+    match last.get_mut(source) {
+        Some((at, held_back)) if now.duration_since(*at) < WARNING_INTERVAL => {
+            *held_back += 1;
+            None
+        }
+        Some((at, held_back)) => {
+            *at = now;
+            Some(std::mem::take(held_back))
+        }
+        None => {
+            last.insert(source, (now, 0));
+            Some(0)
+        }
+    }
+}
+
+/// Prints `warning: {message}` on stderr, at most once per [`WARNING_INTERVAL`] for one
+/// `source`, saying how many were held back.
+// Step 06 prints only the SDK's warnings, through `print_exporter_errors`.
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) fn warn(source: &'static str, message: impl Display) {
+    match may_warn(source) {
+        Some(0) => eprintln!("warning: {message}"),
+        Some(held_back) => eprintln!(
+            "warning: {message} ({held_back} more like it in the last {} s)",
+            WARNING_INTERVAL.as_secs()
+        ),
+        None => {}
+    }
+}
+
+/// Prints the OpenTelemetry crates' own warnings and errors to stderr, each kind at most once
+/// per [`WARNING_INTERVAL`]. Exporters report a failed export (a token refused, an API not
+/// enabled on the project, the network gone) only through `tracing`: without a subscriber
+/// nobody sees it, and the spans just never arrive. Other crates' diagnostics (gcp_auth's
+/// retries, hyper's) stay off.
 pub fn print_exporter_errors() {
     use tracing_subscriber::{
-        Layer, filter::LevelFilter, filter::Targets, layer::SubscriberExt, util::SubscriberInitExt,
+        Layer, filter::LevelFilter, filter::Targets, filter::dynamic_filter_fn,
+        layer::SubscriberExt, util::SubscriberInitExt,
     };
     let opentelemetry_warnings = Targets::new().with_target("opentelemetry", LevelFilter::WARN);
+    // One event site (the SDK's "export failed", say) at a time: `name` says where it is. A
+    // dynamic filter, asked at every event: a plain one is asked once per site.
+    let not_repeated =
+        dynamic_filter_fn(|event, _| !event.is_event() || may_warn(event.name()).is_some());
     let to_stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .without_time()
-        .with_filter(opentelemetry_warnings);
+        .with_filter(opentelemetry_warnings)
+        .with_filter(not_repeated);
     // Fails only if a subscriber is set already, which then prints these too.
     let _ = tracing_subscriber::registry().with(to_stderr).try_init();
 }

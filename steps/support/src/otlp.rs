@@ -27,7 +27,7 @@ pub use crate::exporting::print_exporter_errors;
 use crate::{
     StartupError,
     config::read,
-    exporting::shut_down_provider,
+    exporting::{shut_down_provider, warn},
     google::{self, CONNECT_TIMEOUT, TRACE_APPEND_SCOPE},
 };
 
@@ -326,10 +326,8 @@ impl HttpClient for OtlpHttpClient {
                 // The exporter reports only the status code; the body says why (Google: which
                 // permission or API is missing).
                 let reason = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                eprintln!(
-                    "warning: the OTLP endpoint answered {status}: {}",
-                    reason.trim()
-                );
+                let answer = format!("the OTLP endpoint answered {status}: {}", reason.trim());
+                warn("otlp-status", answer);
             }
             Ok::<_, HttpError>(Response::builder().status(status).body(body)?)
         };
@@ -340,7 +338,10 @@ impl HttpClient for OtlpHttpClient {
             };
             // The exporter reports any failure to send as a "network error" and nothing more.
             if let Err(error) = &sent {
-                eprintln!("warning: spans not sent to the OTLP endpoint: {error}");
+                warn(
+                    "otlp-send",
+                    format!("spans not sent to the OTLP endpoint: {error}"),
+                );
             }
             sent
         });
