@@ -2,6 +2,7 @@
 //! the tests that prove what each step's programs export.
 //!
 //! - [`book`] makes what the book shows of the steps: diffs and trace pictures;
+//! - [`drawing`] compares drawings of traces with samples;
 //! - [`process`] builds and runs the steps' real programs;
 //! - [`stdout`] reads back the spans they print;
 //! - [`spans`] (from the trace viewer) outlines and draws traces;
@@ -10,6 +11,7 @@
 //! - [`steps`] lists the steps.
 
 pub mod book;
+pub mod drawing;
 pub mod fake_backend;
 pub mod in_process;
 pub mod process;

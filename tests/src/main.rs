@@ -95,7 +95,7 @@ async fn run(step: &'static Step) -> Result<(), String> {
     }
     println!("  cargo run -p {}", step.backend());
     println!("  cargo run -p {}", step.frontend());
-    println!("then, in a third: curl http://127.0.0.1:8080/");
+    println!("then, in another: curl http://127.0.0.1:8080/");
 
     match answer? {
         (status, _) if !status.is_success() => Err(format!("the frontend answered {status}")),

@@ -8,6 +8,7 @@ use std::{collections::BTreeMap, process::Command};
 
 use reqwest::StatusCode;
 use workshop::{
+    drawing::blurred,
     fake_backend,
     process::{self, Pair, Service, http_get},
     spans::the_span,
@@ -168,8 +169,8 @@ fn the_quick_start_shows_a_trace_across_both_services() {
         .and_then(|rest| rest.split("```").next())
         .expect("the README shows the quick start's output in a text block");
     assert_eq!(
-        normalized(sample),
-        normalized(&printed),
+        blurred(sample),
+        blurred(&printed),
         "the README's sample is stale; this run printed:\n{printed}"
     );
 }
@@ -180,32 +181,6 @@ fn trace_block(output: &str) -> String {
     let block = &output[start..];
     let end = block.find("\n\n").unwrap_or(block.len());
     format!("{}\n", &block[..end])
-}
-
-/// `text` with what changes from run to run blurred: trace ids, numbers, waterfall bars.
-fn normalized(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|line| {
-            let words: Vec<String> = line
-                .split_whitespace()
-                .map(|word| {
-                    if word.len() == 32 && word.chars().all(|c| c.is_ascii_hexdigit()) {
-                        return "<id>".to_owned();
-                    }
-                    let mut blurred = String::new();
-                    for c in word.chars().filter(|&c| c != '█') {
-                        let c = if c.is_ascii_digit() { '9' } else { c };
-                        if !(c == '9' && blurred.ends_with('9')) {
-                            blurred.push(c);
-                        }
-                    }
-                    blurred
-                })
-                .filter(|word| !word.is_empty())
-                .collect();
-            words.join(" ")
-        })
-        .collect()
 }
 
 /// The features cargo turns on for each package when it builds `packages`, by `name version`.

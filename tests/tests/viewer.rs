@@ -8,55 +8,20 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use workshop::{
+    drawing::blurred,
     process::{self, Pair, Service, StopSignal, TRACE_VIEWER, http_get},
     steps,
 };
 
-/// The viewer's drawing with what changes from run to run blurred: ids, durations and the
-/// waterfall's bars; runs of spaces made one.
-fn blurred(drawing: &str) -> String {
-    drawing
-        .lines()
-        .map(|line| {
-            let words: Vec<String> = line
-                .split_whitespace()
-                .map(|word| {
-                    if word.len() == 32 && word.chars().all(|c| c.is_ascii_hexdigit()) {
-                        "<id>".to_owned()
-                    } else if word
-                        .trim_start_matches("(+")
-                        .contains(|c: char| c.is_ascii_digit())
-                        && word.contains('.')
-                    {
-                        word.chars()
-                            .map(|c| if c.is_ascii_digit() { 'N' } else { c })
-                            .collect::<String>()
-                            .replace("NN", "N")
-                            .replace("NN", "N")
-                            .replace("N.N", "N")
-                    } else {
-                        word.replace('█', "")
-                    }
-                })
-                .filter(|word| !word.is_empty())
-                .collect();
-            words.join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim_end()
-        .to_owned()
-}
-
 const ONE_TRACE: &str = "\
 trace <id>
-3 spans from frontend and backend, N ms
+3 spans from frontend and backend, 9.9 ms
 service span kind duration waterfall
-frontend incoming call server N ms
-frontend └─ backend call client N ms
-· making backend call (+N ms)
-backend └─ backend call received server N ms
-· handling backend call (+N ms)
+frontend incoming call server 9.9 ms
+frontend └─ backend call client 9.9 ms
+· making backend call (+9.9 ms)
+backend └─ backend call received server 9.9 ms
+· handling backend call (+9.9 ms)
 demo.origin = frontend
 ";
 

@@ -118,8 +118,10 @@ impl Traces {
     /// The traces to draw at `now`, oldest first; each is then drawn until more spans come.
     pub fn ready(&mut self, now: Instant) -> Vec<Ready> {
         let (settle, patience, memory) = (self.settle, self.patience, self.memory);
-        self.pending
-            .retain(|trace| trace.drawn < trace.spans.len() || now - trace.last_arrival < memory);
+        self.pending.retain(|trace| {
+            trace.drawn < trace.spans.len()
+                || now.saturating_duration_since(trace.last_arrival) < memory
+        });
         let mut ready = Vec::new();
         for trace in &mut self.pending {
             let quiet = now.saturating_duration_since(trace.last_arrival);
