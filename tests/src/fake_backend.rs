@@ -1,7 +1,13 @@
 //! Stand-ins for the backend, for what a real one rarely does on demand: answer with an error,
-//! answer slowly, never answer, not be there. Each records the headers it was sent.
+//! answer slowly, never answer, break off its answer, not be there, and come back. Each records
+//! the headers it was sent.
 
-use std::{future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    future,
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use axum::{
     Router,
@@ -11,6 +17,7 @@ use axum::{
     response::Response,
     routing::get,
 };
+use futures_util::StreamExt;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::process::PATIENCE;
@@ -18,21 +25,26 @@ use crate::process::PATIENCE;
 /// A backend on `127.0.0.1:0`, served by a task on the caller's runtime until dropped.
 pub struct FakeBackend {
     url: String,
+    answer: Arc<Mutex<Answer>>,
     received: watch::Receiver<Vec<HeaderMap>>,
     server: JoinHandle<()>,
 }
 
-#[derive(Clone, Copy)]
-enum Answer {
+/// How a [`FakeBackend`] answers.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    /// This status, with the body `OK` for 200 and the reason phrase otherwise.
     Status(StatusCode),
     /// `200 OK` at once, then the body `OK` after the delay.
     SlowBody(Duration),
+    /// `200 OK` and the first byte of the body, then the connection is closed.
+    CutOff,
     Never,
 }
 
 #[derive(Clone)]
 struct Behaviour {
-    answer: Answer,
+    answer: Arc<Mutex<Answer>>,
     received: Arc<watch::Sender<Vec<HeaderMap>>>,
 }
 
@@ -53,19 +65,30 @@ impl FakeBackend {
         Self::start(Answer::Never).await
     }
 
+    /// Sends `200 OK` and one byte of the body, then closes the connection: a backend that dies
+    /// while it answers.
+    pub async fn cutting_off() -> Self {
+        Self::start(Answer::CutOff).await
+    }
+
     async fn start(answer: Answer) -> Self {
-        let (sender, received) = watch::channel(Vec::new());
-        let behaviour = Behaviour {
-            answer,
-            received: Arc::new(sender),
-        };
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("binding 127.0.0.1:0");
+        Self::serve(listener, answer)
+    }
+
+    fn serve(listener: TcpListener, answer: Answer) -> Self {
+        let (sender, received) = watch::channel(Vec::new());
+        let behaviour = Behaviour {
+            answer: Arc::new(Mutex::new(answer)),
+            received: Arc::new(sender),
+        };
         let url = format!(
             "http://{}/",
             listener.local_addr().expect("a bound address")
         );
+        let answer = behaviour.answer.clone();
         let router = Router::new()
             .route("/", get(answer_request))
             .with_state(behaviour);
@@ -75,8 +98,17 @@ impl FakeBackend {
         Self {
             url,
             received,
+            answer,
             server,
         }
+    }
+
+    /// From now on, answers as `answer` says: a backend that recovers, or starts failing.
+    pub fn answer_with(&self, answer: Answer) {
+        *self
+            .answer
+            .lock()
+            .expect("no panic while the answer is set") = answer;
     }
 
     /// `http://127.0.0.1:PORT/`
@@ -110,7 +142,11 @@ async fn answer_request(State(behaviour): State<Behaviour>, headers: HeaderMap) 
     behaviour
         .received
         .send_modify(|requests| requests.push(headers));
-    match behaviour.answer {
+    let answer = *behaviour
+        .answer
+        .lock()
+        .expect("no panic while the answer is set");
+    match answer {
         Answer::Status(StatusCode::OK) => Response::new(Body::from("OK")),
         Answer::Status(status) => {
             let mut response = Response::new(Body::from(status.canonical_reason().unwrap_or("")));
@@ -124,6 +160,17 @@ async fn answer_request(State(behaviour): State<Behaviour>, headers: HeaderMap) 
             };
             Response::new(Body::from_stream(futures_util::stream::once(body)))
         }
+        Answer::CutOff => {
+            // A body that fails after its first byte: the server closes the connection there,
+            // without the end of the chunked body, as when a backend's process dies. The pause
+            // lets the server send the headers and the byte first.
+            let first = futures_util::stream::once(async { Ok("O") });
+            let death = futures_util::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Err(std::io::Error::other("the backend died"))
+            });
+            Response::new(Body::from_stream(first.chain(death)))
+        }
         Answer::Never => future::pending().await,
     }
 }
@@ -131,7 +178,7 @@ async fn answer_request(State(behaviour): State<Behaviour>, headers: HeaderMap) 
 /// A loopback port that is bound and not listening, for as long as this value lives: connecting
 /// to it is refused, and no other test can be given the port in the meantime.
 pub struct ClosedPort {
-    _socket: tokio::net::TcpSocket,
+    socket: tokio::net::TcpSocket,
     url: String,
 }
 
@@ -143,7 +190,7 @@ impl ClosedPort {
             .expect("binding 127.0.0.1:0");
         let address = socket.local_addr().expect("a bound address");
         Self {
-            _socket: socket,
+            socket,
             url: format!("http://{address}/"),
         }
     }
@@ -151,6 +198,16 @@ impl ClosedPort {
     /// `http://127.0.0.1:PORT/`
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Starts listening on the port, answering as `answer` says: the backend is back, at the
+    /// address the frontend was given.
+    pub fn open(self, answer: Answer) -> FakeBackend {
+        let listener = self
+            .socket
+            .listen(1024)
+            .expect("listening on the bound port");
+        FakeBackend::serve(listener, answer)
     }
 }
 

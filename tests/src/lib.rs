@@ -7,12 +7,14 @@
 //! - [`stdout`] reads back the spans they print;
 //! - [`spans`] (from the trace viewer) outlines and draws traces;
 //! - [`fake_backend`] stands in for a backend that fails on purpose;
+//! - [`hostile_headers`] sends malformed trace headers and checks what came of them;
 //! - [`in_process`] sends a request straight to a router;
 //! - [`steps`] lists the steps.
 
 pub mod book;
 pub mod drawing;
 pub mod fake_backend;
+pub mod hostile_headers;
 pub mod in_process;
 pub mod process;
 /// Spans and their drawings live in the trace viewer, which draws what it receives the same way.

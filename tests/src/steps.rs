@@ -12,6 +12,8 @@ pub struct Step {
     /// Whether the frontend and the backend export spans: to stdout, or with OTLP (`otlp`).
     pub frontend_traced: bool,
     pub backend_traced: bool,
+    /// Whether the frontend continues a trace its caller started (from `traceparent`).
+    pub frontend_continues_caller: bool,
     /// Whether the programs send their spans with OTLP (to `OTEL_EXPORTER_OTLP_ENDPOINT`)
     /// rather than print them.
     pub otlp: bool,
@@ -54,6 +56,7 @@ pub const STEPS: &[Step] = &[
         title: "the untraced pair",
         frontend_traced: false,
         backend_traced: false,
+        frontend_continues_caller: false,
         local: true,
         otlp: false,
         trace: "",
@@ -64,6 +67,7 @@ pub const STEPS: &[Step] = &[
         title: "the root span",
         frontend_traced: true,
         backend_traced: false,
+        frontend_continues_caller: false,
         local: true,
         otlp: false,
         trace: "frontend: incoming call (server)\n",
@@ -74,6 +78,7 @@ pub const STEPS: &[Step] = &[
         title: "a child span and events",
         frontend_traced: true,
         backend_traced: false,
+        frontend_continues_caller: false,
         local: true,
         otlp: false,
         trace: CHILD_SPAN,
@@ -84,6 +89,7 @@ pub const STEPS: &[Step] = &[
         title: "W3C propagation",
         frontend_traced: true,
         backend_traced: false,
+        frontend_continues_caller: false,
         local: true,
         otlp: false,
         trace: CHILD_SPAN,
@@ -94,6 +100,7 @@ pub const STEPS: &[Step] = &[
         title: "backend extraction",
         frontend_traced: true,
         backend_traced: true,
+        frontend_continues_caller: false,
         local: true,
         otlp: false,
         trace: TWO_SERVICES,
@@ -105,6 +112,7 @@ pub const STEPS: &[Step] = &[
         // Spans go to Google, not stdout.
         frontend_traced: false,
         backend_traced: false,
+        frontend_continues_caller: true,
         local: false,
         otlp: false,
         trace: TWO_SERVICES,
@@ -115,6 +123,7 @@ pub const STEPS: &[Step] = &[
         title: "OTLP export",
         frontend_traced: true,
         backend_traced: true,
+        frontend_continues_caller: true,
         local: true,
         otlp: true,
         trace: TWO_SERVICES,

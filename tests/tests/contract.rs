@@ -5,9 +5,11 @@
 // In a test, an unwrap is an assertion: a failure panics with the error, which fails the test.
 #![allow(clippy::unwrap_used)]
 
+use std::time::{Duration, Instant};
+
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::{ClosedPort, FakeBackend},
+    fake_backend::{Answer, ClosedPort, FakeBackend},
     process::{self, Exited, Pair, Service, StopSignal, http_get, run_to_exit},
     spans::{self, SpanRecord, outline, the_span},
     steps::{self, Step},
@@ -34,6 +36,18 @@ macro_rules! contract_tests {
             #[tokio::test]
             async fn a_backend_slower_than_the_timeout_is_a_504() {
                 super::a_backend_slower_than_the_timeout_is_a_504(step()).await
+            }
+            #[tokio::test]
+            async fn a_backend_body_slower_than_the_timeout_is_a_504() {
+                super::a_backend_body_slower_than_the_timeout_is_a_504(step()).await
+            }
+            #[tokio::test]
+            async fn a_backend_dying_mid_answer_is_a_502() {
+                super::a_backend_dying_mid_answer_is_a_502(step()).await
+            }
+            #[tokio::test]
+            async fn the_frontend_recovers_as_soon_as_the_backend_does() {
+                super::the_frontend_recovers_as_soon_as_the_backend_does(step()).await
             }
             #[tokio::test]
             async fn a_bad_listen_addr_exits_2_naming_it() {
@@ -200,16 +214,104 @@ async fn an_error_answer_from_the_backend_is_a_502(step: &Step) {
 
 async fn a_backend_slower_than_the_timeout_is_a_504(step: &Step) {
     let backend = FakeBackend::never_answering().await;
-    let frontend = frontend(step, backend.url(), "300").await;
+    answers_504_within_the_timeout(step, &backend, "waiting for the answer").await;
+}
 
+async fn a_backend_body_slower_than_the_timeout_is_a_504(step: &Step) {
+    let backend = FakeBackend::slow_body(Duration::from_secs(60)).await;
+    answers_504_within_the_timeout(step, &backend, "waiting for the body").await;
+}
+
+/// The most an answer may come after `BACKEND_TIMEOUT_MS`: time for a loaded test machine to
+/// schedule the timer and send the answer. A frontend that waits for the backend anyway takes
+/// the backend's whole delay (a minute, or for ever).
+const TIMEOUT_MARGIN: Duration = Duration::from_secs(2);
+
+/// Checks that `backend`, too slow, gets the caller a 504 after `BACKEND_TIMEOUT_MS` and not
+/// much later, and prints how long it took.
+async fn answers_504_within_the_timeout(step: &Step, backend: &FakeBackend, case: &str) {
+    let timeout = Duration::from_millis(500);
+    let frontend = frontend(step, backend.url(), "500").await;
+
+    let asked = Instant::now();
     let answer = http_get(&frontend.url()).await.unwrap();
+    let waited = asked.elapsed();
 
     let exited = frontend.stop().await.unwrap();
+    println!(
+        "step {}, {case}: 504 after {} ms (BACKEND_TIMEOUT_MS=500)",
+        step.number,
+        waited.as_millis()
+    );
     assert_eq!(
         answer.1,
         "backend did not answer within BACKEND_TIMEOUT_MS\n"
     );
     assert_failed(step, &answer, StatusCode::GATEWAY_TIMEOUT, &exited);
+    assert!(
+        waited >= timeout && waited < timeout + TIMEOUT_MARGIN,
+        "answered after {waited:?}"
+    );
+}
+
+async fn a_backend_dying_mid_answer_is_a_502(step: &Step) {
+    let backend = FakeBackend::cutting_off().await;
+    let frontend = frontend(step, backend.url(), "5000").await;
+
+    let answer = http_get(&frontend.url()).await.unwrap();
+
+    let exited = frontend.stop().await.unwrap();
+    // The answer's headers had come: it is the body that broke off.
+    assert!(
+        answer
+            .1
+            .starts_with("backend unreachable: error decoding response body: "),
+        "{answer:?}"
+    );
+    assert_failed(step, &answer, StatusCode::BAD_GATEWAY, &exited);
+}
+
+/// The backend is down, comes back, fails in each way, and recovers: the frontend's answer
+/// follows it request by request, with no retry, circuit breaker or stale connection in the way.
+async fn the_frontend_recovers_as_soon_as_the_backend_does(step: &Step) {
+    let port = ClosedPort::new();
+    let frontend = frontend(step, port.url(), "1000").await;
+    let url = frontend.url();
+    let mut answers = vec![http_get(&url).await.unwrap().0];
+    let backend = port.open(Answer::Status(StatusCode::OK));
+    for answer in [
+        Answer::Status(StatusCode::OK),
+        Answer::Status(StatusCode::INTERNAL_SERVER_ERROR),
+        Answer::Status(StatusCode::OK),
+        Answer::CutOff,
+        Answer::Status(StatusCode::OK),
+        Answer::Never,
+        Answer::Status(StatusCode::OK),
+    ] {
+        backend.answer_with(answer);
+        answers.push(http_get(&url).await.unwrap().0);
+    }
+
+    let exited = frontend.stop().await.unwrap();
+    exited.assert_success();
+    let expected = [502, 200, 502, 200, 502, 200, 504, 200];
+    let answered: Vec<u16> = answers.iter().map(|status| status.as_u16()).collect();
+    assert_eq!(answered, expected);
+    if step.frontend_traced {
+        // One trace per request, each an error exactly when its answer was.
+        let mut requests: Vec<SpanRecord> = exited
+            .spans()
+            .into_iter()
+            .filter(|span| span.name == "incoming call")
+            .collect();
+        requests.sort_by_key(|span| span.start);
+        let failed: Vec<bool> = requests
+            .iter()
+            .map(|span| span.error_description().is_some())
+            .collect();
+        let expected_failed: Vec<bool> = expected.iter().map(|status| *status != 200).collect();
+        assert_eq!(failed, expected_failed);
+    }
 }
 
 /// Checks that a program refused its configuration as the contract says: exit code 2, one

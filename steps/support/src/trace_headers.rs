@@ -3,14 +3,19 @@
 //! arrived, and the 0.32 `TraceContextPropagator` is lenient: it continues `00-1-2-1` (padding
 //! the ids with zeros), accepts one-digit versions and flags, and, given two `traceparent`
 //! headers, uses the first. A trace continued from such a header is not the caller's trace.
+//! Its `tracestate` parser keeps any number of members, some malformed ones among them, and
+//! drops a valid list over a space after a comma; whatever it keeps is forwarded to every
+//! service called.
 
 use axum::http::HeaderMap;
 use opentelemetry::propagation::Extractor;
 
 /// An [`Extractor`] over request headers that offers `traceparent` only when it follows the
 /// W3C Trace Context grammar (otherwise the propagator sees none, and a new trace starts, as
-/// the specification says), and that combines several `tracestate` or `baggage` headers into
-/// one list, as HTTP and both specifications say they are.
+/// the specification says), and `tracestate` only when it is a valid list of at most 32
+/// members (otherwise the trace goes on without it). Several `tracestate` or `baggage` headers
+/// are combined into one list, as HTTP and both specifications say they are; the baggage
+/// propagator enforces the W3C Baggage limits itself (64 members, 8,192 bytes).
 pub struct W3cHeaderExtractor<'a> {
     headers: &'a HeaderMap,
     traceparent: Option<&'a str>,
@@ -23,7 +28,7 @@ impl<'a> W3cHeaderExtractor<'a> {
         Self {
             headers,
             traceparent: valid_traceparent(headers),
-            tracestate: combined(headers, "tracestate"),
+            tracestate: valid_tracestate(headers),
             baggage: combined(headers, "baggage"),
         }
     }
@@ -82,6 +87,70 @@ fn valid_traceparent(headers: &HeaderMap) -> Option<&str> {
         && (rest.is_empty() || (version != "00" && rest.starts_with('-')));
     // A later version's extra fields are not for a version-00 reader: hand over the first four.
     valid.then_some(fields)
+}
+
+/// The most members a `tracestate` list may have.
+const MAX_TRACESTATE_MEMBERS: usize = 32;
+
+/// The `tracestate` headers as one list, if together they are valid: members `key=value`
+/// separated by commas, with optional spaces and tabs around each, empty members allowed (and
+/// dropped); at most [`MAX_TRACESTATE_MEMBERS`]; each key once. An invalid list is discarded
+/// whole, as the specification says: a vendor's entry cannot be told apart from its neighbours
+/// once the list is broken. The list is returned without the empty members and the spaces.
+fn valid_tracestate(headers: &HeaderMap) -> Option<String> {
+    let combined = combined(headers, "tracestate")?;
+    let mut members: Vec<&str> = Vec::new();
+    for member in combined.split(',') {
+        let member = member.trim_matches([' ', '\t']);
+        if member.is_empty() {
+            continue;
+        }
+        let (key, value) = member.split_once('=')?;
+        let duplicate = members
+            .iter()
+            .any(|earlier| earlier.split_once('=').map(|(k, _)| k) == Some(key));
+        if !valid_tracestate_key(key) || !valid_tracestate_value(value) || duplicate {
+            return None;
+        }
+        members.push(member);
+        if members.len() > MAX_TRACESTATE_MEMBERS {
+            return None;
+        }
+    }
+    (!members.is_empty()).then(|| members.join(","))
+}
+
+/// A `tracestate` key: `simple-key` (a lower-case letter, then up to 255 of lower-case letters,
+/// digits and `_-*/`), or `tenant@system` (a tenant of up to 241 such characters starting with a
+/// letter or digit, a system of up to 14 starting with a letter).
+fn valid_tracestate_key(key: &str) -> bool {
+    let key_char = |b: u8| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/');
+    let valid_part = |part: &str, max_len: usize, digit_first: bool| {
+        let bytes = part.as_bytes();
+        match bytes.first() {
+            Some(first) => {
+                (first.is_ascii_lowercase() || (digit_first && first.is_ascii_digit()))
+                    && bytes.len() <= max_len
+                    && bytes.iter().all(|&b| key_char(b))
+            }
+            None => false,
+        }
+    };
+    match key.split_once('@') {
+        None => valid_part(key, 256, false),
+        Some((tenant, system)) => valid_part(tenant, 241, true) && valid_part(system, 14, false),
+    }
+}
+
+/// A `tracestate` value: 1 to 256 printable ASCII characters but `,` and `=`, not ending in a
+/// space.
+fn valid_tracestate_value(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 256
+        && value
+            .bytes()
+            .all(|b| matches!(b, b' '..=b'~') && b != b',' && b != b'=')
+        && !value.ends_with(' ')
 }
 
 /// All the `name` headers joined into one comma-separated list, or `None` if there are none
@@ -186,6 +255,104 @@ mod tests {
             traceparent_seen(&[VALID.as_bytes(), VALID.as_bytes()]),
             None
         );
+    }
+
+    fn tracestate_seen(values: &[&str]) -> Option<String> {
+        let pairs: Vec<_> = values
+            .iter()
+            .map(|value| ("tracestate", value.as_bytes()))
+            .collect();
+        let headers = headers(&pairs);
+        W3cHeaderExtractor::new(&headers)
+            .get("tracestate")
+            .map(str::to_owned)
+    }
+
+    /// `count` members `m1=1,m2=2,...`.
+    fn members(count: usize) -> String {
+        let members: Vec<String> = (1..=count).map(|i| format!("m{i}={i}")).collect();
+        members.join(",")
+    }
+
+    #[test]
+    fn offers_a_valid_tracestate_without_the_optional_spaces() {
+        let all_value_chars: String = (b' '..=b'~')
+            .filter(|b| *b != b',' && *b != b'=')
+            .map(char::from)
+            .collect();
+        let cases: &[(&[&str], &str)] = &[
+            (&["foo=1"], "foo=1"),
+            (&["foo=1,bar=2"], "foo=1,bar=2"),
+            (&["foo=1 \t , \t bar=2, \t baz=3"], "foo=1,bar=2,baz=3"),
+            (&["\t foo=1 \t"], "foo=1"),
+            (&["foo=1,,bar=2,"], "foo=1,bar=2"),
+            (&["foo=1", ""], "foo=1"),
+            (&["", "foo=1"], "foo=1"),
+            (
+                &["foo=1,bar=2", "rojo=1,congo=2", "baz=3"],
+                "foo=1,bar=2,rojo=1,congo=2,baz=3",
+            ),
+            (&["a-z0-9_-*/=x"], "a-z0-9_-*/=x"),
+            (&["0tenant@vendor=x"], "0tenant@vendor=x"),
+            (&["foo=a b"], "foo=a b"),
+        ];
+        for (values, expected) in cases {
+            assert_eq!(
+                tracestate_seen(values).as_deref(),
+                Some(*expected),
+                "{values:?}"
+            );
+        }
+        let every_char = format!("key={all_value_chars}");
+        assert_eq!(tracestate_seen(&[&every_char]), Some(every_char.clone()));
+        let longest = [
+            format!("{}=1", "k".repeat(256)),
+            format!("{}@{}=1", "t".repeat(241), "v".repeat(14)),
+            format!("foo={}", "v".repeat(256)),
+            members(MAX_TRACESTATE_MEMBERS),
+        ];
+        for value in &longest {
+            assert_eq!(tracestate_seen(&[value]).as_ref(), Some(value));
+        }
+    }
+
+    #[test]
+    fn discards_an_invalid_tracestate_whole() {
+        let invalid = [
+            "foo",
+            "foo=",
+            "=1",
+            "foo =1",
+            "FOO=1",
+            "foo.bar=1",
+            "1foo=1",
+            "foo@=1,bar=2",
+            "@foo=1,bar=2",
+            "foo@@bar=1,bar=2",
+            "foo@bar@baz=1,bar=2",
+            "foo@1bar=1",
+            "foo=bar=baz",
+            "foo=,bar=3",
+            "foo=1,foo=1",
+            "foo=1,foo=2",
+            "foo=a\tb",
+            "foo=\u{e9}",
+            &format!("foo=1,{}=1", "k".repeat(257)),
+            &format!("foo=1,{}@v=1", "t".repeat(242)),
+            &format!("foo=1,t@{}=1", "v".repeat(15)),
+            &format!("foo={}", "v".repeat(257)),
+            &members(MAX_TRACESTATE_MEMBERS + 1),
+        ];
+        for value in invalid {
+            assert_eq!(tracestate_seen(&[value]), None, "{value:?} was offered");
+        }
+        // Across headers: the same key twice, 33 members in all.
+        assert_eq!(tracestate_seen(&["foo=1", "foo=1"]), None);
+        let (first, second) = (members(16), members(33).replacen(&members(16), "", 1));
+        assert_eq!(tracestate_seen(&[&first, &second]), None);
+        // Bytes that are not text.
+        let headers = headers(&[("tracestate", b"foo=1"), ("tracestate", b"bar=\xff")]);
+        assert_eq!(W3cHeaderExtractor::new(&headers).get("tracestate"), None);
     }
 
     #[test]

@@ -1,0 +1,449 @@
+//! Trace headers from strangers: a table of what may arrive at a service, from the W3C Trace
+//! Context and Baggage specifications' own examples of malformed headers, and what a service
+//! must make of each. Every case must get `200 OK`; a valid `traceparent` is continued, anything
+//! else starts a new trace; only a valid `tracestate` of at most 32 members goes on with the
+//! trace; baggage beyond 64 members or 8,192 bytes is not taken in.
+//!
+//! [`send`] sends the table to a service, one request at a time; [`check_frontend`] and
+//! [`check_backend`] hold what the service exported and sent on to the table.
+
+use std::time::Duration;
+
+use reqwest::{
+    StatusCode,
+    header::{HeaderMap, HeaderName, HeaderValue},
+};
+
+use crate::spans::SpanRecord;
+
+/// The trace and span the caller in most cases claims to come from.
+pub const CALLER_TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+pub const CALLER_SPAN_ID: &str = "00f067aa0ba902b7";
+const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// What becomes of the caller's trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trace {
+    /// The service's span is a child of the caller's span, in the caller's trace.
+    Continued,
+    /// The service's span is the root of a new trace.
+    New,
+}
+
+/// What a service that reads baggage records of it, as attributes of its span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Baggage {
+    Nothing,
+    Exactly(Vec<(String, String)>),
+    /// Some of the members, no more than this many.
+    AtMost(usize),
+}
+
+/// One request's trace headers, and what must come of them.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub name: &'static str,
+    /// Sent in this order; a name may come more than once.
+    pub headers: Vec<(&'static str, Vec<u8>)>,
+    pub trace: Trace,
+    /// The `tracestate` a service that continues the trace sends on with it.
+    pub tracestate: Option<String>,
+    pub baggage: Baggage,
+}
+
+impl Case {
+    fn new(name: &'static str, headers: &[(&'static str, &[u8])], trace: Trace) -> Self {
+        Self {
+            name,
+            headers: headers
+                .iter()
+                .map(|(header, value)| (*header, value.to_vec()))
+                .collect(),
+            trace,
+            tracestate: None,
+            baggage: Baggage::Nothing,
+        }
+    }
+
+    fn traceparent(name: &'static str, value: &[u8], trace: Trace) -> Self {
+        Self::new(name, &[("traceparent", value)], trace)
+    }
+
+    /// A valid `traceparent` with this `tracestate`, sent on as `forwarded`.
+    fn tracestate(name: &'static str, values: &[&str], forwarded: Option<&str>) -> Self {
+        let mut case = Self::traceparent(name, VALID.as_bytes(), Trace::Continued);
+        for value in values {
+            case.headers.push(("tracestate", value.as_bytes().to_vec()));
+        }
+        case.tracestate = forwarded.map(str::to_owned);
+        case
+    }
+
+    /// A valid `traceparent` with this `baggage`.
+    fn baggage(name: &'static str, value: &[u8], recorded: Baggage) -> Self {
+        let mut case = Self::traceparent(name, VALID.as_bytes(), Trace::Continued);
+        case.headers.push(("baggage", value.to_vec()));
+        case.baggage = recorded;
+        case
+    }
+
+    fn request_headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &self.headers {
+            let name = HeaderName::from_static(name);
+            let value = HeaderValue::from_bytes(value).expect("no control characters");
+            headers.append(name, value);
+        }
+        headers
+    }
+
+    /// Whether `id` (lower-case hex) appears in one of the headers the case sends.
+    fn sent(&self, id: &str) -> bool {
+        self.headers.iter().any(|(_, value)| {
+            String::from_utf8_lossy(value)
+                .to_ascii_lowercase()
+                .contains(id)
+        })
+    }
+}
+
+/// `count` tracestate members `m1=1,m2=2,...`.
+fn members(count: usize) -> String {
+    let members: Vec<String> = (1..=count).map(|i| format!("m{i}={i}")).collect();
+    members.join(",")
+}
+
+/// The table: every case the tests send.
+pub fn cases() -> Vec<Case> {
+    use Trace::{Continued, New};
+    let with_valid = |tail: &str| format!("{VALID}{tail}").into_bytes();
+    let replace = |from: &str, to: &str| VALID.replacen(from, to, 1).into_bytes();
+    let huge = format!("{VALID}-{}", "x".repeat(16 * 1024));
+    let over_8192: String = (0..1000)
+        .map(|i| format!("key{i}=value{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let baggage_65: String = (1..=65)
+        .map(|i| format!("k{i}=v{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    vec![
+        Case::new("no trace headers", &[], New),
+        Case::traceparent("valid", VALID.as_bytes(), Continued),
+        Case::traceparent("valid, not sampled", &replace("-01", "-00"), Continued),
+        Case::traceparent(
+            "spaces and tabs around",
+            &format!(" \t{VALID}\t ").into_bytes(),
+            Continued,
+        ),
+        Case::traceparent(
+            "later version, more fields",
+            &[replace("00-", "cc-"), b"-later".to_vec()].concat(),
+            Continued,
+        ),
+        Case::traceparent("version 00 with more fields", &with_valid("-extra"), New),
+        Case::traceparent("trailing dot", &with_valid("."), New),
+        Case::traceparent(
+            "later version, trailing dot",
+            &[replace("00-", "cc-"), b".later".to_vec()].concat(),
+            New,
+        ),
+        Case::traceparent("version ff", &replace("00-", "ff-"), New),
+        Case::traceparent("version not hex", &replace("00-", ".0-"), New),
+        Case::traceparent("version too long", &replace("00-", "000-"), New),
+        Case::traceparent("version too short", &replace("00-", "0-"), New),
+        Case::traceparent(
+            "trace id all zeros",
+            &replace(CALLER_TRACE_ID, &"0".repeat(32)),
+            New,
+        ),
+        Case::traceparent(
+            "trace id upper-case",
+            &replace(CALLER_TRACE_ID, &CALLER_TRACE_ID.to_uppercase()),
+            New,
+        ),
+        Case::traceparent("trace id not hex", &replace("4bf9", ".bf9"), New),
+        Case::traceparent(
+            "trace id too long",
+            &replace(CALLER_TRACE_ID, &format!("{CALLER_TRACE_ID}1")),
+            New,
+        ),
+        Case::traceparent(
+            "trace id too short",
+            &replace(CALLER_TRACE_ID, &CALLER_TRACE_ID[1..]),
+            New,
+        ),
+        Case::traceparent(
+            "parent id all zeros",
+            &replace(CALLER_SPAN_ID, &"0".repeat(16)),
+            New,
+        ),
+        Case::traceparent(
+            "parent id upper-case",
+            &replace(CALLER_SPAN_ID, &CALLER_SPAN_ID.to_uppercase()),
+            New,
+        ),
+        Case::traceparent(
+            "parent id not hex",
+            &replace(CALLER_SPAN_ID, "00f067aa0ba902b."),
+            New,
+        ),
+        Case::traceparent(
+            "parent id too long",
+            &replace(CALLER_SPAN_ID, &format!("{CALLER_SPAN_ID}7")),
+            New,
+        ),
+        Case::traceparent(
+            "parent id too short",
+            &replace(CALLER_SPAN_ID, &CALLER_SPAN_ID[1..]),
+            New,
+        ),
+        Case::traceparent("flags not hex", &replace("-01", "-.1"), New),
+        Case::traceparent("flags too long", &replace("-01", "-001"), New),
+        Case::traceparent("flags too short", &replace("-01", "-1"), New),
+        Case::traceparent("ids padded, 0.32's parser would take it", b"00-1-2-01", New),
+        Case::traceparent("underscores", VALID.replace('-', "_").as_bytes(), New),
+        Case::traceparent("empty", b"", New),
+        Case::traceparent("not UTF-8", &[VALID.as_bytes(), b"\xff"].concat(), New),
+        Case::traceparent("16 KiB long", huge.as_bytes(), New),
+        Case::new(
+            "two different traceparent headers",
+            &[
+                ("traceparent", VALID.as_bytes()),
+                ("traceparent", &replace(CALLER_SPAN_ID, "b7ad6b7169203331")),
+            ],
+            New,
+        ),
+        Case::new(
+            "the same traceparent twice",
+            &[
+                ("traceparent", VALID.as_bytes()),
+                ("traceparent", VALID.as_bytes()),
+            ],
+            New,
+        ),
+        Case::new(
+            "tracestate without traceparent",
+            &[("tracestate", b"foo=1")],
+            New,
+        ),
+        Case::tracestate("tracestate", &["foo=1,bar=2"], Some("foo=1,bar=2")),
+        Case::tracestate(
+            "tracestate in three headers",
+            &["foo=1,bar=2", "rojo=1", "congo=2"],
+            Some("foo=1,bar=2,rojo=1,congo=2"),
+        ),
+        Case::tracestate(
+            "tracestate with spaces and empty members",
+            &["foo=1 \t , ,\t bar=2,"],
+            Some("foo=1,bar=2"),
+        ),
+        Case::tracestate("empty tracestate", &[""], None),
+        Case::tracestate("32 tracestate members", &[&members(32)], Some(&members(32))),
+        Case::tracestate("33 tracestate members", &[&members(33)], None),
+        Case::tracestate(
+            "33 tracestate members in two headers",
+            &[&members(20), &members(33).replacen(&members(20), "", 1)],
+            None,
+        ),
+        Case::tracestate("tracestate key upper-case", &["foo=1,BAR=2"], None),
+        Case::tracestate("tracestate key with a dot", &["foo.bar=1"], None),
+        Case::tracestate(
+            "tracestate key of 257 characters",
+            &["foo=1", &format!("{}=1", "k".repeat(257))],
+            None,
+        ),
+        Case::tracestate("tracestate key with two @", &["foo@bar@baz=1,bar=2"], None),
+        Case::tracestate("tracestate key twice", &["foo=1", "foo=2"], None),
+        Case::tracestate("tracestate value with =", &["foo=bar=baz"], None),
+        Case::tracestate("tracestate value empty", &["foo=,bar=3"], None),
+        Case::tracestate("tracestate member without =", &["foo=1,bar"], None),
+        {
+            let mut case = Case::tracestate("tracestate not UTF-8", &["foo=1"], None);
+            case.headers.push(("tracestate", b"bar=\xff".to_vec()));
+            case
+        },
+        Case::baggage(
+            "baggage",
+            b"user.id=alice, tier = gold",
+            Baggage::Exactly(vec![
+                ("tier".into(), "gold".into()),
+                ("user.id".into(), "alice".into()),
+            ]),
+        ),
+        Case::baggage(
+            "baggage of 65 members",
+            baggage_65.as_bytes(),
+            Baggage::AtMost(64),
+        ),
+        Case::baggage(
+            "baggage over 8,192 bytes",
+            over_8192.as_bytes(),
+            Baggage::Nothing,
+        ),
+        Case::baggage("baggage not UTF-8", b"user.id=\xff", Baggage::Nothing),
+        Case::baggage("baggage malformed", b"=,;;,==,user.id", Baggage::Nothing),
+    ]
+}
+
+/// Sends each case to `url` with `GET`, one after the other, and returns each answer.
+pub async fn send(url: &str, cases: &[Case]) -> Vec<Result<(StatusCode, String), String>> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .no_proxy()
+        .build()
+        .expect("an HTTP client");
+    let mut answers = Vec::new();
+    for case in cases {
+        let answer = async {
+            let response = client
+                .get(url)
+                .headers(case.request_headers())
+                .send()
+                .await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.text().await?))
+        };
+        answers.push(
+            answer
+                .await
+                .map_err(|error| format!("{}: {error}", case.name)),
+        );
+    }
+    answers
+}
+
+/// Panics unless every answer was `200 OK`.
+pub fn assert_all_ok(cases: &[Case], answers: &[Result<(StatusCode, String), String>]) {
+    assert_eq!(answers.len(), cases.len());
+    for (case, answer) in cases.iter().zip(answers) {
+        assert_eq!(
+            answer
+                .as_ref()
+                .map(|(status, body)| (status.as_u16(), body.as_str())),
+            Ok((200, "OK")),
+            "{}",
+            case.name
+        );
+    }
+}
+
+/// The fields of a `traceparent` the service sent: trace id and parent id, in lower-case hex.
+fn sent_traceparent(headers: &HeaderMap, case: &Case) -> (String, String) {
+    let all: Vec<&HeaderValue> = headers.get_all("traceparent").iter().collect();
+    assert_eq!(all.len(), 1, "{}: one traceparent sent on", case.name);
+    let value = all[0].to_str().expect("text");
+    let fields: Vec<&str> = value.split('-').collect();
+    let hex = |text: &str, len: usize| {
+        text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    assert!(
+        fields.len() == 4
+            && fields[0] == "00"
+            && hex(fields[1], 32)
+            && hex(fields[2], 16)
+            && hex(fields[3], 2),
+        "{}: sent on {value:?}",
+        case.name
+    );
+    (fields[1].to_owned(), fields[2].to_owned())
+}
+
+/// Checks a frontend's part: what it sent on to its backend for each case (`forwarded`, in
+/// order), and the `incoming call` spans it exported. A frontend that does not read its
+/// caller's trace (`continues_caller` false, before step 06) starts a new one every time.
+pub fn check_frontend(
+    cases: &[Case],
+    forwarded: &[HeaderMap],
+    spans: &[SpanRecord],
+    continues_caller: bool,
+) {
+    assert_eq!(forwarded.len(), cases.len(), "one backend call per request");
+    for (case, headers) in cases.iter().zip(forwarded) {
+        let continued = continues_caller && case.trace == Trace::Continued;
+        let (trace_id, parent_id) = sent_traceparent(headers, case);
+        // The span the backend call was sent from, and the request's span, its parent.
+        let call = spans
+            .iter()
+            .find(|span| span.span_id.to_string() == parent_id)
+            .unwrap_or_else(|| panic!("{}: no span {parent_id} exported", case.name));
+        assert_eq!(call.name, "backend call", "{}", case.name);
+        assert_eq!(call.trace_id.to_string(), trace_id, "{}", case.name);
+        let request = spans
+            .iter()
+            .find(|span| Some(span.span_id) == call.parent_span_id)
+            .unwrap_or_else(|| panic!("{}: the backend call has no parent", case.name));
+        assert_eq!(request.name, "incoming call", "{}", case.name);
+        // The 0.32 propagator sends an empty `tracestate` when it has none, which the
+        // specification allows (receivers must accept it); it means no tracestate.
+        let tracestate = headers
+            .get("tracestate")
+            .map(|value| value.to_str().expect("text").to_owned())
+            .filter(|value| !value.is_empty());
+        if continued {
+            assert_eq!(trace_id, CALLER_TRACE_ID, "{}", case.name);
+            let caller = request.parent_span_id.map(|id| id.to_string());
+            assert_eq!(caller.as_deref(), Some(CALLER_SPAN_ID), "{}", case.name);
+            assert_eq!(tracestate, case.tracestate, "{}", case.name);
+        } else {
+            assert!(
+                !case.sent(&trace_id),
+                "{}: a trace id it was sent",
+                case.name
+            );
+            assert_eq!(request.parent_span_id, None, "{}: a new trace", case.name);
+            assert_eq!(
+                tracestate, None,
+                "{}: a new trace has no tracestate",
+                case.name
+            );
+        }
+        // The frontend sends its own baggage only, whatever its caller sent.
+        let baggage: Vec<&HeaderValue> = headers.get_all("baggage").iter().collect();
+        assert_eq!(baggage, ["demo.origin=frontend"], "{}", case.name);
+    }
+}
+
+/// Checks a backend's part: the `backend call received` span it exported for each case, in
+/// the order the cases were sent.
+pub fn check_backend(cases: &[Case], spans: &[SpanRecord]) {
+    let mut received: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|span| span.name == "backend call received")
+        .collect();
+    received.sort_by_key(|span| span.start);
+    assert_eq!(received.len(), cases.len(), "one span per request");
+    for (case, span) in cases.iter().zip(received) {
+        let trace_id = span.trace_id.to_string();
+        let parent = span.parent_span_id.map(|id| id.to_string());
+        match case.trace {
+            Trace::Continued => {
+                assert_eq!(trace_id, CALLER_TRACE_ID, "{}", case.name);
+                assert_eq!(parent.as_deref(), Some(CALLER_SPAN_ID), "{}", case.name);
+            }
+            Trace::New => {
+                assert!(
+                    !case.sent(&trace_id),
+                    "{}: a trace id it was sent",
+                    case.name
+                );
+                assert_eq!(parent, None, "{}: a new trace", case.name);
+            }
+        }
+        let recorded: Vec<(String, String)> = span
+            .attributes
+            .iter()
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        match &case.baggage {
+            Baggage::Nothing => assert_eq!(recorded, [], "{}", case.name),
+            Baggage::Exactly(expected) => assert_eq!(&recorded, expected, "{}", case.name),
+            Baggage::AtMost(most) => assert!(
+                !recorded.is_empty() && recorded.len() <= *most,
+                "{}: {} members recorded",
+                case.name,
+                recorded.len()
+            ),
+        }
+    }
+}

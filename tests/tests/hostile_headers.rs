@@ -1,0 +1,101 @@
+//! Trace headers from strangers, at both services of every traced step that reads them, each
+//! run as a real process: the table in `workshop::hostile_headers` (every malformed
+//! `traceparent` the W3C specification lists, `tracestate` over its limits or with bad keys,
+//! oversized baggage, bytes that are not text). Every request is answered `200 OK`; a valid
+//! context is continued and an invalid one starts a new trace; only a valid `tracestate` goes
+//! on. Step 06 runs the same table in `tests/cloud_trace`, against its Google stand-in.
+
+// In a test, an unwrap is an assertion: a failure panics with the error, which fails the test.
+#![allow(clippy::unwrap_used)]
+
+use reqwest::StatusCode;
+use workshop::{
+    fake_backend::FakeBackend,
+    hostile_headers::{self, assert_all_ok},
+    process::Service,
+    steps::{self, Step},
+};
+
+macro_rules! hostile_header_tests {
+    ($($module:ident: $number:literal,)*) => {$(
+        mod $module {
+            fn step() -> &'static workshop::steps::Step {
+                workshop::steps::find($number).expect("a listed step")
+            }
+            #[tokio::test]
+            async fn the_frontend_answers_every_case_and_sends_on_only_valid_context() {
+                super::the_frontend_answers_every_case_and_sends_on_only_valid_context(step())
+                    .await
+            }
+            #[tokio::test]
+            async fn the_backend_answers_every_case_and_continues_only_valid_context() {
+                super::the_backend_answers_every_case_and_continues_only_valid_context(step())
+                    .await
+            }
+        }
+    )*};
+}
+
+hostile_header_tests! {
+    step_05: "05",
+    step_07: "07",
+}
+
+#[test]
+fn every_local_step_with_a_traced_backend_is_tested_here() {
+    let source = include_str!("hostile_headers.rs");
+    for step in steps::STEPS
+        .iter()
+        .filter(|step| step.local && step.backend_traced)
+    {
+        let line = format!("step_{0}: \"{0}\",", step.number);
+        assert!(source.contains(&line), "step {} is not tested", step.number);
+    }
+}
+
+async fn the_frontend_answers_every_case_and_sends_on_only_valid_context(step: &Step) {
+    let cases = hostile_headers::cases();
+    let backend = FakeBackend::answering(StatusCode::OK).await;
+    let env = [("BACKEND_URL", backend.url())];
+    let frontend = Service::start(&step.frontend(), &env).await.unwrap();
+
+    let answers = hostile_headers::send(&frontend.url(), &cases).await;
+
+    let exited = frontend.stop().await.unwrap();
+    exited.assert_success();
+    assert_all_ok(&cases, &answers);
+    let spans = exited.spans();
+    hostile_headers::check_frontend(
+        &cases,
+        &backend.received(),
+        &spans,
+        step.frontend_continues_caller,
+    );
+    println!(
+        "step {} frontend: {} cases, {} answered 200, {} spans exported",
+        step.number,
+        cases.len(),
+        answers.len(),
+        spans.len()
+    );
+}
+
+async fn the_backend_answers_every_case_and_continues_only_valid_context(step: &Step) {
+    let cases = hostile_headers::cases();
+    let backend = Service::start(&step.backend(), &[]).await.unwrap();
+
+    let answers = hostile_headers::send(&backend.url(), &cases).await;
+
+    let exited = backend.stop().await.unwrap();
+    exited.assert_success();
+    assert_all_ok(&cases, &answers);
+    let spans = exited.spans();
+    hostile_headers::check_backend(&cases, &spans);
+    println!(
+        "step {} backend: {} cases, {} answered 200, {} spans exported",
+        step.number,
+        cases.len(),
+        answers.len(),
+        spans.len()
+    );
+}
