@@ -328,8 +328,10 @@ pub fn assert_all_ok(cases: &[Case], answers: &[Result<(StatusCode, String), Str
     }
 }
 
-/// The fields of a `traceparent` the service sent: trace id and parent id, in lower-case hex.
-fn sent_traceparent(headers: &HeaderMap, case: &Case) -> (String, String) {
+/// Checks the trace headers a service sent on for `case`: exactly one valid `traceparent`, in
+/// the caller's trace if it was `continued` and with the caller's valid `tracestate`, otherwise
+/// in a new trace, with none. Returns the trace id and the parent id it sent.
+pub fn check_sent_on(case: &Case, headers: &HeaderMap, continued: bool) -> (String, String) {
     let all: Vec<&HeaderValue> = headers.get_all("traceparent").iter().collect();
     assert_eq!(all.len(), 1, "{}: one traceparent sent on", case.name);
     let value = all[0].to_str().expect("text");
@@ -346,7 +348,29 @@ fn sent_traceparent(headers: &HeaderMap, case: &Case) -> (String, String) {
         "{}: sent on {value:?}",
         case.name
     );
-    (fields[1].to_owned(), fields[2].to_owned())
+    let (trace_id, parent_id) = (fields[1].to_owned(), fields[2].to_owned());
+    // The 0.32 propagator sends an empty `tracestate` when it has none, which the
+    // specification allows (receivers must accept it); it means no tracestate.
+    let tracestate = headers
+        .get("tracestate")
+        .map(|value| value.to_str().expect("text").to_owned())
+        .filter(|value| !value.is_empty());
+    if continued {
+        assert_eq!(trace_id, CALLER_TRACE_ID, "{}", case.name);
+        assert_eq!(tracestate, case.tracestate, "{}", case.name);
+    } else {
+        assert!(
+            !case.sent(&trace_id),
+            "{}: a trace id it was sent",
+            case.name
+        );
+        assert_eq!(
+            tracestate, None,
+            "{}: a new trace has no tracestate",
+            case.name
+        );
+    }
+    (trace_id, parent_id)
 }
 
 /// Checks a frontend's part: what it sent on to its backend for each case (`forwarded`, in
@@ -361,7 +385,7 @@ pub fn check_frontend(
     assert_eq!(forwarded.len(), cases.len(), "one backend call per request");
     for (case, headers) in cases.iter().zip(forwarded) {
         let continued = continues_caller && case.trace == Trace::Continued;
-        let (trace_id, parent_id) = sent_traceparent(headers, case);
+        let (trace_id, parent_id) = check_sent_on(case, headers, continued);
         // The span the backend call was sent from, and the request's span, its parent.
         let call = spans
             .iter()
@@ -374,30 +398,9 @@ pub fn check_frontend(
             .find(|span| Some(span.span_id) == call.parent_span_id)
             .unwrap_or_else(|| panic!("{}: the backend call has no parent", case.name));
         assert_eq!(request.name, "incoming call", "{}", case.name);
-        // The 0.32 propagator sends an empty `tracestate` when it has none, which the
-        // specification allows (receivers must accept it); it means no tracestate.
-        let tracestate = headers
-            .get("tracestate")
-            .map(|value| value.to_str().expect("text").to_owned())
-            .filter(|value| !value.is_empty());
-        if continued {
-            assert_eq!(trace_id, CALLER_TRACE_ID, "{}", case.name);
-            let caller = request.parent_span_id.map(|id| id.to_string());
-            assert_eq!(caller.as_deref(), Some(CALLER_SPAN_ID), "{}", case.name);
-            assert_eq!(tracestate, case.tracestate, "{}", case.name);
-        } else {
-            assert!(
-                !case.sent(&trace_id),
-                "{}: a trace id it was sent",
-                case.name
-            );
-            assert_eq!(request.parent_span_id, None, "{}: a new trace", case.name);
-            assert_eq!(
-                tracestate, None,
-                "{}: a new trace has no tracestate",
-                case.name
-            );
-        }
+        let caller = request.parent_span_id.map(|id| id.to_string());
+        let expected_caller = continued.then_some(CALLER_SPAN_ID);
+        assert_eq!(caller.as_deref(), expected_caller, "{}", case.name);
         // The frontend sends its own baggage only, whatever its caller sent.
         let baggage: Vec<&HeaderValue> = headers.get_all("baggage").iter().collect();
         assert_eq!(baggage, ["demo.origin=frontend"], "{}", case.name);

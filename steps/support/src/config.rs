@@ -87,6 +87,19 @@ pub fn listen_addr(default: &str) -> Result<String, StartupError> {
     Ok(read("LISTEN_ADDR")?.unwrap_or_else(|| default.to_owned()))
 }
 
+/// A yes-or-no variable: `true` or `false`; unset or empty is `false`.
+pub fn flag(variable: &'static str) -> Result<bool, StartupError> {
+    match read(variable)?.as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(StartupError::invalid(
+            variable,
+            other,
+            "expected true or false",
+        )),
+    }
+}
+
 /// A variable's value, or `None` when it is unset or empty.
 pub(crate) fn read(variable: &'static str) -> Result<Option<String>, StartupError> {
     match env::var(variable) {

@@ -17,6 +17,6 @@ mod serve;
 mod trace_headers;
 
 pub use backend_error::BackendError;
-pub use config::{BackendConfig, FrontendConfig, StartupError, listen_addr, service_name};
+pub use config::{BackendConfig, FrontendConfig, StartupError, flag, listen_addr, service_name};
 pub use serve::{Listener, bind, serve};
 pub use trace_headers::W3cHeaderExtractor;

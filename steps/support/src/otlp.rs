@@ -26,7 +26,7 @@ use tokio::{runtime::Handle, time::Instant};
 pub use crate::exporting::print_exporter_errors;
 use crate::{
     StartupError,
-    config::read,
+    config::{flag, read},
     exporting::{shut_down_provider, warn},
     google::{self, CONNECT_TIMEOUT, TRACE_APPEND_SCOPE},
 };
@@ -64,17 +64,7 @@ pub struct Otlp {
 /// would quietly fall back to its default. With `GOOGLE_CLOUD_OTLP=true`, credentials are found
 /// and tried first (see [`google::credentials`]).
 pub async fn connect() -> Result<Otlp, StartupError> {
-    let to_google = match read("GOOGLE_CLOUD_OTLP")?.as_deref() {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            return Err(StartupError::invalid(
-                "GOOGLE_CLOUD_OTLP",
-                other,
-                "expected true or false",
-            ));
-        }
-    };
+    let to_google = flag("GOOGLE_CLOUD_OTLP")?;
     let endpoint = endpoint(if to_google {
         GOOGLE_ENDPOINT
     } else {

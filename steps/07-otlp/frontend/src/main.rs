@@ -12,7 +12,7 @@ use axum::{
     Router,
     extract::State,
     http::{HeaderMap, StatusCode},
-    routing::get,
+    routing::{get, post},
 };
 use opentelemetry::{
     Context, KeyValue,
@@ -33,6 +33,8 @@ async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
     let client = config.backend_client().unwrap_or_else(|error| error.exit());
+    let w3c_test_service =
+        step_support::flag(conformance::VARIABLE).unwrap_or_else(|error| error.exit());
     let mut listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
@@ -56,7 +58,7 @@ async fn main() -> ExitCode {
         incoming_propagator: Arc::new(init_incoming_propagator()),
         propagator: Arc::new(init_propagator()),
     };
-    step_support::serve(listener, router(app)).await;
+    step_support::serve(listener, router(app, w3c_test_service)).await;
 
     // The provider's shutdown exports the last batch; the OTLP exporter sends it before the
     // shutdown returns, so nothing else needs waiting for.
@@ -115,10 +117,13 @@ struct Frontend {
     propagator: Arc<TextMapCompositePropagator>,
 }
 
-fn router(app: Frontend) -> Router {
-    Router::new()
-        .route("/", get(handle_request))
-        .with_state(app)
+fn router(app: Frontend, w3c_test_service: bool) -> Router {
+    let mut router = Router::new().route("/", get(handle_request));
+    if w3c_test_service {
+        // For the W3C Trace Context test suite, when asked for (conformance.rs).
+        router = router.route("/test", post(conformance::run_test_calls));
+    }
+    router.with_state(app)
 }
 
 async fn handle_request(
@@ -195,5 +200,6 @@ async fn call_backend(app: &Frontend, headers: HeaderMap) -> Result<StatusCode, 
     Ok(status)
 }
 
+mod conformance;
 #[cfg(test)]
 mod tests;

@@ -36,7 +36,7 @@ fn frontend(backend_url: &str) -> (Router, InMemorySpanExporter, SdkTracerProvid
         incoming_propagator: Arc::new(init_incoming_propagator()),
         propagator: Arc::new(init_propagator()),
     };
-    (router(app), exporter, provider)
+    (router(app, false), exporter, provider)
 }
 
 /// Sends one request with `headers` and returns the frontend's spans. The batch processor holds
