@@ -20,7 +20,7 @@ use axum::{
 use futures_util::StreamExt;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-use crate::process::PATIENCE;
+use crate::{process::PATIENCE, spans::SpanRecord};
 
 /// A backend on `127.0.0.1:0`, served by a task on the caller's runtime until dropped.
 pub struct FakeBackend {
@@ -215,4 +215,57 @@ impl Default for ClosedPort {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The recovery script: what the backend does for each request, in order (`None`: it is not
+/// there yet), and the status the frontend must answer with. Down, back, then failing in each
+/// way and recovering at once after each.
+pub const RECOVERY_SCRIPT: &[(Option<Answer>, u16)] = &[
+    (None, 502),
+    (Some(Answer::Status(StatusCode::OK)), 200),
+    (Some(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)), 502),
+    (Some(Answer::Status(StatusCode::OK)), 200),
+    (Some(Answer::CutOff), 502),
+    (Some(Answer::Status(StatusCode::OK)), 200),
+    (Some(Answer::Never), 504),
+    (Some(Answer::Status(StatusCode::OK)), 200),
+];
+
+/// Plays [`RECOVERY_SCRIPT`] against the frontend at `frontend_url`, whose backend is at
+/// `port` (closed until the script opens it), one request at a time, and returns the status of
+/// each answer. The frontend's `BACKEND_TIMEOUT_MS` must be well under 10 s.
+pub async fn play_recovery_script(port: ClosedPort, frontend_url: &str) -> Vec<u16> {
+    let mut port = Some(port);
+    let mut backend: Option<FakeBackend> = None;
+    let mut answers = Vec::new();
+    for (answer, _) in RECOVERY_SCRIPT {
+        if let Some(answer) = answer {
+            match (&backend, port.take()) {
+                (Some(backend), _) => backend.answer_with(*answer),
+                (None, Some(port)) => backend = Some(port.open(*answer)),
+                (None, None) => unreachable!("the port is opened once"),
+            }
+        }
+        let (status, _) = crate::process::http_get(frontend_url)
+            .await
+            .expect("an answer from the frontend");
+        answers.push(status.as_u16());
+    }
+    answers
+}
+
+/// Checks the frontend's spans from [`play_recovery_script`]: one `incoming call` per request,
+/// in order, each an error exactly when its answer (`answered`) was.
+pub fn assert_requests_failed_as_answered(spans: &[SpanRecord], answered: &[u16]) {
+    let mut requests: Vec<&SpanRecord> = spans
+        .iter()
+        .filter(|span| span.name == "incoming call")
+        .collect();
+    requests.sort_by_key(|span| span.start);
+    let failed: Vec<bool> = requests
+        .iter()
+        .map(|span| span.error_description().is_some())
+        .collect();
+    let expected: Vec<bool> = answered.iter().map(|status| *status != 200).collect();
+    assert_eq!(failed, expected, "an error span for each error answer");
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::{Answer, ClosedPort, FakeBackend},
+    fake_backend::{self, ClosedPort, FakeBackend, RECOVERY_SCRIPT},
     process::{self, Exited, Pair, Service, StopSignal, http_get, run_to_exit},
     spans::{self, SpanRecord, outline, the_span},
     steps::{self, Step},
@@ -276,41 +276,15 @@ async fn a_backend_dying_mid_answer_is_a_502(step: &Step) {
 async fn the_frontend_recovers_as_soon_as_the_backend_does(step: &Step) {
     let port = ClosedPort::new();
     let frontend = frontend(step, port.url(), "1000").await;
-    let url = frontend.url();
-    let mut answers = vec![http_get(&url).await.unwrap().0];
-    let backend = port.open(Answer::Status(StatusCode::OK));
-    for answer in [
-        Answer::Status(StatusCode::OK),
-        Answer::Status(StatusCode::INTERNAL_SERVER_ERROR),
-        Answer::Status(StatusCode::OK),
-        Answer::CutOff,
-        Answer::Status(StatusCode::OK),
-        Answer::Never,
-        Answer::Status(StatusCode::OK),
-    ] {
-        backend.answer_with(answer);
-        answers.push(http_get(&url).await.unwrap().0);
-    }
+
+    let answered = fake_backend::play_recovery_script(port, &frontend.url()).await;
 
     let exited = frontend.stop().await.unwrap();
     exited.assert_success();
-    let expected = [502, 200, 502, 200, 502, 200, 504, 200];
-    let answered: Vec<u16> = answers.iter().map(|status| status.as_u16()).collect();
+    let expected: Vec<u16> = RECOVERY_SCRIPT.iter().map(|(_, status)| *status).collect();
     assert_eq!(answered, expected);
     if step.frontend_traced {
-        // One trace per request, each an error exactly when its answer was.
-        let mut requests: Vec<SpanRecord> = exited
-            .spans()
-            .into_iter()
-            .filter(|span| span.name == "incoming call")
-            .collect();
-        requests.sort_by_key(|span| span.start);
-        let failed: Vec<bool> = requests
-            .iter()
-            .map(|span| span.error_description().is_some())
-            .collect();
-        let expected_failed: Vec<bool> = expected.iter().map(|status| *status != 200).collect();
-        assert_eq!(failed, expected_failed);
+        fake_backend::assert_requests_failed_as_answered(&exited.spans(), &expected);
     }
 }
 

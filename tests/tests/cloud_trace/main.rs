@@ -17,7 +17,9 @@ use fake_google::{Behaviour, FakeGoogle, PROJECT_ID};
 use isolation::run_isolated;
 use reqwest::StatusCode;
 use workshop::{
-    process::{Pair, http_get, run_to_exit},
+    fake_backend::{self, ClosedPort, FakeBackend, RECOVERY_SCRIPT},
+    hostile_headers,
+    process::{Pair, Service, http_get, run_to_exit},
     spans::{self, outline, the_span},
     steps,
 };
@@ -271,6 +273,68 @@ fn credentials_google_refuses_are_an_exit_2_saying_so() {
             );
             assert!(took < STARTUP_LIMIT, "took {took:?}");
             assert!(!google.received().refused.is_empty(), "Google was asked");
+        },
+    );
+}
+
+/// Contract tests run steps 01 to 07 but this one through a failing backend; step 06's
+/// frontend is held to the same script here, its spans read from the stand-in.
+#[test]
+fn a_failing_backend_is_an_error_answer_and_the_frontend_recovers_at_once() {
+    run_isolated(
+        "a_failing_backend_is_an_error_answer_and_the_frontend_recovers_at_once",
+        || async {
+            let google = FakeGoogle::start(Behaviour::Answering).await;
+            let port = ClosedPort::new();
+            let mut env = google.env();
+            env.extend([("BACKEND_URL", port.url()), ("BACKEND_TIMEOUT_MS", "1000")]);
+            let frontend = Service::start("step-06-frontend", &env).await.unwrap();
+
+            let answered = fake_backend::play_recovery_script(port, &frontend.url()).await;
+
+            frontend.stop().await.unwrap().assert_success();
+            let expected: Vec<u16> = RECOVERY_SCRIPT.iter().map(|(_, status)| *status).collect();
+            assert_eq!(answered, expected);
+            fake_backend::assert_requests_failed_as_answered(&google.spans(), &expected);
+        },
+    );
+}
+
+/// The table of hostile trace headers (`workshop::hostile_headers`), at both of step 06's
+/// services, as `tests/hostile_headers.rs` runs it at steps 05 and 07.
+#[test]
+fn hostile_trace_headers_are_answered_and_only_valid_context_continues() {
+    run_isolated(
+        "hostile_trace_headers_are_answered_and_only_valid_context_continues",
+        || async {
+            let cases = hostile_headers::cases();
+            let google = FakeGoogle::start(Behaviour::Answering).await;
+            let fake_backend = FakeBackend::answering(StatusCode::OK).await;
+            let mut env = google.env();
+            env.push(("BACKEND_URL", fake_backend.url()));
+            let frontend = Service::start("step-06-frontend", &env).await.unwrap();
+            let backend = Service::start("step-06-backend", &google.env())
+                .await
+                .unwrap();
+
+            let to_frontend = hostile_headers::send(&frontend.url(), &cases).await;
+            let to_backend = hostile_headers::send(&backend.url(), &cases).await;
+
+            frontend.stop().await.unwrap().assert_success();
+            backend.stop().await.unwrap().assert_success();
+            hostile_headers::assert_all_ok(&cases, &to_frontend);
+            hostile_headers::assert_all_ok(&cases, &to_backend);
+            let spans = google.spans();
+            let (frontend_spans, backend_spans): (Vec<_>, Vec<_>) = spans
+                .into_iter()
+                .partition(|span| span.service == "frontend");
+            hostile_headers::check_frontend(
+                &cases,
+                &fake_backend.received(),
+                &frontend_spans,
+                true,
+            );
+            hostile_headers::check_backend(&cases, &backend_spans);
         },
     );
 }
