@@ -119,6 +119,12 @@ pub fn cases() -> Vec<Case> {
     let with_valid = |tail: &str| format!("{VALID}{tail}").into_bytes();
     let replace = |from: &str, to: &str| VALID.replacen(from, to, 1).into_bytes();
     let huge = format!("{VALID}-{}", "x".repeat(16 * 1024));
+    let longest_keys = format!(
+        "{}=1,{}@{}=2",
+        "k".repeat(256),
+        "t".repeat(241),
+        "v".repeat(13)
+    );
     let over_8192: String = (0..1000)
         .map(|i| format!("key{i}=value{i}"))
         .collect::<Vec<_>>()
@@ -254,6 +260,17 @@ pub fn cases() -> Vec<Case> {
             None,
         ),
         Case::tracestate("tracestate key with two @", &["foo@bar@baz=1,bar=2"], None),
+        Case::tracestate(
+            "tracestate keys of 256 and 241@13 characters",
+            &["foo=1", &longest_keys],
+            Some(&format!("foo=1,{longest_keys}")),
+        ),
+        // Valid, but the 0.32 `TraceState` cannot hold it: that member alone is left out.
+        Case::tracestate(
+            "tracestate system id of 14 characters",
+            &["foo=1", &format!("t@{}=1", "v".repeat(14))],
+            Some("foo=1"),
+        ),
         Case::tracestate("tracestate key twice", &["foo=1", "foo=2"], None),
         Case::tracestate("tracestate value with =", &["foo=bar=baz"], None),
         Case::tracestate("tracestate value empty", &["foo=,bar=3"], None),
