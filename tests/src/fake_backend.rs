@@ -162,8 +162,8 @@ async fn answer_request(State(behaviour): State<Behaviour>, headers: HeaderMap) 
         }
         Answer::CutOff => {
             // A body that fails after its first byte: the server closes the connection there,
-            // without the end of the chunked body, as when a backend's process dies. The pause
-            // lets the server send the headers and the byte first.
+            // without the end of the chunked body, as when a backend's process dies. A pause (any
+            // length would do) lets the server send the headers and the byte first.
             let first = futures_util::stream::once(async { Ok("O") });
             let death = futures_util::stream::once(async {
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -217,39 +217,40 @@ impl Default for ClosedPort {
     }
 }
 
-/// The recovery script: what the backend does for each request, in order (`None`: it is not
-/// there yet), and the status the frontend must answer with. Down, back, then failing in each
-/// way and recovering at once after each.
-pub const RECOVERY_SCRIPT: &[(Option<Answer>, u16)] = &[
-    (None, 502),
-    (Some(Answer::Status(StatusCode::OK)), 200),
-    (Some(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)), 502),
-    (Some(Answer::Status(StatusCode::OK)), 200),
-    (Some(Answer::CutOff), 502),
-    (Some(Answer::Status(StatusCode::OK)), 200),
-    (Some(Answer::Never), 504),
-    (Some(Answer::Status(StatusCode::OK)), 200),
+/// The recovery script: the backend is down for the first request (a 502), then back, and for
+/// each later request it does this, and the frontend must answer with that status: failing in
+/// each way, and recovering at once after each.
+pub const RECOVERY_SCRIPT: &[(Answer, u16)] = &[
+    (Answer::Status(StatusCode::OK), 200),
+    (Answer::Status(StatusCode::INTERNAL_SERVER_ERROR), 502),
+    (Answer::Status(StatusCode::OK), 200),
+    (Answer::CutOff, 502),
+    (Answer::Status(StatusCode::OK), 200),
+    (Answer::Never, 504),
+    (Answer::Status(StatusCode::OK), 200),
 ];
 
+/// The statuses [`play_recovery_script`] must see, in order.
+pub fn recovery_statuses() -> Vec<u16> {
+    let back = RECOVERY_SCRIPT.iter().map(|(_, status)| *status);
+    std::iter::once(502).chain(back).collect()
+}
+
 /// Plays [`RECOVERY_SCRIPT`] against the frontend at `frontend_url`, whose backend is at
-/// `port` (closed until the script opens it), one request at a time, and returns the status of
-/// each answer. The frontend's `BACKEND_TIMEOUT_MS` must be well under 10 s.
+/// `port` (closed until the first request has failed), one request at a time, and returns the
+/// status of each answer. The frontend's `BACKEND_TIMEOUT_MS` must be well under 10 s.
 pub async fn play_recovery_script(port: ClosedPort, frontend_url: &str) -> Vec<u16> {
-    let mut port = Some(port);
-    let mut backend: Option<FakeBackend> = None;
-    let mut answers = Vec::new();
-    for (answer, _) in RECOVERY_SCRIPT {
-        if let Some(answer) = answer {
-            match (&backend, port.take()) {
-                (Some(backend), _) => backend.answer_with(*answer),
-                (None, Some(port)) => backend = Some(port.open(*answer)),
-                (None, None) => unreachable!("the port is opened once"),
-            }
-        }
+    let status = || async {
         let (status, _) = crate::process::http_get(frontend_url)
             .await
             .expect("an answer from the frontend");
-        answers.push(status.as_u16());
+        status.as_u16()
+    };
+    let mut answers = vec![status().await];
+    let backend = port.open(Answer::Status(StatusCode::OK));
+    for (answer, _) in RECOVERY_SCRIPT {
+        backend.answer_with(*answer);
+        answers.push(status().await);
     }
     answers
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::{self, ClosedPort, FakeBackend, RECOVERY_SCRIPT},
+    fake_backend::{self, ClosedPort, FakeBackend},
     process::{self, Exited, Pair, Service, StopSignal, http_get, run_to_exit},
     spans::{self, SpanRecord, outline, the_span},
     steps::{self, Step},
@@ -281,7 +281,7 @@ async fn the_frontend_recovers_as_soon_as_the_backend_does(step: &Step) {
 
     let exited = frontend.stop().await.unwrap();
     exited.assert_success();
-    let expected: Vec<u16> = RECOVERY_SCRIPT.iter().map(|(_, status)| *status).collect();
+    let expected = fake_backend::recovery_statuses();
     assert_eq!(answered, expected);
     if step.frontend_traced {
         fake_backend::assert_requests_failed_as_answered(&exited.spans(), &expected);

@@ -201,7 +201,8 @@ async fn with_the_exporter_down_or_black_holed_every_request_is_answered_in_boun
     const OUTAGE_REQUESTS: usize = 5_000;
     let step = latest();
     let (black_hole, _holding) = black_hole().await;
-    // First with the endpoint up (each program's own receiver): the figures to compare with.
+    // First with the endpoint up (each program's own receiver), for figures to set beside the
+    // outages' in the printed lines.
     let outages = [
         ("up", None),
         ("down", Some(closed_port().await)),
@@ -215,7 +216,7 @@ async fn with_the_exporter_down_or_black_holed_every_request_is_answered_in_boun
         }
         let pair = Pair::start_with(step, &env, &[]).await.unwrap();
         let url = pair.frontend.url();
-        // Warmed up: the connections made, the first exports failed.
+        // Warmed up: the connections made, the first exports done (or failed).
         let warm_up = send(&url, 500, Arc::default()).await;
         assert_eq!(warm_up.by_status, BTreeMap::from([(200, 500)]));
         let before = pair.frontend.resident_kib();

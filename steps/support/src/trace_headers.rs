@@ -94,26 +94,25 @@ const MAX_TRACESTATE_MEMBERS: usize = 32;
 
 /// The `tracestate` headers as one list, if together they are valid: members `key=value`
 /// separated by commas, with optional spaces and tabs around each, empty members allowed (and
-/// dropped); at most [`MAX_TRACESTATE_MEMBERS`]; each key once. An invalid list is discarded
+/// dropped: the specification asks receivers to accept them, so they are not counted against
+/// the limit); at most [`MAX_TRACESTATE_MEMBERS`]; each key once. An invalid list is discarded
 /// whole, as the specification says: a vendor's entry cannot be told apart from its neighbours
 /// once the list is broken. The list is returned without the empty members and the spaces, and
 /// without the members the 0.32 `TraceState` cannot hold (below).
 fn valid_tracestate(headers: &HeaderMap) -> Option<String> {
     let combined = combined(headers, "tracestate")?;
-    let mut members: Vec<&str> = Vec::new();
+    let mut members: Vec<(&str, &str)> = Vec::new();
     for member in combined.split(',') {
         let member = member.trim_matches([' ', '\t']);
         if member.is_empty() {
             continue;
         }
         let (key, value) = member.split_once('=')?;
-        let duplicate = members
-            .iter()
-            .any(|earlier| earlier.split_once('=').map(|(k, _)| k) == Some(key));
+        let duplicate = members.iter().any(|(earlier, _)| *earlier == key);
         if !valid_tracestate_key(key) || !valid_tracestate_value(value) || duplicate {
             return None;
         }
-        members.push(member);
+        members.push((key, value));
         if members.len() > MAX_TRACESTATE_MEMBERS {
             return None;
         }
@@ -122,10 +121,11 @@ fn valid_tracestate(headers: &HeaderMap) -> Option<String> {
     // the most the grammar allows, and with it the whole list. Such a member is left out and
     // the others kept, as the specification lets a vendor drop members it cannot pass on; once
     // the crate accepts it, it stays.
-    members.retain(|member| {
-        let (key, value) = member.split_once('=').unwrap_or_default();
-        TraceState::from_key_value([(key, value)]).is_ok()
-    });
+    members.retain(|member| TraceState::from_key_value([*member]).is_ok());
+    let members: Vec<String> = members
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
     (!members.is_empty()).then(|| members.join(","))
 }
 

@@ -17,7 +17,7 @@ use fake_google::{Behaviour, FakeGoogle, PROJECT_ID};
 use isolation::run_isolated;
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::{self, ClosedPort, FakeBackend, RECOVERY_SCRIPT},
+    fake_backend::{self, ClosedPort, FakeBackend},
     hostile_headers,
     process::{Pair, Service, http_get, run_to_exit},
     spans::{self, outline, the_span},
@@ -293,7 +293,7 @@ fn a_failing_backend_is_an_error_answer_and_the_frontend_recovers_at_once() {
             let answered = fake_backend::play_recovery_script(port, &frontend.url()).await;
 
             frontend.stop().await.unwrap().assert_success();
-            let expected: Vec<u16> = RECOVERY_SCRIPT.iter().map(|(_, status)| *status).collect();
+            let expected = fake_backend::recovery_statuses();
             assert_eq!(answered, expected);
             fake_backend::assert_requests_failed_as_answered(&google.spans(), &expected);
         },
@@ -334,7 +334,9 @@ fn hostile_trace_headers_are_answered_and_only_valid_context_continues() {
                 &frontend_spans,
                 true,
             );
-            hostile_headers::check_backend(&cases, &backend_spans);
+            // Cloud Trace keeps at most 32 attributes a span: 65 members of baggage cannot all
+            // arrive.
+            hostile_headers::check_backend(&cases, &backend_spans, false);
         },
     );
 }

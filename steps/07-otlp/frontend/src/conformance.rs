@@ -3,7 +3,9 @@
 //! frontend also answers `POST /test`. The suite sends trace headers, good and malformed, with a
 //! list of calls to make; the frontend makes each call with the context it propagates, and the
 //! suite checks the headers that arrive. Off by default: an endpoint that posts to any URL it is
-//! given has no place in a production service.
+//! given has no place in a production service. Even on, what one request can cost is bounded:
+//! at most [`MAX_CALLS`] calls, each within `BACKEND_TIMEOUT_MS`, reading at most
+//! [`MAX_ANSWER_BYTES`] of each answer.
 
 use axum::{
     body::Bytes,
@@ -27,6 +29,10 @@ pub const VARIABLE: &str = "W3C_TEST_SERVICE";
 
 /// The most calls one request may ask for (the suite asks for up to 3).
 pub const MAX_CALLS: usize = 32;
+
+/// The most of each call's answer that is read: the URL is the caller's choice, and so is what
+/// answers there.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// One call the suite asks for: `POST` `arguments`, as JSON, to `url`.
 #[derive(Debug, Deserialize)]
@@ -125,7 +131,7 @@ async fn make_call(
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
 
     let result = async {
-        let response = app
+        let mut response = app
             .client
             .post(url)
             .headers(headers)
@@ -133,7 +139,15 @@ async fn make_call(
             .send()
             .await?;
         let status = response.status();
-        response.bytes().await?;
+        // Read the answer, so that the call is over when its span ends, but not all of a
+        // huge one.
+        let mut read = 0;
+        while let Some(chunk) = response.chunk().await? {
+            read += chunk.len();
+            if read > MAX_ANSWER_BYTES {
+                break;
+            }
+        }
         match status.is_success() {
             true => Ok(()),
             false => Err(BackendError::BadStatus(status)),
