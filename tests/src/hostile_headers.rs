@@ -1,8 +1,9 @@
-//! Trace headers from strangers: a table of what may arrive at a service, from the W3C Trace
-//! Context and Baggage specifications' own examples of malformed headers, and what a service
-//! must make of each. Every case must get `200 OK`; a valid `traceparent` is continued, anything
-//! else starts a new trace; only a valid `tracestate` of at most 32 members goes on with the
-//! trace; baggage beyond 64 members or 8,192 bytes is not taken in.
+//! Trace headers from strangers: a table of what may arrive at a service (the W3C Trace Context
+//! test suite's malformed headers, and more from both specifications' limits), and what a
+//! service must make of each. Every case must get `200 OK`; a valid `traceparent` is continued,
+//! anything else starts a new trace; only a valid `tracestate` of at most 32 members goes on
+//! with the trace; baggage members past the 64th, or a baggage header over 8,192 bytes, are not
+//! taken in.
 //!
 //! [`send`] sends the table to a service, one request at a time; [`check_frontend`] and
 //! [`check_backend`] hold what the service exported and sent on to the table.

@@ -1,6 +1,6 @@
-//! Trace headers from strangers, at both services of every traced step that reads them, each
-//! run as a real process: the table in `workshop::hostile_headers` (every malformed
-//! `traceparent` the W3C specification lists, `tracestate` over its limits or with bad keys,
+//! Trace headers from strangers, at both services of steps 05 and 07, each run as a real
+//! process: the table in `workshop::hostile_headers` (the W3C test suite's malformed
+//! `traceparent` cases, `tracestate` over its limits or with bad keys,
 //! oversized baggage, bytes that are not text). Every request is answered `200 OK`; a valid
 //! context is continued and an invalid one starts a new trace; only a valid `tracestate` goes
 //! on. Step 06 runs the same table in `tests/cloud_trace`, against its Google stand-in.
