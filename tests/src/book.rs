@@ -28,6 +28,10 @@ pub fn repository() -> PathBuf {
 /// Where the generated files go, relative to the repository.
 pub const GENERATED: &str = "book/src/generated";
 
+/// The file in [`GENERATED`] that the cost benchmark (`--bin cost`) writes its figures to, for
+/// the chapter "What does tracing cost?".
+pub const COST_FIGURES: &str = "cost.md";
+
 /// The files of each step program that the book's diffs compare.
 const DIFFED_FILES: &[&str] = &["src/main.rs", "Cargo.toml"];
 

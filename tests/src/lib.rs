@@ -9,6 +9,7 @@
 //! - [`fake_backend`] stands in for a backend that fails on purpose;
 //! - [`hostile_headers`] sends malformed trace headers and checks what came of them;
 //! - [`in_process`] sends a request straight to a router;
+//! - [`load`] sends many requests at once and records their latencies;
 //! - [`steps`] lists the steps.
 
 pub mod book;
@@ -16,6 +17,7 @@ pub mod drawing;
 pub mod fake_backend;
 pub mod hostile_headers;
 pub mod in_process;
+pub mod load;
 pub mod process;
 /// Spans and their drawings live in the trace viewer, which draws what it receives the same way.
 pub use trace_viewer::spans;

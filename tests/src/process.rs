@@ -61,26 +61,17 @@ pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
         return Ok(());
     }
     let output = Output::of_this_program()?;
-    // The cargo that runs this program (the tests, `cargo run`), told to build into the folder
-    // this program was built in, with its profile: so the programs are found where they were
-    // built, whatever `--target-dir` or `--release` the outer command was given.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
+    // Told to build into the folder this program was built in, with its profile: so the
+    // programs are found where they were built, whatever `--target-dir` or `--release` the
+    // outer command was given.
+    let mut command = cargo();
     command
-        .args(["build", "--bins", "--manifest-path", WORKSPACE_MANIFEST])
+        .args(["build", "--bins"])
         .arg("--target-dir")
         .arg(&output.target_dir)
         .args(["--profile", &output.profile]);
     if !show_progress {
         command.arg("--quiet");
-    }
-    // Cargo describes the crate it runs (this one) in the environment. Passed on, those values
-    // would reach build scripts that watch them (ring's watches CARGO_PKG_NAME and others), and
-    // the outer and inner builds would rebuild ring, and all above it, for each other in turn.
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(describes_the_running_crate) {
-            command.env_remove(name);
-        }
     }
     for package in &missing {
         command.args(["--package", package.as_str()]);
@@ -94,6 +85,22 @@ pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
     }
     built.extend(missing.into_iter().cloned());
     Ok(())
+}
+
+/// The cargo that runs this program (the tests, `cargo run`), in the workspace's folder.
+pub fn cargo() -> std::process::Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.current_dir(crate::book::repository());
+    // Cargo describes the crate it runs (this one) in the environment. Passed on, those values
+    // would reach build scripts that watch them (ring's watches CARGO_PKG_NAME and others), and
+    // the outer and inner builds would rebuild ring, and all above it, for each other in turn.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(describes_the_running_crate) {
+            command.env_remove(name);
+        }
+    }
+    command
 }
 
 /// The variables cargo sets for the crate it builds or runs, as opposed to those that configure
@@ -112,8 +119,6 @@ fn describes_the_running_crate(variable: &str) -> bool {
     ) || variable.starts_with("CARGO_PKG_")
         || variable.starts_with("CARGO_BIN_EXE_")
 }
-
-const WORKSPACE_MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
 
 /// The packages this process has built.
 fn built_packages() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
@@ -155,6 +160,11 @@ impl Output {
             profile: profile.to_owned(),
         })
     }
+}
+
+/// The target folder this program was built in (`target/`, or what `--target-dir` named).
+pub fn target_dir() -> Result<PathBuf, String> {
+    Ok(Output::of_this_program()?.target_dir)
 }
 
 /// Tells this process that every step program is built already, so that [`program`] does not
@@ -341,9 +351,32 @@ impl Service {
 
     /// The program's resident memory, in KiB, as Linux reports it (`VmRSS`); `None` elsewhere.
     pub fn resident_kib(&self) -> Option<u64> {
+        self.memory_kib("VmRSS:")
+    }
+
+    /// The most resident memory the program has had, in KiB (`VmHWM`, Linux's high-water
+    /// mark); `None` elsewhere.
+    pub fn peak_resident_kib(&self) -> Option<u64> {
+        self.memory_kib("VmHWM:")
+    }
+
+    fn memory_kib(&self, field: &str) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()?)).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let line = status.lines().find(|line| line.starts_with(field))?;
         line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// The CPU time the program has used so far, in user and kernel mode, all its threads
+    /// together, as Linux reports it; `None` elsewhere. Its resolution is a clock tick: 10 ms.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
+        // `pid (name) state ppid ...`: the name may hold spaces, so count from after it.
+        // utime and stime are fields 14 and 15, the 12th and 13th after the name.
+        let mut after_name = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+        let user: u64 = after_name.next()?.parse().ok()?;
+        let system: u64 = after_name.next()?.parse().ok()?;
+        // In USER_HZ, which Linux fixes at 100 a second for what it shows to programs.
+        Some(Duration::from_millis((user + system) * 10))
     }
 
     /// Waits until the program has written `text` to stdout `times` times. Panics if it has

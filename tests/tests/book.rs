@@ -286,10 +286,34 @@ fn the_generated_folder_holds_only_what_the_generator_writes() {
     for entry in fs::read_dir(&folder).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
-            name.ends_with(".diff") || pictures.contains(&name),
-            "{} holds {name}, which book-assets does not write",
+            name.ends_with(".diff") || pictures.contains(&name) || name == book::COST_FIGURES,
+            "{} holds {name}, which neither book-assets nor the cost benchmark writes",
             Path::new(book::GENERATED).display()
         );
     }
     assert_eq!(pictures.len(), 5);
+}
+
+#[test]
+fn the_cost_chapter_shows_a_full_run_of_the_cost_benchmark() {
+    // Written by `cargo run --release -p workshop --bin cost`, never by hand: the sections
+    // it writes, and no `--short` run (whose rounds are too small to mean anything).
+    let figures = read(&format!("{}/{}", book::GENERATED, book::COST_FIGURES));
+    for section in [
+        "### The machine",
+        "### Under load",
+        "### Per operation",
+        "### Building",
+        "### Targets",
+    ] {
+        assert!(figures.contains(section), "no {section:?} in the figures");
+    }
+    assert!(
+        figures.contains("10 rounds of 30,000 requests"),
+        "{figures}"
+    );
+    assert!(chapter("cost.md").contains(&format!(
+        "{{{{#include generated/{}}}}}",
+        book::COST_FIGURES
+    )));
 }

@@ -13,9 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::{StreamExt, stream};
 use tokio::net::TcpListener;
 use workshop::{
+    load::{self, Answers},
     process::Pair,
     spans,
     steps::{self, Step},
@@ -30,68 +30,10 @@ fn latest() -> &'static Step {
     step
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
-
-/// What a burst of requests got.
-#[derive(Debug, Default)]
-struct Answers {
-    /// How many got each status; 0 counts the requests that got no answer at all.
-    by_status: BTreeMap<u16, usize>,
-    /// Each answered request's time, sorted.
-    latencies: Vec<Duration>,
-}
-
-impl Answers {
-    fn percentile(&self, percent: usize) -> Duration {
-        let index = (self.latencies.len() * percent / 100).min(self.latencies.len() - 1);
-        self.latencies[index]
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "answers by status {:?}; latency p50 {:.2?}, p99 {:.2?}",
-            self.by_status,
-            self.percentile(50),
-            self.percentile(99)
-        )
-    }
-}
-
-/// Sends `count` requests to `url`, `CONCURRENCY` at a time, counting the answers in
+/// Sends `count` requests to `url`, `CONCURRENCY` at a time, counting the answered ones in
 /// `answered` as they come.
 async fn send(url: &str, count: usize, answered: Arc<AtomicUsize>) -> Answers {
-    let client = client();
-    let results: Vec<(u16, Duration)> = stream::iter(0..count)
-        .map(|_| {
-            let (client, answered) = (client.clone(), answered.clone());
-            async move {
-                let began = Instant::now();
-                match client.get(url).send().await {
-                    Ok(response) => {
-                        let status = response.status().as_u16();
-                        // The whole answer, as a real client reads it.
-                        let _ = response.bytes().await;
-                        answered.fetch_add(1, Ordering::Relaxed);
-                        (status, began.elapsed())
-                    }
-                    Err(_) => (0, began.elapsed()),
-                }
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    let mut answers = Answers::default();
-    for (status, latency) in results {
-        *answers.by_status.entry(status).or_insert(0) += 1;
-        if status != 0 {
-            answers.latencies.push(latency);
-        }
-    }
-    answers.latencies.sort();
-    answers
+    load::send(&load::client().unwrap(), url, count, CONCURRENCY, &answered).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

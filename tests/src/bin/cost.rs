@@ -1,0 +1,850 @@
+//! `cargo run --release -p workshop --bin cost`: what tracing costs, measured on this machine.
+//!
+//! 1. Under load: the untraced pair (step 01) and the traced pair of the latest local step
+//!    (batch processor, OTLP to a receiver in this program) run side by side; the same load goes
+//!    to each in turn, in alternating rounds, so that whatever else the machine does hits both
+//!    alike. For each: requests per second, latency percentiles, CPU time per request and each
+//!    service's peak resident memory; then traced against untraced.
+//! 2. Per operation: the criterion micro-benchmarks in `tests/benches/per_request.rs`.
+//! 3. Building: the workspace's cold build, its warm test run, and `cargo tree -d`.
+//!
+//! It prints the figures as Markdown and writes them to `book/src/generated/cost.md`, which the
+//! book's chapter "What does tracing cost?" includes. `--short` runs every part quickly, to
+//! check that it works (CI), and leaves the book's figures alone.
+
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    path::{Path, PathBuf},
+    process::{ExitCode, Stdio},
+    sync::atomic::AtomicUsize,
+    time::{Duration, Instant},
+};
+
+use workshop::{
+    book,
+    load::{self, Answers},
+    process::{self, Pair, Service},
+    steps::{self, Step},
+};
+
+const USAGE: &str = "usage: cargo run --release -p workshop --bin cost [-- --short]";
+
+/// The concurrency the targets are set at.
+const CONCURRENCY: usize = 32;
+
+/// How much of everything to do.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    short: bool,
+    /// Requests to each pair before measuring: connections made, caches warm.
+    warm_up: usize,
+    /// Measured rounds per pair.
+    rounds: usize,
+    requests_per_round: usize,
+    /// Criterion's warm-up and measurement time per micro-benchmark, in seconds.
+    bench_seconds: (&'static str, &'static str),
+}
+
+const FULL: Size = Size {
+    short: false,
+    warm_up: 2_000,
+    rounds: 10,
+    requests_per_round: 30_000,
+    bench_seconds: ("1", "3"),
+};
+
+const SHORT: Size = Size {
+    short: true,
+    warm_up: 200,
+    rounds: 2,
+    requests_per_round: 500,
+    bench_seconds: ("0.1", "0.3"),
+};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let size = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [] => FULL,
+        [flag] if flag == "--short" => SHORT,
+        [flag] if flag == "-h" || flag == "--help" => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprintln!("error: unknown arguments\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    // Figures from unoptimised programs would say nothing about what tracing costs.
+    if cfg!(debug_assertions) {
+        eprintln!("error: build the benchmark optimised: {USAGE}");
+        return ExitCode::from(2);
+    }
+    match run(size).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(size: Size) -> Result<(), String> {
+    let untraced = steps::find("01").ok_or("there is no step 01")?;
+    let traced = steps::latest_local();
+    let mut report = String::new();
+    let began = Instant::now();
+
+    eprintln!(
+        "==> Building the programs of steps 01 and {}",
+        traced.number
+    );
+    let programs = [
+        untraced.frontend(),
+        untraced.backend(),
+        traced.frontend(),
+        traced.backend(),
+    ];
+    blocking(move || process::build(&programs, true)).await?;
+
+    // Each part is printed as soon as it is measured, so that a later failure loses nothing.
+    let mut print = |section: String| {
+        println!("{section}");
+        report.push_str(&section);
+    };
+    print(machine());
+
+    eprintln!("==> Under load");
+    let under_load = measure_load(size, untraced, traced).await?;
+    print(under_load.report(size, untraced, traced));
+
+    eprintln!("==> Per operation (criterion)");
+    // Cargo runs for a while in these two: on a thread set aside for blocking.
+    let operations = blocking(move || micro_benchmarks(size)).await?;
+    print(report_operations(&operations));
+
+    eprintln!("==> Building");
+    let building = blocking(measure_building).await?;
+    print(building.report());
+
+    print(targets(&under_load, &building));
+    print(format!(
+        "\nThe whole run took {:.0} s.\n",
+        began.elapsed().as_secs_f64()
+    ));
+
+    if !size.short {
+        let path = book::repository()
+            .join(book::GENERATED)
+            .join(book::COST_FIGURES);
+        std::fs::write(&path, &report)
+            .map_err(|error| format!("writing {}: {error}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| error.to_string())?
+}
+
+/// The machine and the build the figures come from.
+fn machine() -> String {
+    let cpu = read_field("/proc/cpuinfo", "model name", ':').unwrap_or_else(unknown);
+    let cores = std::thread::available_parallelism().map_or(0, |cores| cores.get());
+    let memory = read_field("/proc/meminfo", "MemTotal", ':')
+        .and_then(|total| total.trim_end_matches(" kB").trim().parse::<u64>().ok())
+        .map_or_else(unknown, |kib| {
+            format!("{:.0} GiB", kib as f64 / 1024.0 / 1024.0)
+        });
+    let system = read_field("/etc/os-release", "PRETTY_NAME", '=')
+        .map(|name| name.trim_matches('"').to_owned())
+        .unwrap_or_else(|| std::env::consts::OS.to_owned());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| unknown(), |release| release.trim().to_owned());
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let rustc = command_output(std::process::Command::new(rustc).arg("--version"))
+        .unwrap_or_else(|_| unknown());
+    let commit = command_output(git().args(["rev-parse", "--short=10", "HEAD"]))
+        .unwrap_or_else(|_| unknown());
+    let changed = command_output(git().args(["status", "--porcelain"]))
+        .is_ok_and(|changes| !changes.is_empty());
+    format!(
+        "### The machine\n\n\
+         | | |\n|---|---|\n\
+         | Processor | {cpu}, {cores} cores |\n\
+         | Memory | {memory} |\n\
+         | System | {system}, Linux {kernel} |\n\
+         | Compiler | {rustc}, `--release` |\n\
+         | Measured | {date}, at commit `{commit}`{changed} |\n\n",
+        date = chrono::Utc::now().format("%Y-%m-%d"),
+        changed = if changed {
+            " with uncommitted changes"
+        } else {
+            ""
+        },
+    )
+}
+
+fn git() -> std::process::Command {
+    let mut git = std::process::Command::new("git");
+    git.current_dir(book::repository());
+    git
+}
+
+fn unknown() -> String {
+    "unknown".to_owned()
+}
+
+/// The value of the first `name<separator>value` line of a file such as `/proc/cpuinfo`.
+fn read_field(path: &str, name: &str, separator: char) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find_map(|line| {
+        let (key, value) = line.split_once(separator)?;
+        (key.trim() == name).then(|| value.trim().to_owned())
+    })
+}
+
+/// What a command printed to stdout, trimmed; an error if it failed.
+fn command_output(command: &mut std::process::Command) -> Result<String, String> {
+    let output = command
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|error| format!("cannot run {command:?}: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("{command:?} failed ({})", output.status));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// One pair under load, and what it got so far.
+struct Running {
+    step: &'static Step,
+    pair: Pair,
+    client: reqwest::Client,
+    figures: Figures,
+}
+
+/// What one pair got under load.
+struct Figures {
+    /// The measured rounds' answers, as if they had been one burst.
+    answers: Answers,
+    /// Each measured round's requests per second.
+    round_rates: Vec<f64>,
+    /// CPU time the frontend and the backend used during the measured rounds.
+    cpu: [Duration; 2],
+    /// Every request sent, warm-up included: every traced one's spans must arrive.
+    sent: usize,
+    /// Peak resident memory of the frontend and the backend, in KiB.
+    peak_kib: [Option<u64>; 2],
+    /// The spans the two programs exported, for a traced pair.
+    spans_received: usize,
+}
+
+impl Running {
+    async fn start(step: &'static Step) -> Result<Self, String> {
+        Ok(Self {
+            step,
+            pair: Pair::start(step, &[]).await?,
+            client: load::client()?,
+            figures: Figures {
+                answers: Answers::default(),
+                round_rates: Vec::new(),
+                cpu: [Duration::ZERO; 2],
+                sent: 0,
+                peak_kib: [None; 2],
+                spans_received: 0,
+            },
+        })
+    }
+
+    async fn send(&mut self, count: usize) -> Result<Answers, String> {
+        let url = self.pair.frontend.url();
+        self.figures.sent += count;
+        let answers =
+            load::send(&self.client, &url, count, CONCURRENCY, &AtomicUsize::new(0)).await;
+        match answers.ok() == count {
+            true => Ok(answers),
+            false => Err(format!(
+                "step {}: not every request was answered 200: {}",
+                self.step.number,
+                answers.describe()
+            )),
+        }
+    }
+
+    fn cpu_now(&self) -> Result<[Duration; 2], String> {
+        let read = |service: &Service| {
+            service
+                .cpu_time()
+                .ok_or("cannot read a program's CPU time from /proc (Linux only)")
+        };
+        Ok([read(&self.pair.frontend)?, read(&self.pair.backend)?])
+    }
+
+    async fn round(&mut self, requests: usize) -> Result<(), String> {
+        let before = self.cpu_now()?;
+        let answers = self.send(requests).await?;
+        let after = self.cpu_now()?;
+        let figures = &mut self.figures;
+        for (total, (after, before)) in figures.cpu.iter_mut().zip(after.into_iter().zip(before)) {
+            *total += after.saturating_sub(before);
+        }
+        figures.round_rates.push(answers.per_second());
+        figures.answers.add(&answers);
+        Ok(())
+    }
+
+    /// Stops both programs with SIGTERM, so that a traced pair exports its last spans.
+    async fn stop(self) -> Result<Figures, String> {
+        let mut figures = self.figures;
+        figures.peak_kib = [
+            self.pair.frontend.peak_resident_kib(),
+            self.pair.backend.peak_resident_kib(),
+        ];
+        let (frontend, backend) = self.pair.stop().await?;
+        for exited in [&frontend, &backend] {
+            if !exited.status.success() {
+                return Err(format!(
+                    "a program of step {} exited with {}; stderr:\n{}",
+                    self.step.number, exited.status, exited.stderr
+                ));
+            }
+        }
+        if let (Some(frontend), Some(backend)) = (frontend.sent, backend.sent) {
+            figures.spans_received = frontend.len() + backend.len();
+        }
+        Ok(figures)
+    }
+}
+
+impl Figures {
+    fn cpu_per_request(&self, service: usize) -> Duration {
+        let requests = u32::try_from(self.answers.sent().max(1)).unwrap_or(u32::MAX);
+        self.cpu[service] / requests
+    }
+
+    fn cpu_per_request_total(&self) -> Duration {
+        self.cpu_per_request(0) + self.cpu_per_request(1)
+    }
+}
+
+/// Both pairs, measured.
+struct UnderLoad {
+    untraced: Figures,
+    traced: Figures,
+}
+
+async fn measure_load(
+    size: Size,
+    untraced_step: &'static Step,
+    traced_step: &'static Step,
+) -> Result<UnderLoad, String> {
+    let mut pairs = [
+        Running::start(untraced_step).await?,
+        Running::start(traced_step).await?,
+    ];
+    for pair in &mut pairs {
+        pair.send(size.warm_up).await?;
+    }
+    for round in 0..size.rounds {
+        // Untraced first in even rounds, traced first in odd ones: neither always goes first
+        // into whatever the machine is doing.
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for index in order {
+            let pair = &mut pairs[index];
+            pair.round(size.requests_per_round).await?;
+            eprintln!(
+                "round {} of {}, step {}: {:.0} requests/s",
+                round + 1,
+                size.rounds,
+                pair.step.number,
+                pair.figures.round_rates.last().copied().unwrap_or_default()
+            );
+        }
+    }
+    let [untraced_pair, traced_pair] = pairs;
+    let untraced = untraced_pair.stop().await?;
+    let traced = traced_pair.stop().await?;
+    // Every span of every request: a traced pair that dropped some would look cheaper.
+    let expected = spans_per_request(traced_step) * traced.sent;
+    if traced.spans_received != expected {
+        return Err(format!(
+            "step {} exported {} spans for {} requests; expected {expected}",
+            traced_step.number, traced.spans_received, traced.sent
+        ));
+    }
+    Ok(UnderLoad { untraced, traced })
+}
+
+/// How many spans one request's trace has (the lines of the step's outline that are not
+/// events).
+fn spans_per_request(step: &Step) -> usize {
+    step.trace
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("event:"))
+        .count()
+}
+
+impl UnderLoad {
+    fn report(&self, size: Size, untraced_step: &Step, traced_step: &Step) -> String {
+        let (untraced, traced) = (&self.untraced, &self.traced);
+        let mut text = format!(
+            "### Under load\n\n\
+             Step {u} (untraced) and step {t} (traced: batch processor, OTLP to a local \
+             receiver), side by side. Each got {warm_up} requests to warm up, then \
+             {rounds} rounds of {requests} requests, {CONCURRENCY} at a time, in turn with the \
+             other. The load and the receiver run in the benchmark's own process, on the same \
+             cores as the services.\n\n\
+             | | Step {u}, untraced | Step {t}, traced | Traced against untraced |\n\
+             |---|--:|--:|--:|\n",
+            u = untraced_step.number,
+            t = traced_step.number,
+            warm_up = thousands(size.warm_up as f64),
+            rounds = size.rounds,
+            requests = thousands(size.requests_per_round as f64),
+        );
+        let rate = |figures: &Figures| {
+            let (low, high) = figures
+                .round_rates
+                .iter()
+                .fold((f64::MAX, 0.0_f64), |(low, high), rate| {
+                    (low.min(*rate), high.max(*rate))
+                });
+            format!(
+                "{} ({}–{} by round)",
+                thousands(figures.answers.per_second()),
+                thousands(low),
+                thousands(high)
+            )
+        };
+        let _ = writeln!(
+            text,
+            "| Requests per second | {} | {} | {:.3} × |",
+            rate(untraced),
+            rate(traced),
+            self.throughput_ratio()
+        );
+        for (label, quantile) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
+            let (before, after) = (
+                untraced.answers.latency(quantile),
+                traced.answers.latency(quantile),
+            );
+            let _ = writeln!(
+                text,
+                "| Latency {label} | {} | {} | {} |",
+                milliseconds(before),
+                milliseconds(after),
+                added_milliseconds(before, after)
+            );
+        }
+        for (label, service) in [("frontend", Some(0)), ("backend", Some(1)), ("both", None)] {
+            let per_request = |figures: &Figures| match service {
+                Some(service) => figures.cpu_per_request(service),
+                None => figures.cpu_per_request_total(),
+            };
+            let (before, after) = (per_request(untraced), per_request(traced));
+            let _ = writeln!(
+                text,
+                "| CPU per request, {label} | {} | {} | {} |",
+                microseconds(before),
+                microseconds(after),
+                added_microseconds(before, after)
+            );
+        }
+        for (label, service) in [("frontend", 0), ("backend", 1)] {
+            let (before, after) = (untraced.peak_kib[service], traced.peak_kib[service]);
+            let added = match (before, after) {
+                (Some(before), Some(after)) => {
+                    format!("{:+.1} MiB", (after as f64 - before as f64) / 1024.0)
+                }
+                _ => unknown(),
+            };
+            let _ = writeln!(
+                text,
+                "| Peak resident memory, {label} | {} | {} | {added} |",
+                mebibytes(before),
+                mebibytes(after)
+            );
+        }
+        let _ = writeln!(
+            text,
+            "\nEvery request was answered `200 OK`, and the receiver got all {} spans of the \
+             traced pair's {} requests. CPU time is read from `/proc`, in 10 ms ticks, over \
+             each round.\n",
+            thousands(traced.spans_received as f64),
+            thousands(traced.sent as f64),
+        );
+        text
+    }
+
+    fn throughput_ratio(&self) -> f64 {
+        self.traced.answers.per_second() / self.untraced.answers.per_second().max(f64::MIN_POSITIVE)
+    }
+
+    fn p99_added(&self) -> f64 {
+        let (before, after) = (
+            self.untraced.answers.latency(0.99),
+            self.traced.answers.latency(0.99),
+        );
+        after.as_secs_f64() - before.as_secs_f64()
+    }
+
+    /// The largest peak resident memory of the four programs, in KiB.
+    fn largest_peak_kib(&self) -> Option<u64> {
+        let peaks = self.untraced.peak_kib.iter().chain(&self.traced.peak_kib);
+        peaks
+            .copied()
+            .collect::<Option<Vec<u64>>>()?
+            .into_iter()
+            .max()
+    }
+}
+
+fn thousands(value: f64) -> String {
+    let digits = format!("{:.0}", value.max(0.0));
+    let mut grouped = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+fn milliseconds(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1e3)
+}
+
+fn added_milliseconds(before: Duration, after: Duration) -> String {
+    format!(
+        "{:+.2} ms",
+        (after.as_secs_f64() - before.as_secs_f64()) * 1e3
+    )
+}
+
+fn microseconds(duration: Duration) -> String {
+    format!("{:.0} µs", duration.as_secs_f64() * 1e6)
+}
+
+fn added_microseconds(before: Duration, after: Duration) -> String {
+    format!(
+        "{:+.0} µs",
+        (after.as_secs_f64() - before.as_secs_f64()) * 1e6
+    )
+}
+
+fn mebibytes(kib: Option<u64>) -> String {
+    kib.map_or_else(unknown, |kib| format!("{:.1} MiB", kib as f64 / 1024.0))
+}
+
+/// One micro-benchmark's result, from criterion's `estimates.json`.
+struct Operation {
+    name: String,
+    /// The median time per iteration, and its 95% confidence interval, in nanoseconds.
+    median: f64,
+    interval: (f64, f64),
+}
+
+/// Runs `benches/per_request.rs` with criterion, and reads back its estimates.
+fn micro_benchmarks(size: Size) -> Result<Vec<Operation>, String> {
+    let target = process::target_dir()?;
+    // A folder of this run's own, so that only this run's estimates are read.
+    let home = target.join("cost-criterion");
+    let _ = std::fs::remove_dir_all(&home);
+    let (warm_up, measurement) = size.bench_seconds;
+    let mut command = process::cargo();
+    command
+        .args([
+            "bench",
+            "--quiet",
+            "-p",
+            "workshop",
+            "--bench",
+            "per_request",
+        ])
+        .arg("--target-dir")
+        .arg(&target)
+        .args([
+            "--",
+            "--warm-up-time",
+            warm_up,
+            "--measurement-time",
+            measurement,
+        ])
+        .env("CRITERION_HOME", &home);
+    let printed = command_output(&mut command)?;
+    eprintln!("{printed}");
+    // The order they ran in: each result's name is on the line before its `time:`, or at the
+    // start of that line when it is short.
+    let mut names = Vec::new();
+    let mut previous = "";
+    for line in printed.lines() {
+        if let Some((before, _)) = line.split_once("time:") {
+            let name = if before.trim().is_empty() {
+                previous
+            } else {
+                before
+            };
+            names.push(name.trim().to_owned());
+        }
+        previous = line;
+    }
+    let mut estimates = read_estimates(&home)?;
+    let operations: Vec<Operation> = names
+        .iter()
+        .filter_map(|name| estimates.remove(name))
+        .collect();
+    if operations.is_empty() || !estimates.is_empty() {
+        return Err(format!(
+            "criterion's output and its estimates in {} do not match",
+            home.display()
+        ));
+    }
+    let _ = std::fs::remove_dir_all(&home);
+    Ok(operations)
+}
+
+/// Every estimate criterion wrote under `home`, by benchmark name.
+fn read_estimates(home: &Path) -> Result<BTreeMap<String, Operation>, String> {
+    let read = |path: PathBuf| -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(&path)
+            .map_err(|error| format!("reading {}: {error}", path.display()))?;
+        serde_json::from_str(&text).map_err(|error| format!("reading {}: {error}", path.display()))
+    };
+    let folders =
+        std::fs::read_dir(home).map_err(|error| format!("reading {}: {error}", home.display()))?;
+    let mut estimates = BTreeMap::new();
+    for folder in folders.filter_map(|entry| entry.ok().map(|entry| entry.path())) {
+        let new = folder.join("new");
+        if !new.is_dir() {
+            continue;
+        }
+        let benchmark = read(new.join("benchmark.json"))?;
+        let median = &read(new.join("estimates.json"))?["median"];
+        let number = |value: &serde_json::Value| value.as_f64().unwrap_or(f64::NAN);
+        let name = benchmark["full_id"].as_str().unwrap_or_default().to_owned();
+        let operation = Operation {
+            name: name.clone(),
+            median: number(&median["point_estimate"]),
+            interval: (
+                number(&median["confidence_interval"]["lower_bound"]),
+                number(&median["confidence_interval"]["upper_bound"]),
+            ),
+        };
+        estimates.insert(name, operation);
+    }
+    Ok(estimates)
+}
+
+fn report_operations(operations: &[Operation]) -> String {
+    let mut text = String::from(
+        "### Per operation\n\n\
+         The tracing work of one request, set up as the latest step sets it up (always-on \
+         sampler, batch processor), with an exporter that drops each batch: criterion's median \
+         time per operation, and its 95% confidence interval.\n\n\
+         | Operation | Median | 95% interval |\n|---|--:|--:|\n",
+    );
+    let time = |nanoseconds: f64| match nanoseconds < 1_000.0 {
+        true => format!("{nanoseconds:.0} ns"),
+        false => format!("{:.2} µs", nanoseconds / 1_000.0),
+    };
+    for operation in operations {
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} – {} |",
+            operation.name,
+            time(operation.median),
+            time(operation.interval.0),
+            time(operation.interval.1)
+        );
+    }
+    text.push('\n');
+    text
+}
+
+/// What building and testing the workspace takes.
+struct Building {
+    cold_build: Duration,
+    /// The size of the cold build's target folder, in bytes.
+    cold_build_bytes: u64,
+    warm_tests: Duration,
+    tests_passed: usize,
+    /// Each crate compiled in more than one version, with its versions.
+    duplicates: BTreeMap<String, Vec<String>>,
+}
+
+fn measure_building() -> Result<Building, String> {
+    let target = process::target_dir()?;
+
+    eprintln!("cargo tree -d");
+    let tree = command_output(process::cargo().args([
+        "tree",
+        "--workspace",
+        "--duplicates",
+        "--depth",
+        "0",
+        "--prefix",
+        "none",
+    ]))?;
+    let mut duplicates: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for line in tree.lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(name), Some(version)) = (words.next(), words.next()) {
+            let versions = duplicates.entry(name.to_owned()).or_default();
+            if !versions.iter().any(|known| known == version) {
+                versions.push(version.to_owned());
+            }
+        }
+    }
+
+    eprintln!("cargo test --workspace, built first, then timed");
+    command_output(process::cargo().args(["test", "--workspace", "--no-run", "--quiet"]))?;
+    let began = Instant::now();
+    let output = process::cargo()
+        .args(["test", "--workspace"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("cannot run cargo test: {error}"))?;
+    let warm_tests = began.elapsed();
+    let printed = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "cargo test --workspace failed:\n{printed}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let tests_passed = printed
+        .lines()
+        .filter_map(|line| line.strip_prefix("test result: ok. "))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse::<usize>().ok())
+        .sum();
+
+    eprintln!("cargo build --workspace, cold, into a target folder of its own");
+    let folder = target.join("cost-cold-build");
+    let _ = std::fs::remove_dir_all(&folder);
+    let began = Instant::now();
+    command_output(
+        process::cargo()
+            .args(["build", "--workspace", "--quiet", "--target-dir"])
+            .arg(&folder),
+    )?;
+    let cold_build = began.elapsed();
+    let cold_build_bytes = folder_size(&folder);
+    let _ = std::fs::remove_dir_all(&folder);
+
+    Ok(Building {
+        cold_build,
+        cold_build_bytes,
+        warm_tests,
+        tests_passed,
+        duplicates,
+    })
+}
+
+/// The bytes of every file under `folder`, each counted once however many names it has (cargo
+/// links each program into two folders), as `du` counts them.
+fn folder_size(folder: &Path) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    let mut folders = vec![folder.to_path_buf()];
+    let mut bytes = 0;
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(metadata) = entry.metadata() else {
+                continue;
+            };
+            if metadata.is_dir() {
+                folders.push(entry.path());
+            } else if metadata.is_file() && seen.insert(file_identity(&metadata, &entry.path())) {
+                bytes += metadata.len();
+            }
+        }
+    }
+    bytes
+}
+
+/// What tells two names of one file apart from two files: the inode where there is one.
+#[cfg(unix)]
+fn file_identity(metadata: &std::fs::Metadata, _path: &Path) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.dev(), metadata.ino(), PathBuf::new())
+}
+
+#[cfg(not(unix))]
+fn file_identity(_metadata: &std::fs::Metadata, path: &Path) -> (u64, u64, PathBuf) {
+    (0, 0, path.to_path_buf())
+}
+
+impl Building {
+    fn report(&self) -> String {
+        let twice: Vec<String> = self
+            .duplicates
+            .iter()
+            .map(|(name, versions)| format!("{name} ({})", versions.join(", ")))
+            .collect();
+        format!(
+            "### Building\n\n\
+             | | |\n|---|---|\n\
+             | Cold `cargo build --workspace`, crates already downloaded | {:.0} s; the target \
+             folder then holds {:.1} GB |\n\
+             | Warm `cargo test --workspace` | {:.0} s, {} tests passed |\n\
+             | `cargo tree -d`: crates built in two versions | {}: {} |\n\n",
+            self.cold_build.as_secs_f64(),
+            self.cold_build_bytes as f64 / 1e9,
+            self.warm_tests.as_secs_f64(),
+            self.tests_passed,
+            self.duplicates.len(),
+            twice.join(", "),
+        )
+    }
+}
+
+fn targets(under_load: &UnderLoad, building: &Building) -> String {
+    let verdict = |met: bool| if met { "met" } else { "**missed**" };
+    let ratio = under_load.throughput_ratio();
+    let p99_added = under_load.p99_added() * 1e3;
+    let largest = under_load.largest_peak_kib();
+    let largest_mib = largest.map_or(f64::NAN, |kib| kib as f64 / 1024.0);
+    let rows = [
+        (
+            format!("Traced throughput at least 0.95 of untraced, at concurrency {CONCURRENCY}"),
+            format!("{ratio:.3}"),
+            ratio >= 0.95,
+        ),
+        (
+            "p99 latency added at most 0.25 ms".to_owned(),
+            format!("{p99_added:+.2} ms"),
+            p99_added <= 0.25,
+        ),
+        (
+            "Each service under load below 30 MiB resident".to_owned(),
+            format!("largest: {largest_mib:.1} MiB"),
+            largest_mib < 30.0,
+        ),
+        (
+            "Cold `cargo build --workspace` at most 100 s".to_owned(),
+            format!("{:.0} s", building.cold_build.as_secs_f64()),
+            building.cold_build <= Duration::from_secs(100),
+        ),
+        (
+            "Warm `cargo test --workspace` at most 60 s".to_owned(),
+            format!("{:.0} s", building.warm_tests.as_secs_f64()),
+            building.warm_tests <= Duration::from_secs(60),
+        ),
+    ];
+    let mut text = String::from("### Targets\n\n| Target | Measured | |\n|---|--:|---|\n");
+    for (target, measured, met) in rows {
+        let _ = writeln!(text, "| {target} | {measured} | {} |", verdict(met));
+    }
+    text
+}
