@@ -2,7 +2,8 @@
 //! with the SDK set up as they set it up (always-on sampler, batch processor): starting and
 //! ending a span with an event, injecting and extracting the context, and each service's whole
 //! share. Only the exporter differs: here it drops each batch, so that what is measured is the
-//! request's own path, not the network.
+//! request's own path, not the network. The steps are programs, not libraries, so their calls
+//! are repeated here as step 07 makes them: keep the two alike.
 //!
 //! `cargo bench -p workshop --bench per_request`; `cargo run --release -p workshop --bin cost`
 //! runs it and reads back the estimates criterion writes under `target/criterion/`.
