@@ -10,7 +10,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use tokio::net::TcpListener;
@@ -40,9 +40,7 @@ async fn send(url: &str, count: usize, answered: Arc<AtomicUsize>) -> Answers {
 async fn ten_thousand_requests_every_one_answered_and_every_span_received() {
     let step = latest();
     let pair = Pair::start(step, &[]).await.unwrap();
-    let began = Instant::now();
     let answers = send(&pair.frontend.url(), REQUESTS, Arc::default()).await;
-    let elapsed = began.elapsed();
     let (frontend, backend) = pair.stop().await.unwrap();
     frontend.assert_success();
     backend.assert_success();
@@ -53,9 +51,10 @@ async fn ten_thousand_requests_every_one_answered_and_every_span_received() {
     all.extend(backend_spans.iter().cloned());
     let traces = spans::traces(&all);
     println!(
-        "load: {REQUESTS} requests at concurrency {CONCURRENCY} in {elapsed:.2?} ({:.0}/s); \
+        "load: {REQUESTS} requests at concurrency {CONCURRENCY} in {:.2?} ({:.0}/s); \
          {}; spans expected {}, received {} (frontend {}, backend {}); traces {}",
-        REQUESTS as f64 / elapsed.as_secs_f64(),
+        answers.elapsed,
+        answers.per_second(),
         answers.describe(),
         3 * REQUESTS,
         all.len(),
@@ -162,9 +161,7 @@ async fn with_the_exporter_down_or_black_holed_every_request_is_answered_in_boun
         let warm_up = send(&url, 500, Arc::default()).await;
         assert_eq!(warm_up.by_status, BTreeMap::from([(200, 500)]));
         let before = pair.frontend.resident_kib();
-        let began = Instant::now();
         let answers = send(&url, OUTAGE_REQUESTS, Arc::default()).await;
-        let elapsed = began.elapsed();
         let after = pair.frontend.resident_kib();
         let (frontend, backend) = pair.stop().await.unwrap();
 
@@ -174,9 +171,10 @@ async fn with_the_exporter_down_or_black_holed_every_request_is_answered_in_boun
             .filter(|line| line.contains("warning") || line.contains("ERROR"))
             .count();
         println!(
-            "exporter {outage}: {OUTAGE_REQUESTS} requests in {elapsed:.2?}; {}; frontend \
+            "exporter {outage}: {OUTAGE_REQUESTS} requests in {:.2?}; {}; frontend \
              memory {before:?} KiB before, {after:?} KiB after; {warnings} warning lines on \
              its stderr; exit codes {:?} and {:?}",
+            answers.elapsed,
             answers.describe(),
             frontend.status.code(),
             backend.status.code(),
