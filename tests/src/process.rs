@@ -174,14 +174,17 @@ pub fn assume_every_step_built() {
     built_packages().extend(every_program());
 }
 
-/// Every program the tests run: each step's two, and the trace viewer.
+/// Every program the tests run: each step's two, the trace viewer and the delay proxy.
 fn every_program() -> Vec<String> {
     STEPS
         .iter()
         .flat_map(|step| [step.frontend(), step.backend()])
-        .chain([TRACE_VIEWER.to_owned()])
+        .chain([TRACE_VIEWER.to_owned(), DELAY_PROXY.to_owned()])
         .collect()
 }
+
+/// The package of the delay proxy (`cargo run -p delay-proxy`).
+pub const DELAY_PROXY: &str = "delay-proxy";
 
 /// The package of the trace viewer (`cargo run -p trace-viewer`).
 pub const TRACE_VIEWER: &str = "trace-viewer";

@@ -25,6 +25,25 @@ pub struct Step {
 }
 
 impl Step {
+    /// The trace of a request that reuses a connection an earlier one opened: [`Self::trace`]
+    /// without the spans of connecting (from step 08 on, where the HTTP client has spans).
+    pub fn trace_on_reused_connection(&self) -> String {
+        self.trace
+            .lines()
+            .filter(|line| {
+                let span = line.trim_start();
+                !(span.starts_with("frontend: connect (")
+                    || span.starts_with("frontend: dns lookup ("))
+            })
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+
+    /// Whether `outline` is this step's trace, on a new connection or a reused one.
+    pub fn is_its_trace(&self, outline: &str) -> bool {
+        outline == self.trace || outline == self.trace_on_reused_connection()
+    }
+
     pub fn frontend(&self) -> String {
         format!("step-{}-frontend", self.number)
     }
@@ -41,6 +60,22 @@ const TWO_SERVICES: &str = concat!(
     "    event: making backend call\n",
     "    backend: backend call received (server) demo.origin=frontend\n",
     "      event: handling backend call\n",
+);
+
+/// The trace from step 08 on, when the request needs a new connection: the HTTP client's own
+/// spans under `backend call`. (`BACKEND_URL` names an IP address, so there is no `dns lookup`.)
+const CLIENT_SPANS: &str = concat!(
+    "frontend: incoming call (server)\n",
+    "  frontend: backend call (client) http.request.method=GET http.response.status_code=200 \
+     network.peer.address=127.0.0.1 network.peer.port=… network.protocol.version=1.1 \
+     server.address=127.0.0.1 server.port=… url.full=…\n",
+    "    event: making backend call\n",
+    "    frontend: send request (internal)\n",
+    "      frontend: connect (internal) network.peer.address=127.0.0.1 network.peer.port=… \
+     network.transport=tcp\n",
+    "    backend: backend call received (server) demo.origin=frontend\n",
+    "      event: handling backend call\n",
+    "    frontend: read body (internal) http.response.body.size=2\n",
 );
 
 const CHILD_SPAN: &str = concat!(
@@ -127,6 +162,17 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: true,
         trace: TWO_SERVICES,
+    },
+    Step {
+        number: "08",
+        folder: "08-http-client-spans",
+        title: "the HTTP client's own spans",
+        frontend_traced: true,
+        backend_traced: true,
+        frontend_continues_caller: true,
+        local: true,
+        otlp: true,
+        trace: CLIENT_SPANS,
     },
 ];
 

@@ -39,6 +39,7 @@ macro_rules! hostile_header_tests {
 hostile_header_tests! {
     step_05: "05",
     step_07: "07",
+    step_08: "08",
 }
 
 #[test]

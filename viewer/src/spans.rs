@@ -153,8 +153,9 @@ pub fn traces(spans: &[SpanRecord]) -> Vec<Vec<SpanRecord>> {
 }
 
 /// The structure of a trace as indented text: per span its service, name, kind, error status
-/// and attributes, then its events by name, then its children. No ids, no timings, so two runs
-/// of the same program give the same outline. A span whose parent is not among `spans` (the
+/// and attributes (but not the values of those that differ from run to run, such as ports),
+/// then its events by name, then its children. No ids, no timings, so two runs of the same
+/// program give the same outline. A span whose parent is not among `spans` (the
 /// parent lives in another process, or was not exported) is drawn as a root, marked
 /// `parent elsewhere`.
 ///
@@ -187,7 +188,11 @@ pub fn outline(spans: &[SpanRecord]) -> String {
             notes.join(", ")
         );
         for (key, value) in &span.attributes {
-            let _ = write!(text, " {key}={value}");
+            if VARY_FROM_RUN_TO_RUN.contains(&key.as_str()) {
+                let _ = write!(text, " {key}=…");
+            } else {
+                let _ = write!(text, " {key}={value}");
+            }
         }
         text.push('\n');
         for event in &span.events {
@@ -197,6 +202,15 @@ pub fn outline(spans: &[SpanRecord]) -> String {
     text
 }
 
+/// Attributes whose values [`outline`] leaves out, showing `key=…`: ports the system picks, a
+/// URL with one in it, and what a name resolves to on this machine.
+const VARY_FROM_RUN_TO_RUN: &[&str] = &[
+    "dns.answers",
+    "network.peer.port",
+    "server.port",
+    "url.full",
+];
+
 /// The deepest indentation [`render`] and [`outline`] draw.
 pub const MAX_DRAWN_DEPTH: usize = 8;
 
@@ -204,7 +218,8 @@ pub const MAX_DRAWN_DEPTH: usize = 8;
 /// waterfall bar per span on the trace's time line, and the events and attributes under each
 /// span. Fits in 80 columns.
 pub fn render(spans: &[SpanRecord]) -> String {
-    // service 10 + span 31 + kind 8 + duration 9 + 2 + bar 19 + error mark 1 = 80 columns
+    // service 10 + span 30 + kind 9 + duration 9 + 2 + bar 19 + error mark 1 = 80 columns
+    // (`internal` and `999.99 ms` fill their columns: the kind column has room for a space)
     const BAR_WIDTH: usize = 19;
     let Some((trace_start, trace_end)) = bounds(spans) else {
         return String::from("(no spans)\n");
@@ -223,7 +238,7 @@ pub fn render(spans: &[SpanRecord]) -> String {
     );
     let _ = writeln!(
         text,
-        "{:<10}{:<31}{:<8}{:>9}  waterfall",
+        "{:<10}{:<30}{:<9}{:>9}  waterfall",
         "service", "span", "kind", "duration"
     );
     for (span, depth, _) in tree(spans) {
@@ -244,9 +259,9 @@ pub fn render(spans: &[SpanRecord]) -> String {
         };
         let _ = writeln!(
             text,
-            "{:<10}{:<31}{:<8}{:>9}  {bar}{marker}",
+            "{:<10}{:<30}{:<9}{:>9}  {bar}{marker}",
             clip(&span.service, 9),
-            clip(&format!("{branch}{}", span.name), 30),
+            clip(&format!("{branch}{}", span.name), 29),
             kind_name(&span.kind),
             millis(span.duration()),
         );

@@ -38,15 +38,21 @@ impl From<reqwest::Error> for BackendError {
         // "Connection refused"); the useful part is at the end, so keep all of it on one line.
         // The URL is left out: it is in the frontend's configuration, not news to the caller.
         let error = error.without_url();
-        let mut message = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        BackendError::Unreachable(message.replace(['\r', '\n'], " "))
+        BackendError::Unreachable(one_line(&error))
     }
+}
+
+/// `error` and every error it says caused it, on one line: `tcp connect error: Connection
+/// refused (os error 111)`.
+pub fn one_line(error: &dyn Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message.replace(['\r', '\n'], " ")
 }
 
 impl fmt::Display for BackendError {

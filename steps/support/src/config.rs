@@ -54,13 +54,23 @@ impl FrontendConfig {
     /// `http_proxy` says (a company laptop's proxy cannot reach 127.0.0.1), and treats a
     /// redirect as an error to report, not a hop to a place nobody configured.
     pub fn backend_client(&self) -> Result<reqwest::Client, StartupError> {
+        build_client(self.backend_client_builder())
+    }
+
+    /// The settings of [`Self::backend_client`], for a step that adds its own to them.
+    pub fn backend_client_builder(&self) -> reqwest::ClientBuilder {
         reqwest::Client::builder()
             .timeout(self.backend_timeout)
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| StartupError(format!("cannot create the HTTP client: {error}")))
     }
+}
+
+/// Builds the HTTP client `builder` describes, or says why it cannot.
+pub fn build_client(builder: reqwest::ClientBuilder) -> Result<reqwest::Client, StartupError> {
+    builder
+        .build()
+        .map_err(|error| StartupError(format!("cannot create the HTTP client: {error}")))
 }
 
 impl BackendConfig {
@@ -100,8 +110,22 @@ pub fn flag(variable: &'static str) -> Result<bool, StartupError> {
     }
 }
 
+/// A number of milliseconds, such as `200`; unset or empty is 0.
+pub fn milliseconds(variable: &'static str) -> Result<Duration, StartupError> {
+    match read(variable)? {
+        None => Ok(Duration::ZERO),
+        Some(value) => value.parse().map(Duration::from_millis).map_err(|_| {
+            StartupError::invalid(
+                variable,
+                &value,
+                "expected a whole number of milliseconds, such as 200",
+            )
+        }),
+    }
+}
+
 /// A variable's value, or `None` when it is unset or empty.
-pub(crate) fn read(variable: &'static str) -> Result<Option<String>, StartupError> {
+pub fn read(variable: &'static str) -> Result<Option<String>, StartupError> {
     match env::var(variable) {
         Ok(value) if value.is_empty() => Ok(None),
         Ok(value) => Ok(Some(value)),
@@ -157,7 +181,8 @@ fn parse_timeout(value: &str) -> Result<Duration, StartupError> {
 pub struct StartupError(pub(crate) String);
 
 impl StartupError {
-    pub(crate) fn invalid(variable: &str, value: &str, problem: impl fmt::Display) -> Self {
+    /// `VARIABLE="value": problem`.
+    pub fn invalid(variable: &str, value: &str, problem: impl fmt::Display) -> Self {
         Self(format!("{variable}={value:?}: {problem}"))
     }
 

@@ -16,7 +16,10 @@ pub mod otlp;
 mod serve;
 mod trace_headers;
 
-pub use backend_error::BackendError;
-pub use config::{BackendConfig, FrontendConfig, StartupError, flag, listen_addr, service_name};
+pub use backend_error::{BackendError, one_line};
+pub use config::{
+    BackendConfig, FrontendConfig, StartupError, build_client, flag, listen_addr, milliseconds,
+    read as variable, service_name,
+};
 pub use serve::{Listener, bind, serve};
 pub use trace_headers::W3cHeaderExtractor;

@@ -4,7 +4,10 @@
 use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use axum::Router;
-use tokio::{net::TcpListener, sync::mpsc};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
 
 use crate::StartupError;
 
@@ -19,6 +22,8 @@ pub struct Listener {
     tcp: TcpListener,
     address: SocketAddr,
     signals: ShutdownSignals,
+    /// Whether the `listening on` line has been printed.
+    announced: bool,
 }
 
 /// Binds `LISTEN_ADDR`. An address that does not parse or is already taken is a
@@ -45,6 +50,7 @@ pub async fn bind(listen_addr: &str) -> Result<Listener, StartupError> {
         tcp,
         address,
         signals,
+        announced: false,
     })
 }
 
@@ -63,6 +69,25 @@ impl Listener {
             name = self.signals.next() => {
                 eprintln!("{name} received while starting: stopping");
                 std::process::exit(0)
+            }
+        }
+    }
+}
+
+impl Listener {
+    /// Prints the `listening on` line and returns the next connection, or `None` once SIGINT
+    /// or SIGTERM has come: for a program that handles TCP connections itself rather than
+    /// serving a router (the delay proxy). Each call after the first prints nothing.
+    pub async fn accept(&mut self) -> Option<io::Result<TcpStream>> {
+        if !self.announced {
+            eprintln!("listening on http://{}", self.address);
+            self.announced = true;
+        }
+        tokio::select! {
+            accepted = self.tcp.accept() => Some(accepted.map(|(stream, _)| stream)),
+            name = self.signals.next() => {
+                eprintln!("{name} received: stopping");
+                None
             }
         }
     }
