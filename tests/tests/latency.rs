@@ -106,7 +106,8 @@ async fn the_spans_account_for_the_backends_work_and_the_networks_delay() {
         assert!(shares.network_back >= DELAY, "{shares:?}");
     }
     // And in the median over the requests, nothing much else: the shares are the delays.
-    let shares: [(&str, Duration, fn(&Breakdown) -> Duration); 7] = [
+    type Share = (&'static str, Duration, fn(&Breakdown) -> Duration);
+    let shares: [Share; 7] = [
         // The frontend was given no work: its own share is next to nothing.
         ("frontend", Duration::ZERO, |b| b.frontend_before_and_after),
         ("reading the body", Duration::ZERO, |b| b.reading_the_body),
