@@ -174,6 +174,17 @@ pub const STEPS: &[Step] = &[
         otlp: true,
         trace: CLIENT_SPANS,
     },
+    Step {
+        number: "09",
+        folder: "09-propagators-and-sampling",
+        title: "propagators and sampling from OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER",
+        frontend_traced: true,
+        backend_traced: true,
+        frontend_continues_caller: true,
+        local: true,
+        otlp: true,
+        trace: CLIENT_SPANS,
+    },
 ];
 
 /// The newest step that runs with nothing but this repository: the quick start shows it.

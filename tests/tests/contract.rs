@@ -89,6 +89,7 @@ contract_tests! {
     step_05: "05",
     step_07: "07",
     step_08: "08",
+    step_09: "09",
 }
 
 /// The part of the contract a program keeps before it reaches any exporter: configuration is

@@ -40,6 +40,7 @@ hostile_header_tests! {
     step_05: "05",
     step_07: "07",
     step_08: "08",
+    step_09: "09",
 }
 
 #[test]

@@ -11,6 +11,8 @@ mod config;
 mod exporting;
 #[cfg(feature = "google")]
 pub mod google;
+#[cfg(feature = "otel-env")]
+pub mod otel_env;
 #[cfg(feature = "otlp")]
 pub mod otlp;
 mod serve;

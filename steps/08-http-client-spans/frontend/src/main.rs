@@ -75,7 +75,7 @@ fn init_tracer(
 ) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("frontend"))
-        // NEW: what the destination needs to know (Google Cloud: the project).
+        // What the destination needs to know (Google Cloud: the project).
         .with_attributes(destination_attributes)
         .build();
     SdkTracerProvider::builder()

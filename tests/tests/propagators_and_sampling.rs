@@ -1,0 +1,219 @@
+//! Step 09's real programs, configured the standard way: `OTEL_PROPAGATORS` chooses the trace
+//! header formats read and sent (a backend that reads `jaeger` continues a trace from a client
+//! that sends only `uber-trace-id`), and `OTEL_TRACES_SAMPLER` which traces are kept (a ratio
+//! holds over many traces, the backend follows the frontend's decision, an unknown name stops
+//! the program at start-up).
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::atomic::AtomicUsize;
+
+use opentelemetry::trace::{SpanId, TraceId};
+use reqwest::StatusCode;
+use workshop::{
+    fake_backend::FakeBackend,
+    load,
+    process::{self, Pair, Service, http_get, run_to_exit},
+    spans::{self, SpanRecord, outline, the_span},
+    steps,
+};
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const PARENT_ID: &str = "00f067aa0ba902b7";
+
+fn step_09() -> &'static steps::Step {
+    steps::find("09").unwrap()
+}
+
+/// Sends `GET /` to `url` with one extra header.
+async fn get_with(url: &str, name: &str, value: &str) -> StatusCode {
+    let client = load::client().unwrap();
+    let response = client.get(url).header(name, value).send().await.unwrap();
+    response.status()
+}
+
+/// Starts step 09's backend with `env`, sends it one request with the header `name: value`,
+/// stops it, and returns its spans.
+async fn backend_spans_for(env: &[(&str, &str)], name: &str, value: &str) -> Vec<SpanRecord> {
+    let backend = Service::start(&step_09().backend(), env).await.unwrap();
+    assert_eq!(get_with(&backend.url(), name, value).await, StatusCode::OK);
+    let exited = backend.stop().await.unwrap();
+    exited.assert_success();
+    exited.spans()
+}
+
+#[tokio::test]
+async fn a_backend_reading_jaeger_continues_a_trace_sent_only_in_uber_trace_id() {
+    let uber_trace_id = format!("{TRACE_ID}:{PARENT_ID}:0:1");
+    let env = [("OTEL_PROPAGATORS", "tracecontext,baggage,jaeger")];
+
+    let spans = backend_spans_for(&env, "uber-trace-id", &uber_trace_id).await;
+
+    let received = the_span(&spans, "backend call received");
+    assert_eq!(received.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+    assert_eq!(
+        received.parent_span_id,
+        Some(SpanId::from_hex(PARENT_ID).unwrap())
+    );
+
+    // By default it reads only the W3C headers: the same request starts a trace of its own.
+    let spans = backend_spans_for(&[], "uber-trace-id", &uber_trace_id).await;
+    let received = the_span(&spans, "backend call received");
+    assert_ne!(received.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+    assert_eq!(received.parent_span_id, None);
+}
+
+#[tokio::test]
+async fn the_frontend_sends_the_formats_otel_propagators_names_and_reports_unknown_ones_once() {
+    let backend = FakeBackend::answering(StatusCode::OK).await;
+    let env = [
+        ("BACKEND_URL", backend.url()),
+        ("OTEL_PROPAGATORS", "jaeger, b3 ,xcloudtrace,b3"),
+    ];
+    let frontend = Service::start(&step_09().frontend(), &env).await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(http_get(&frontend.url()).await.unwrap().0, StatusCode::OK);
+    }
+    let exited = frontend.stop().await.unwrap();
+    exited.assert_success();
+
+    let warnings: Vec<&str> = exited
+        .stderr
+        .lines()
+        .filter(|line| line.contains("OTEL_PROPAGATORS"))
+        .collect();
+    assert_eq!(
+        warnings,
+        ["warning: OTEL_PROPAGATORS: b3 not known here, left out \
+          (known: tracecontext, baggage, jaeger, xcloudtrace, none)"]
+    );
+    let spans = exited.spans();
+    let received = backend.received();
+    for headers in &received {
+        assert!(headers.get("traceparent").is_none(), "{headers:?}");
+        assert!(headers.get("baggage").is_none(), "{headers:?}");
+        let uber = headers["uber-trace-id"].to_str().unwrap();
+        let (trace_id, rest) = uber.split_once(':').unwrap();
+        let (span_id, _) = rest.split_once(':').unwrap();
+        let call = spans
+            .iter()
+            .find(|span| span.name == "backend call" && span.span_id.to_string() == span_id)
+            .unwrap_or_else(|| panic!("no backend call span {span_id}: {}", outline(&spans)));
+        assert_eq!(call.trace_id.to_string(), trace_id);
+        let google = headers["x-cloud-trace-context"].to_str().unwrap();
+        assert!(google.starts_with(&format!("{trace_id}/")), "{google}");
+    }
+    assert_eq!(received.len(), 2);
+}
+
+#[tokio::test]
+async fn a_ratio_keeps_about_that_fraction_of_traces_and_the_backend_follows() {
+    const REQUESTS: usize = 1000;
+    const RATIO: f64 = 0.25;
+    let pair = Pair::start(
+        step_09(),
+        &[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+        ],
+    )
+    .await
+    .unwrap();
+    let client = load::client().unwrap();
+    let answers = load::send(
+        &client,
+        &pair.frontend.url(),
+        REQUESTS,
+        16,
+        &AtomicUsize::new(0),
+    )
+    .await;
+    let (frontend, backend) = pair.stop().await.unwrap();
+    assert_eq!(answers.ok(), REQUESTS, "{}", answers.describe());
+    frontend.assert_success();
+    backend.assert_success();
+
+    let spans = process::exported_spans(step_09(), &frontend, &backend).unwrap();
+    let traces = spans::traces(&spans);
+    // Each trace is kept with probability 0.25: the count is binomial, its standard deviation
+    // sqrt(1000 * 0.25 * 0.75) = 13.7. Five of them either side fails a correct sampler once
+    // in about 1.7 million runs, and a sampler that keeps 0.2 or 0.3 almost always.
+    let expected = REQUESTS as f64 * RATIO;
+    let spread = 5.0 * (expected * (1.0 - RATIO)).sqrt();
+    let kept = traces.len() as f64;
+    println!("kept {kept} of {REQUESTS} traces; expected {expected} ± {spread:.0}");
+    assert!(
+        (kept - expected).abs() <= spread,
+        "kept {kept} of {REQUESTS}"
+    );
+    // The backend kept exactly the traces the frontend kept, whole.
+    for trace in &traces {
+        let outline = outline(trace);
+        assert!(step_09().is_its_trace(&outline), "{outline}");
+    }
+}
+
+#[tokio::test]
+async fn a_sampled_out_parent_yields_no_backend_span() {
+    // The backend's default sampler follows the caller: flags 00, not sampled, keep nothing.
+    let not_sampled = format!("00-{TRACE_ID}-{PARENT_ID}-00");
+    let spans = backend_spans_for(&[], "traceparent", &not_sampled).await;
+    assert!(spans.is_empty(), "{}", outline(&spans));
+    // The same request, sampled: the span is there, in the caller's trace.
+    let sampled = format!("00-{TRACE_ID}-{PARENT_ID}-01");
+    let spans = backend_spans_for(&[], "traceparent", &sampled).await;
+    assert_eq!(
+        the_span(&spans, "backend call received").trace_id,
+        TraceId::from_hex(TRACE_ID).unwrap()
+    );
+
+    // A frontend that keeps nothing: the backend, following it, keeps nothing either.
+    let pair = Pair::start(step_09(), &[("OTEL_TRACES_SAMPLER", "always_off")])
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(
+            http_get(&pair.frontend.url()).await.unwrap().0,
+            StatusCode::OK
+        );
+    }
+    let (frontend, backend) = pair.stop().await.unwrap();
+    frontend.assert_success();
+    backend.assert_success();
+    let spans = process::exported_spans(step_09(), &frontend, &backend).unwrap();
+    assert!(spans.is_empty(), "{}", outline(&spans));
+}
+
+#[tokio::test]
+async fn an_unknown_sampler_or_a_bad_ratio_stops_both_programs_at_start_up() {
+    for program in [step_09().frontend(), step_09().backend()] {
+        for (env, message) in [
+            (
+                [
+                    ("OTEL_TRACES_SAMPLER", "sometimes"),
+                    ("OTEL_TRACES_SAMPLER_ARG", ""),
+                ],
+                "error: OTEL_TRACES_SAMPLER=\"sometimes\": expected always_on, always_off, \
+                 traceidratio, parentbased_always_on, parentbased_always_off or \
+                 parentbased_traceidratio",
+            ),
+            (
+                [
+                    ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                    ("OTEL_TRACES_SAMPLER_ARG", "10%"),
+                ],
+                "error: OTEL_TRACES_SAMPLER_ARG=\"10%\": parentbased_traceidratio needs a \
+                 ratio from 0 to 1, such as 0.25",
+            ),
+        ] {
+            let exited = run_to_exit(&program, &env).await.unwrap();
+            assert_eq!(
+                exited.status.code(),
+                Some(2),
+                "{program}: {}",
+                exited.stderr
+            );
+            assert_eq!(exited.stderr.trim(), message, "{program}");
+        }
+    }
+}
