@@ -55,10 +55,15 @@ fn every_local_step_with_a_traced_backend_is_tested_here() {
     }
 }
 
+/// The checks need every case's spans, a caller's "not sampled" among them. From step 09 on
+/// the sampler follows the caller unless told otherwise (`propagators_and_sampling.rs` checks
+/// that); the steps before keep every trace anyway.
+const KEEP_EVERY_TRACE: (&str, &str) = ("OTEL_TRACES_SAMPLER", "always_on");
+
 async fn the_frontend_answers_every_case_and_sends_on_only_valid_context(step: &Step) {
     let cases = hostile_headers::cases();
     let backend = FakeBackend::answering(StatusCode::OK).await;
-    let env = [("BACKEND_URL", backend.url())];
+    let env = [("BACKEND_URL", backend.url()), KEEP_EVERY_TRACE];
     let frontend = Service::start(&step.frontend(), &env).await.unwrap();
 
     let answers = hostile_headers::send(&frontend.url(), &cases).await;
@@ -84,7 +89,9 @@ async fn the_frontend_answers_every_case_and_sends_on_only_valid_context(step: &
 
 async fn the_backend_answers_every_case_and_continues_only_valid_context(step: &Step) {
     let cases = hostile_headers::cases();
-    let backend = Service::start(&step.backend(), &[]).await.unwrap();
+    let backend = Service::start(&step.backend(), &[KEEP_EVERY_TRACE])
+        .await
+        .unwrap();
 
     let answers = hostile_headers::send(&backend.url(), &cases).await;
 
