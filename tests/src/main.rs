@@ -11,7 +11,7 @@ use workshop::{
 };
 
 const USAGE: &str =
-    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 07, but not 06; default: the latest)";
+    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 09, but not 06; default: the latest)";
 
 #[tokio::main]
 async fn main() -> ExitCode {

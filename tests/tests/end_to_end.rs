@@ -138,13 +138,17 @@ fn the_quick_start_shows_a_trace_across_both_services() {
         String::from_utf8_lossy(&output.stderr)
     );
 
-    assert!(stdout.contains("Step 07: OTLP export"), "{stdout}");
+    let step = steps::latest_local();
+    let title = format!("Step {}: {}", step.number, step.title);
+    assert!(stdout.contains(&title), "{stdout}");
     assert!(stdout.contains("answered 200 OK: \"OK\""), "{stdout}");
     let tree = [
-        "frontend  incoming call                  server",
-        "frontend  └─ backend call                client",
+        "frontend  incoming call                 server",
+        "frontend  └─ backend call               client",
         "· making backend call",
-        "backend      └─ backend call received    server",
+        "frontend     └─ send request            internal",
+        "frontend        └─ connect              internal",
+        "backend      └─ backend call received   server",
         "· handling backend call",
         "demo.origin = frontend",
     ];
