@@ -83,9 +83,9 @@ async fn record(
     "OK"
 }
 
-/// The latest local step's frontend with the test service on.
+/// Step 07's frontend, which has the test service, with it on.
 async fn test_service() -> Service {
-    let step = steps::latest_local();
+    let step = steps::find("07").unwrap();
     Service::start(&step.frontend(), &[("W3C_TEST_SERVICE", "true")])
         .await
         .unwrap()
@@ -328,7 +328,7 @@ async fn a_call_that_fails_is_a_502_and_an_error_span() {
 
 #[tokio::test]
 async fn the_test_service_is_off_unless_asked_for() {
-    let step = steps::latest_local();
+    let step = steps::find("07").unwrap();
     let service = Service::start(&step.frontend(), &[]).await.unwrap();
     let (status, _) = post_test(&service, &[], "[]").await;
     service.stop().await.unwrap().assert_success();

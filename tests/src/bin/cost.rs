@@ -92,7 +92,9 @@ async fn main() -> ExitCode {
 
 async fn run(size: Size) -> Result<(), String> {
     let untraced = steps::find("01").ok_or("there is no step 01")?;
-    let traced = steps::latest_local();
+    // Step 07: the post's three spans per request, batched, over OTLP (the chapter's subject;
+    // later steps add the HTTP client's own spans).
+    let traced = steps::find("07").ok_or("there is no step 07")?;
     let mut report = String::new();
     let began = Instant::now();
 
