@@ -68,6 +68,8 @@ async fn the_frontend_sends_the_formats_otel_propagators_names_and_reports_unkno
     let backend = FakeBackend::answering(StatusCode::OK).await;
     let env = [
         ("BACKEND_URL", backend.url()),
+        // `xcloudtrace` is built in here: the tests build every step's programs in one cargo
+        // run, and step 06's `cloud-trace` brings Google's propagator's crate to step-support.
         ("OTEL_PROPAGATORS", "jaeger, b3 ,xcloudtrace,b3"),
     ];
     let frontend = Service::start(&step_09().frontend(), &env).await.unwrap();

@@ -72,9 +72,7 @@ impl Listener {
             }
         }
     }
-}
 
-impl Listener {
     /// Prints the `listening on` line and returns the next connection, or `None` once SIGINT
     /// or SIGTERM has come: for a program that handles TCP connections itself rather than
     /// serving a router (the delay proxy). Each call after the first prints nothing.

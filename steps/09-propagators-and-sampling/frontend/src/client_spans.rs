@@ -1,4 +1,4 @@
-//! NEW: spans for the HTTP client's own work, the "pleasant surprise" of the post, whose Go
+//! Spans for the HTTP client's own work, the "pleasant surprise" of the post, whose Go
 //! instrumentation added them by itself. reqwest has no such instrumentation, but it has the
 //! extension points to build it on:
 //!
@@ -34,7 +34,6 @@ use reqwest::{
 };
 use tower::{Layer, Service};
 
-// ANCHOR: instrument
 /// Adds the `dns lookup` and `connect` spans to the client `builder` makes. They are children of
 /// the span that is current while the request is being sent: [`send`] makes its own span
 /// current for exactly that.
@@ -45,9 +44,7 @@ pub fn instrument(builder: reqwest::ClientBuilder, tracer: SdkTracer) -> reqwest
         })
         .connector_layer(ConnectSpanLayer { tracer })
 }
-// ANCHOR_END: instrument
 
-// ANCHOR: resolver
 /// The system's resolver (`getaddrinfo`, on tokio's blocking threads, as reqwest's default
 /// resolver does it), with a `dns lookup` span around each lookup.
 struct TracedResolver {
@@ -87,9 +84,7 @@ impl Resolve for TracedResolver {
         })
     }
 }
-// ANCHOR_END: resolver
 
-// ANCHOR: connector
 /// A tower layer for reqwest's connector: a `connect` span around every new connection, with
 /// the address it reached.
 #[derive(Clone)]
@@ -168,9 +163,7 @@ fn connection_attributes(connection: &impl Connection) -> Vec<KeyValue> {
     }
     attributes
 }
-// ANCHOR_END: connector
 
-// ANCHOR: send
 /// Sends `request` in a `send request` span, a child of the span in `parent`. The span ends
 /// when the answer's status line and headers have arrived. While the request is sent its span is
 /// current, so the spans of a new connection become its children.
@@ -212,9 +205,7 @@ fn end<T>(span: SpanRef<'_>, result: &reqwest::Result<T>) {
     }
     span.end();
 }
-// ANCHOR_END: send
 
-// ANCHOR: attributes
 /// The HTTP semantic conventions' attributes of a client span, known before sending: the
 /// method, the full URL and the server it names.
 pub fn request_attributes(method: &'static str, url: &Url) -> Vec<KeyValue> {
@@ -268,4 +259,3 @@ fn protocol_version(version: reqwest::Version) -> &'static str {
         _ => "unknown",
     }
 }
-// ANCHOR_END: attributes

@@ -105,7 +105,7 @@ struct Frontend {
     client: reqwest::Client,
     backend_url: reqwest::Url,
     tracer: SdkTracer,
-    /// NEW: the tracer of the HTTP client's own spans.
+    /// The tracer of the HTTP client's own spans.
     client_tracer: SdkTracer,
     incoming_propagator: Arc<TextMapCompositePropagator>,
     propagator: Arc<TextMapCompositePropagator>,
@@ -139,7 +139,7 @@ async fn handle_request(
         Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")]);
 
     // The backend call as a child span: how long the backend took, as the frontend saw it.
-    // NEW: with the HTTP semantic-convention attributes of the request (method, server).
+    // With the HTTP semantic-convention attributes of the request (method, server).
     let backend_span = tracer
         .span_builder("backend call")
         .with_kind(SpanKind::Client)
@@ -176,10 +176,9 @@ async fn handle_request(
     result.map(|_| "OK")
 }
 
-// ANCHOR: call_backend
 /// Sends the request and reads the whole answer, so the call is over when this returns.
-/// NEW: sending and reading are spans of their own, children of `backend call` (in
-/// `backend_cx`), and the answer's attributes go on `backend call`.
+/// Sending and reading are spans of their own, children of `backend call` (in `backend_cx`),
+/// and the answer's attributes go on `backend call`.
 async fn call_backend(
     app: &Frontend,
     backend_cx: &Context,
@@ -198,4 +197,3 @@ async fn call_backend(
     }
     Ok(status)
 }
-// ANCHOR_END: call_backend
