@@ -46,6 +46,7 @@ async fn main() -> ExitCode {
         delay.as_millis()
     );
 
+    listener.announce();
     while let Some(accepted) = listener.accept().await {
         match accepted {
             Ok(client) => {

@@ -509,13 +509,24 @@ pub fn exported_spans(
 
 /// `GET url` with a 10-second limit: the status and the body.
 pub async fn http_get(url: &str) -> Result<(reqwest::StatusCode, String), String> {
+    http_get_with(url, &[]).await
+}
+
+/// As [`http_get`], with the request headers `headers`.
+pub async fn http_get_with(
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<(reqwest::StatusCode, String), String> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .no_proxy()
         .build()
         .map_err(|error| error.to_string())?;
-    let response = client
-        .get(url)
+    let mut request = client.get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request
         .send()
         .await
         .map_err(|error| format!("GET {url}: {error}"))?;

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use workshop::{
     fake_backend::FakeBackend,
     load,
-    process::{self, Pair, Service, http_get, run_to_exit},
+    process::{self, Pair, Service, http_get, http_get_with, run_to_exit},
     spans::{self, SpanRecord, outline, the_span},
     steps,
 };
@@ -25,18 +25,14 @@ fn step_09() -> &'static steps::Step {
     steps::find("09").unwrap()
 }
 
-/// Sends `GET /` to `url` with one extra header.
-async fn get_with(url: &str, name: &str, value: &str) -> StatusCode {
-    let client = load::client().unwrap();
-    let response = client.get(url).header(name, value).send().await.unwrap();
-    response.status()
-}
-
 /// Starts step 09's backend with `env`, sends it one request with the header `name: value`,
 /// stops it, and returns its spans.
 async fn backend_spans_for(env: &[(&str, &str)], name: &str, value: &str) -> Vec<SpanRecord> {
     let backend = Service::start(&step_09().backend(), env).await.unwrap();
-    assert_eq!(get_with(&backend.url(), name, value).await, StatusCode::OK);
+    let answer = http_get_with(&backend.url(), &[(name, value)])
+        .await
+        .unwrap();
+    assert_eq!(answer, (StatusCode::OK, "OK".into()));
     let exited = backend.stop().await.unwrap();
     exited.assert_success();
     exited.spans()
@@ -106,6 +102,50 @@ async fn the_frontend_sends_the_formats_otel_propagators_names_and_reports_unkno
         assert!(google.starts_with(&format!("{trace_id}/")), "{google}");
     }
     assert_eq!(received.len(), 2);
+}
+
+#[tokio::test]
+async fn the_frontend_continues_a_jaeger_callers_trace_but_sends_none_of_its_baggage_on() {
+    let backend = FakeBackend::answering(StatusCode::OK).await;
+    let env = [
+        ("BACKEND_URL", backend.url()),
+        ("OTEL_PROPAGATORS", "tracecontext,baggage,jaeger"),
+    ];
+    let frontend = Service::start(&step_09().frontend(), &env).await.unwrap();
+    // A caller on the internet, speaking Jaeger: its trace, and 40 entries of Jaeger baggage,
+    // which Jaeger's propagator would put in the trace state and the W3C one send on.
+    let uber_trace_id = format!("{TRACE_ID}:{PARENT_ID}:0:1");
+    let names: Vec<String> = (0..40).map(|index| format!("uberctx-key{index}")).collect();
+    let mut headers = vec![("uber-trace-id", uber_trace_id.as_str())];
+    headers.extend(names.iter().map(|name| (name.as_str(), "value")));
+
+    let answer = http_get_with(&frontend.url(), &headers).await.unwrap();
+
+    let exited = frontend.stop().await.unwrap();
+    exited.assert_success();
+    assert_eq!(answer, (StatusCode::OK, "OK".into()));
+    let incoming = the_span(&exited.spans(), "incoming call").clone();
+    assert_eq!(incoming.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+    assert_eq!(
+        incoming.parent_span_id,
+        Some(SpanId::from_hex(PARENT_ID).unwrap())
+    );
+    let sent = &backend.received()[0];
+    let traceparent = sent["traceparent"].to_str().unwrap();
+    assert!(
+        traceparent.starts_with(&format!("00-{TRACE_ID}-")),
+        "{traceparent}"
+    );
+    assert!(
+        sent.get("tracestate").is_none_or(|state| state.is_empty()),
+        "{sent:?}"
+    );
+    assert_eq!(sent["baggage"], "demo.origin=frontend");
+    assert!(
+        sent.keys()
+            .all(|name| !name.as_str().starts_with("uberctx-")),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,13 @@
 //! name or a bad ratio with a warning and a sampler nobody asked for; here they stop the
 //! program at start-up with a line that says what to fix, as every other bad setting does.
 
-use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::{
+    Context,
+    propagation::{
+        Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+        text_map_propagator::FieldIter,
+    },
+};
 use opentelemetry_sdk::{
     propagation::{BaggagePropagator, TraceContextPropagator},
     trace::Sampler,
@@ -14,7 +20,7 @@ use opentelemetry_sdk::{
 use crate::{StartupError, config::read};
 
 /// The propagators `OTEL_PROPAGATORS` names, in its order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Propagators {
     names: Vec<&'static str>,
 }
@@ -39,18 +45,7 @@ impl Propagators {
         let value = read("OTEL_PROPAGATORS")?;
         let (propagators, unknown) = Self::parse(value.as_deref().unwrap_or(DEFAULT_PROPAGATORS));
         if !unknown.is_empty() {
-            let hint = match unknown
-                .iter()
-                .any(|name| name.eq_ignore_ascii_case("xcloudtrace"))
-            {
-                true => "; for xcloudtrace, build with --features xcloudtrace",
-                false => "",
-            };
-            eprintln!(
-                "warning: OTEL_PROPAGATORS: {} not known here, left out (known: {}, none){hint}",
-                unknown.join(", "),
-                KNOWN_PROPAGATORS.join(", ")
-            );
+            eprintln!("{}", unknown_warning(&unknown));
         }
         Ok(propagators)
     }
@@ -81,32 +76,86 @@ impl Propagators {
         (Self { names }, unknown)
     }
 
-    /// The names chosen, in order: `["tracecontext", "baggage"]`.
-    pub fn names(&self) -> &[&'static str] {
-        &self.names
-    }
-
     /// One propagator that injects every chosen format and extracts from whichever arrived
     /// (when several did, the later in the list wins).
     pub fn build(&self) -> TextMapCompositePropagator {
-        self.build_with(|_| true)
+        let propagators = self.names.iter().filter_map(|name| propagator(name));
+        TextMapCompositePropagator::new(propagators.collect())
     }
 
-    /// As [`Self::build`], without baggage: to read a caller on the internet, whose baggage
-    /// is not to be trusted, and sent on to every service.
+    /// As [`Self::build`], without baggage: to read a caller on the internet, whose baggage is
+    /// not to be trusted, and would be sent on to every service. That is W3C baggage, and
+    /// Jaeger's too: its propagator reads every `uberctx-*` header into the trace state, which
+    /// the W3C propagator then sends on in `tracestate`, with no limit.
     pub fn build_without_baggage(&self) -> TextMapCompositePropagator {
-        self.build_with(|name| name != "baggage")
-    }
-
-    fn build_with(&self, wanted: impl Fn(&str) -> bool) -> TextMapCompositePropagator {
         let propagators = self
             .names
             .iter()
-            .filter(|name| wanted(name))
+            .filter(|name| **name != "baggage")
             .filter_map(|name| propagator(name))
-            .collect();
-        TextMapCompositePropagator::new(propagators)
+            .map(|propagator| -> Box<dyn TextMapPropagator + Send + Sync> {
+                Box::new(WithoutJaegerBaggage(propagator))
+            });
+        TextMapCompositePropagator::new(propagators.collect())
     }
+}
+
+/// A propagator that never sees Jaeger's baggage headers (`uberctx-*`) when it extracts.
+#[derive(Debug)]
+struct WithoutJaegerBaggage(Box<dyn TextMapPropagator + Send + Sync>);
+
+impl TextMapPropagator for WithoutJaegerBaggage {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        self.0.inject_context(cx, injector);
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        self.0
+            .extract_with_context(cx, &HidingJaegerBaggage(extractor))
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        self.0.fields()
+    }
+}
+
+struct HidingJaegerBaggage<'a>(&'a dyn Extractor);
+
+impl HidingJaegerBaggage<'_> {
+    fn is_jaeger_baggage(key: &str) -> bool {
+        key.get(..8)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("uberctx-"))
+    }
+}
+
+impl Extractor for HidingJaegerBaggage<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match Self::is_jaeger_baggage(key) {
+            true => None,
+            false => self.0.get(key),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        let keys = self.0.keys().into_iter();
+        keys.filter(|key| !Self::is_jaeger_baggage(key)).collect()
+    }
+}
+
+/// The one line that reports the names in `OTEL_PROPAGATORS` this program does not know.
+fn unknown_warning(unknown: &[String]) -> String {
+    let hint = match unknown
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case("xcloudtrace"))
+    {
+        true => "; for xcloudtrace, build with --features xcloudtrace",
+        false => "",
+    };
+    format!(
+        "warning: OTEL_PROPAGATORS: {} not known here, left out (known: {}, none){hint}",
+        unknown.join(", "),
+        KNOWN_PROPAGATORS.join(", ")
+    )
 }
 
 fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
@@ -130,7 +179,10 @@ fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
 
 /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. Unset or empty means
 /// `parentbased_always_on`, the specification's default. A name not in the list, or a ratio
-/// that is not a number from 0 to 1, is a [`StartupError`].
+/// that is not a number from 0 to 1, is a [`StartupError`]. Both are matched exactly, spaces and
+/// capitals included, as the SDK matches them: the SDK reads the variables too, when the
+/// provider is built, and warns about any value it does not take, so a value taken here and
+/// not there would print a warning about a sampler the program does not use.
 pub fn sampler_from_env() -> Result<Sampler, StartupError> {
     let name = read("OTEL_TRACES_SAMPLER")?;
     let argument = read("OTEL_TRACES_SAMPLER_ARG")?;
@@ -144,7 +196,7 @@ fn parse_sampler(name: &str, argument: Option<&str>) -> Result<Sampler, StartupE
     let ratio = || match argument {
         // The specification's default ratio.
         None => Ok(1.0),
-        Some(value) => match value.trim().parse::<f64>() {
+        Some(value) => match value.parse::<f64>() {
             Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
             _ => Err(StartupError::invalid(
                 "OTEL_TRACES_SAMPLER_ARG",
@@ -154,7 +206,7 @@ fn parse_sampler(name: &str, argument: Option<&str>) -> Result<Sampler, StartupE
         },
     };
     let parent_based = |root: Sampler| Sampler::ParentBased(Box::new(root));
-    Ok(match name.trim().to_ascii_lowercase().as_str() {
+    Ok(match name {
         "always_on" => Sampler::AlwaysOn,
         "always_off" => Sampler::AlwaysOff,
         "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
@@ -194,9 +246,23 @@ mod tests {
             ("", &[], &[]),
         ] {
             let (propagators, found_unknown) = Propagators::parse(value);
-            assert_eq!(propagators.names(), names, "{value:?}");
+            assert_eq!(propagators.names, names, "{value:?}");
             assert_eq!(found_unknown, unknown, "{value:?}");
         }
+    }
+
+    #[test]
+    fn a_propagator_built_without_its_crate_gets_a_hint() {
+        let warning = unknown_warning(&["b3".into(), "xcloudtrace".into()]);
+        assert!(
+            warning.starts_with("warning: OTEL_PROPAGATORS: b3, xcloudtrace not known here"),
+            "{warning}"
+        );
+        assert!(
+            warning.ends_with("; for xcloudtrace, build with --features xcloudtrace"),
+            "{warning}"
+        );
+        assert!(!unknown_warning(&["b3".into()]).contains("--features"));
     }
 
     #[test]
@@ -273,6 +339,16 @@ mod tests {
             assert_eq!(format!("{sampler:?}"), format!("{expected:?}"), "{name}");
         }
         for (name, argument, message) in [
+            (
+                "Always_On",
+                None,
+                "OTEL_TRACES_SAMPLER=\"Always_On\": expected always_on",
+            ),
+            (
+                "traceidratio",
+                Some(" 0.25"),
+                "OTEL_TRACES_SAMPLER_ARG=\" 0.25\": traceidratio needs",
+            ),
             (
                 "always-on",
                 None,

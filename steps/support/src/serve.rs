@@ -22,8 +22,6 @@ pub struct Listener {
     tcp: TcpListener,
     address: SocketAddr,
     signals: ShutdownSignals,
-    /// Whether the `listening on` line has been printed.
-    announced: bool,
 }
 
 /// Binds `LISTEN_ADDR`. An address that does not parse or is already taken is a
@@ -50,7 +48,6 @@ pub async fn bind(listen_addr: &str) -> Result<Listener, StartupError> {
         tcp,
         address,
         signals,
-        announced: false,
     })
 }
 
@@ -73,14 +70,14 @@ impl Listener {
         }
     }
 
-    /// Prints the `listening on` line and returns the next connection, or `None` once SIGINT
-    /// or SIGTERM has come: for a program that handles TCP connections itself rather than
-    /// serving a router (the delay proxy). Each call after the first prints nothing.
+    /// Prints the `listening on` line that scripts and tests wait for: ready for connections.
+    pub fn announce(&self) {
+        eprintln!("listening on http://{}", self.address);
+    }
+
+    /// The next connection, or `None` once SIGINT or SIGTERM has come: for a program that
+    /// handles TCP connections itself rather than serving a router (the delay proxy).
     pub async fn accept(&mut self) -> Option<io::Result<TcpStream>> {
-        if !self.announced {
-            eprintln!("listening on http://{}", self.address);
-            self.announced = true;
-        }
         tokio::select! {
             accepted = self.tcp.accept() => Some(accepted.map(|(stream, _)| stream)),
             name = self.signals.next() => {
@@ -96,7 +93,7 @@ impl Listener {
 /// signal, before it returns. The caller flushes its spans afterwards; one more signal while it
 /// does ends the program at once, without them.
 pub async fn serve(listener: Listener, router: Router) {
-    eprintln!("listening on http://{}", listener.address);
+    listener.announce();
     let (names, mut signals) = mpsc::unbounded_channel();
     tokio::spawn(listener.signals.forward(names));
     serve_until(listener.tcp, router, &mut signals, SHUTDOWN_GRACE).await;

@@ -5,9 +5,14 @@
 //! - its **name resolver** ([`reqwest::dns::Resolve`]): `dns lookup`, only when a new connection
 //!   needs an address for a name (an IP address in `BACKEND_URL` needs none);
 //! - its **connector layer** (a tower [`Layer`] around the connector): `connect`, only when the
-//!   request needs a new connection; a request that reuses a pooled connection has neither;
+//!   request needs a new connection; a request that reuses a pooled connection has neither
+//!   (unless it started one and a pooled connection came free first: hyper-util lets the new one
+//!   finish in the background, so its `connect` stays in the trace of the request that began it);
 //! - around the request: `send request`, from handing it to the client until the answer's status
 //!   line and headers have arrived, with any `connect` inside it, and `read body`.
+//!
+//! Each span is a [`SpanInProgress`]: when `BACKEND_TIMEOUT_MS` passes, reqwest drops the work
+//! in flight, and a span merely dropped would end as if that work had succeeded.
 //!
 //! reqwest offers no hook at the moment the request has been written to the socket, so
 //! `send request` covers writing the request and waiting for the answer's headers together. The
@@ -25,7 +30,7 @@ use std::{
 use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 use opentelemetry::{
     Array, Context, KeyValue, StringValue, Value,
-    trace::{FutureExt, Span, SpanRef, Status, TraceContextExt, Tracer},
+    trace::{FutureExt, SpanRef, Status, TraceContextExt, Tracer},
 };
 use opentelemetry_sdk::trace::SdkTracer;
 use reqwest::{
@@ -58,10 +63,10 @@ impl Resolve for TracedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         // Called while the connector runs, so the current span is `connect`.
-        let mut span = self
-            .tracer
-            .start_with_context("dns lookup", &Context::current());
-        span.set_attribute(KeyValue::new("dns.question.name", host.clone()));
+        let lookup = SpanInProgress::start(&self.tracer, "dns lookup", &Context::current());
+        lookup
+            .span()
+            .set_attribute(KeyValue::new("dns.question.name", host.clone()));
         Box::pin(async move {
             match tokio::net::lookup_host((host.as_str(), 0)).await {
                 Ok(found) => {
@@ -70,17 +75,15 @@ impl Resolve for TracedResolver {
                         .iter()
                         .map(|address| address.ip().to_string().into())
                         .collect();
-                    span.set_attribute(KeyValue::new(
+                    lookup.span().set_attribute(KeyValue::new(
                         "dns.answers",
                         Value::Array(Array::String(answers)),
                     ));
-                    span.end();
+                    lookup.succeed();
                     Ok(Box::new(addresses.into_iter()) as Addrs)
                 }
                 Err(error) => {
-                    span.record_error(&error);
-                    span.set_status(Status::error(step_support::one_line(&error)));
-                    span.end();
+                    lookup.fail(&error);
                     Err(error.into())
                 }
             }
@@ -131,27 +134,23 @@ where
 
     fn call(&mut self, destination: Destination) -> Self::Future {
         // Called while the request is being sent, so the current span is `send request`.
-        let span = self
-            .tracer
-            .start_with_context("connect", &Context::current());
-        let connect_cx = Context::current_with_span(span);
+        let connecting = SpanInProgress::start(&self.tracer, "connect", &Context::current());
         // The resolver runs inside the connector: in this context, its span is a child of
         // `connect`.
-        let connecting = self
+        let connection = self
             .connector
             .call(destination)
-            .with_context(connect_cx.clone());
+            .with_context(connecting.cx.clone());
         Box::pin(async move {
-            let result = connecting.await.map_err(Into::into);
-            let span = connect_cx.span();
+            let result = connection.await.map_err(Into::into);
             match &result {
-                Ok(connection) => span.set_attributes(connection_attributes(connection)),
-                Err(error) => {
-                    span.record_error(error.as_ref());
-                    span.set_status(Status::error(step_support::one_line(error.as_ref())));
+                Ok(connection) => {
+                    let attributes = connection_attributes(connection);
+                    connecting.span().set_attributes(attributes);
+                    connecting.succeed();
                 }
+                Err(error) => connecting.fail(error.as_ref()),
             }
-            span.end();
             result
         })
     }
@@ -179,10 +178,9 @@ pub async fn send(
     parent: &Context,
     request: reqwest::RequestBuilder,
 ) -> reqwest::Result<Response> {
-    let span = tracer.start_with_context("send request", parent);
-    let send_cx = parent.with_span(span);
-    let result = request.send().with_context(send_cx.clone()).await;
-    end(send_cx.span(), &result);
+    let sending = SpanInProgress::start(tracer, "send request", parent);
+    let result = request.send().with_context(sending.cx.clone()).await;
+    sending.finish(&result);
     result
 }
 
@@ -192,35 +190,92 @@ pub async fn read_body(
     parent: &Context,
     response: Response,
 ) -> reqwest::Result<()> {
-    let read_cx = parent.with_span(tracer.start_with_context("read body", parent));
+    let reading = SpanInProgress::start(tracer, "read body", parent);
     let result = response.bytes().await;
     if let Ok(body) = &result {
         let size = i64::try_from(body.len()).unwrap_or(i64::MAX);
-        read_cx
+        reading
             .span()
             .set_attribute(KeyValue::new("http.response.body.size", size));
     }
-    end(read_cx.span(), &result);
+    reading.finish(&result);
     result.map(drop)
-}
-
-/// Ends `span`, recording the error if there was one.
-fn end<T>(span: SpanRef<'_>, result: &reqwest::Result<T>) {
-    if let Err(error) = result {
-        span.record_error(error);
-        span.set_status(Status::error(step_support::one_line(error)));
-    }
-    span.end();
 }
 // ANCHOR_END: send
 
+// ANCHOR: in_progress
+/// A span around work that may be abandoned before it finishes: reqwest drops the lookup, the
+/// connection or the request in flight when `BACKEND_TIMEOUT_MS` passes, and axum drops a
+/// handler whose caller went away. Dropped before [`Self::succeed`] or [`Self::fail`], the span
+/// ends as an error saying so, rather than as a success.
+struct SpanInProgress {
+    /// The span, in a context: to give to the work, whose own spans become its children.
+    cx: Context,
+    finished: bool,
+}
+
+impl SpanInProgress {
+    /// Starts span `name` as a child of the span in `parent`.
+    fn start(tracer: &SdkTracer, name: &'static str, parent: &Context) -> Self {
+        let span = tracer.start_with_context(name, parent);
+        Self {
+            cx: parent.with_span(span),
+            finished: false,
+        }
+    }
+
+    fn span(&self) -> SpanRef<'_> {
+        self.cx.span()
+    }
+
+    /// Ends the span: the work is done.
+    fn succeed(mut self) {
+        self.finished = true;
+    }
+
+    /// Ends the span as an error, with an `exception` event: the work failed.
+    fn fail(mut self, error: &dyn Error) {
+        self.span().record_error(error);
+        self.span()
+            .set_status(Status::error(step_support::one_line(error)));
+        self.finished = true;
+    }
+
+    /// Ends the span as `result` says.
+    fn finish<T>(self, result: &reqwest::Result<T>) {
+        match result {
+            Ok(_) => self.succeed(),
+            Err(error) => self.fail(error),
+        }
+    }
+}
+
+impl Drop for SpanInProgress {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.span().set_status(Status::error(
+                "abandoned before it finished: the request timed out or was cancelled",
+            ));
+        }
+        self.span().end();
+    }
+}
+// ANCHOR_END: in_progress
+
 // ANCHOR: attributes
 /// The HTTP semantic conventions' attributes of a client span, known before sending: the
-/// method, the full URL and the server it names.
+/// method, the full URL (with any user name and password replaced by `REDACTED`, as the
+/// conventions say) and the server it names.
 pub fn request_attributes(method: &'static str, url: &Url) -> Vec<KeyValue> {
+    let mut shown = url.clone();
+    if !url.username().is_empty() || url.password().is_some() {
+        // Only fails for URLs that cannot have credentials, which these have.
+        let _ = shown.set_username("REDACTED");
+        let _ = shown.set_password(Some("REDACTED"));
+    }
     let mut attributes = vec![
         KeyValue::new("http.request.method", method),
-        KeyValue::new("url.full", url.to_string()),
+        KeyValue::new("url.full", shown.to_string()),
     ];
     if let Some(host) = url.host_str() {
         attributes.push(KeyValue::new("server.address", host.to_owned()));
@@ -269,3 +324,56 @@ fn protocol_version(version: reqwest::Version) -> &'static str {
     }
 }
 // ANCHOR_END: attributes
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{Status, TracerProvider};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+
+    use super::*;
+
+    #[test]
+    fn a_span_abandoned_before_its_work_finished_ends_as_an_error() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let tracer = provider.tracer("test");
+
+        drop(SpanInProgress::start(&tracer, "abandoned", &Context::new()));
+        SpanInProgress::start(&tracer, "succeeded", &Context::new()).succeed();
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        SpanInProgress::start(&tracer, "failed", &Context::new()).fail(&refused);
+
+        let spans = exporter.get_finished_spans().unwrap();
+        let status = |name: &str| {
+            let span = spans.iter().find(|span| span.name == name).unwrap();
+            (span.status.clone(), span.events.len())
+        };
+        assert_eq!(
+            status("abandoned"),
+            (
+                Status::error(
+                    "abandoned before it finished: the request timed out or was cancelled"
+                ),
+                0
+            )
+        );
+        assert_eq!(status("succeeded"), (Status::Unset, 0));
+        assert_eq!(status("failed"), (Status::error("connection refused"), 1));
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_not_recorded() {
+        let url: Url = "http://user:secret@backend:8081/".parse().unwrap();
+        let attributes = request_attributes("GET", &url);
+        let full = attributes
+            .iter()
+            .find(|attribute| attribute.key.as_str() == "url.full")
+            .unwrap();
+        assert_eq!(
+            full.value.as_str(),
+            "http://REDACTED:REDACTED@backend:8081/"
+        );
+    }
+}
