@@ -1,4 +1,4 @@
-//! The tracing work one request does in the latest step's programs, operation by operation,
+//! The tracing work one request does in step 07's programs, operation by operation,
 //! with the SDK set up as they set it up (always-on sampler, batch processor): starting and
 //! ending a span with an event, injecting and extracting the context, and each service's whole
 //! share. Only the exporter differs: here it drops each batch, so that what is measured is the
@@ -45,7 +45,7 @@ fn provider(sampler: Sampler) -> SdkTracerProvider {
         .build()
 }
 
-/// The propagators the latest step sends and reads with.
+/// The propagators step 07 sends and reads with.
 fn propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),

@@ -1,4 +1,4 @@
-//! The latest local step under load, through both of its real programs, exporting to receivers
+//! Step 07 under load, through both of its real programs, exporting to receivers
 //! in the test: every request answered, every span received, and what SIGTERM does to the
 //! requests in flight. The figures are printed (`cargo test --test load -- --nocapture`).
 

@@ -1,6 +1,6 @@
 //! `cargo run --release -p workshop --bin cost`: what tracing costs, measured on this machine.
 //!
-//! 1. Under load: the untraced pair (step 01) and the traced pair of the latest local step
+//! 1. Under load: the untraced pair (step 01) and the traced pair of step 07
 //!    (batch processor, OTLP to a receiver in this program) run side by side; the same load goes
 //!    to each in turn, in alternating rounds, so that whatever else the machine does hits both
 //!    alike. For each: requests per second, latency percentiles, CPU time per request and each
@@ -649,7 +649,7 @@ fn read_estimates(home: &Path) -> Result<BTreeMap<String, Operation>, String> {
 fn report_operations(operations: &[Operation]) -> String {
     let mut text = String::from(
         "### Per operation\n\n\
-         The tracing work of one request, set up as the latest step sets it up (always-on \
+         The tracing work of one request, set up as step 07 sets it up (always-on \
          sampler, batch processor), with an exporter that drops each batch: criterion's median \
          time per operation, and its 95% confidence interval.\n\n\
          | Operation | Median | 95% interval |\n|---|--:|--:|\n",
