@@ -433,6 +433,17 @@ pub fn check_frontend(
     }
 }
 
+/// The HTTP semantic conventions' attributes step 10's server span has of itself: every other
+/// attribute of `backend call received` is baggage.
+const SERVER_SPAN_ATTRIBUTES: [&str; 6] = [
+    "http.request.method",
+    "http.response.status_code",
+    "http.route",
+    "network.protocol.version",
+    "url.path",
+    "url.scheme",
+];
+
 /// Checks a backend's part: the `backend call received` span it exported for each case, in
 /// the order the cases were sent. (What it made of `tracestate` does not show: it calls no one,
 /// and its spans are read without their trace state. The frontends' checks and the extractor's
@@ -466,6 +477,7 @@ pub fn check_backend(cases: &[Case], spans: &[SpanRecord], all_attributes_export
         let recorded: Vec<(String, String)> = span
             .attributes
             .iter()
+            .filter(|(key, _)| !SERVER_SPAN_ATTRIBUTES.contains(&key.as_str()))
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         match &case.baggage {

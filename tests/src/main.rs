@@ -11,7 +11,7 @@ use workshop::{
 };
 
 const USAGE: &str =
-    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 09, but not 06; default: the latest)";
+    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 10, but not 06; default: the latest)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -111,6 +111,61 @@ fn show_log(name: &str, exited: &Exited) {
         exited.status
     );
     for line in exited.stderr.lines() {
-        println!("  | {line}");
+        let mut parts = wrapped(line, LOG_WIDTH).into_iter();
+        if let Some(first) = parts.next() {
+            println!("  | {first}");
+        }
+        for rest in parts {
+            println!("  |   {rest}");
+        }
+    }
+}
+
+/// How much of a log line goes on one line: after `  | `, or `  |   ` for what continues on the
+/// next lines, it fits in an 80-column terminal.
+const LOG_WIDTH: usize = 74;
+
+/// `line` cut at spaces into parts of at most `width` characters (a word longer than that stays
+/// whole). Step 10's log lines, with their trace ids, are longer than a terminal is wide.
+fn wrapped(line: &str, width: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = line;
+    while rest.chars().count() > width {
+        let limit = rest
+            .char_indices()
+            .nth(width)
+            .map_or(rest.len(), |(at, _)| at);
+        // The last space with at most `width` characters before it, or else the first.
+        let cut = if rest[limit..].starts_with(' ') {
+            Some(limit)
+        } else {
+            rest[..limit]
+                .rfind(' ')
+                .or_else(|| rest[limit..].find(' ').map(|at| limit + at))
+        };
+        let Some(cut) = cut.filter(|&at| at > 0) else {
+            break;
+        };
+        parts.push(&rest[..cut]);
+        rest = rest[cut..].trim_start_matches(' ');
+    }
+    parts.push(rest);
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrapped;
+
+    #[test]
+    fn long_log_lines_are_cut_at_spaces() {
+        assert_eq!(wrapped("short line", 76), ["short line"]);
+        assert_eq!(
+            wrapped("aaaa bbbb cccc dddd", 9),
+            ["aaaa bbbb", "cccc dddd"]
+        );
+        assert_eq!(wrapped("aaaaaaaaaaaa bb", 4), ["aaaaaaaaaaaa", "bb"]);
+        assert_eq!(wrapped("", 4), [""]);
+        assert_eq!(wrapped("é é é", 3), ["é é", "é"]);
     }
 }

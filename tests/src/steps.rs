@@ -78,6 +78,25 @@ const CLIENT_SPANS: &str = concat!(
     "    frontend: read body (internal) http.response.body.size=2\n",
 );
 
+/// Step 10's trace: step 09's, with the HTTP semantic conventions' attributes on the server spans
+/// too (tower-http's TraceLayer makes them, and the span maker fills them in).
+const TRACING_CRATE: &str = concat!(
+    "frontend: incoming call (server) http.request.method=GET http.response.status_code=200 \
+     http.route=/ network.protocol.version=1.1 url.path=/ url.scheme=http\n",
+    "  frontend: backend call (client) http.request.method=GET http.response.status_code=200 \
+     network.peer.address=127.0.0.1 network.peer.port=… network.protocol.version=1.1 \
+     server.address=127.0.0.1 server.port=… url.full=…\n",
+    "    event: making backend call\n",
+    "    frontend: send request (internal)\n",
+    "      frontend: connect (internal) network.peer.address=127.0.0.1 network.peer.port=… \
+     network.transport=tcp\n",
+    "    backend: backend call received (server) demo.origin=frontend http.request.method=GET \
+     http.response.status_code=200 http.route=/ network.protocol.version=1.1 url.path=/ \
+     url.scheme=http\n",
+    "      event: handling backend call\n",
+    "    frontend: read body (internal) http.response.body.size=2\n",
+);
+
 const CHILD_SPAN: &str = concat!(
     "frontend: incoming call (server)\n",
     "  frontend: backend call (client)\n",
@@ -184,6 +203,17 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: true,
         trace: CLIENT_SPANS,
+    },
+    Step {
+        number: "10",
+        folder: "10-tracing-crate",
+        title: "the same trace with the tracing crate",
+        frontend_traced: true,
+        backend_traced: true,
+        frontend_continues_caller: true,
+        local: true,
+        otlp: true,
+        trace: TRACING_CRATE,
     },
 ];
 

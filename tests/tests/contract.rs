@@ -90,6 +90,7 @@ contract_tests! {
     step_07: "07",
     step_08: "08",
     step_09: "09",
+    step_10: "10",
 }
 
 /// The part of the contract a program keeps before it reaches any exporter: configuration is

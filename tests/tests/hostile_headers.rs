@@ -41,6 +41,7 @@ hostile_header_tests! {
     step_07: "07",
     step_08: "08",
     step_09: "09",
+    step_10: "10",
 }
 
 #[test]

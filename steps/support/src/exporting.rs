@@ -10,6 +10,11 @@ use std::{
 };
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Metadata;
+use tracing_subscriber::{
+    filter::{DynFilterFn, dynamic_filter_fn},
+    layer,
+};
 
 /// The same warning is printed at most once in this long: an exporter that is down fails every
 /// batch, and a line per failure would bury the program's log.
@@ -66,17 +71,13 @@ pub(crate) fn warn(source: &'static str, message: impl Display) {
 pub fn print_exporter_errors() {
     use tracing_subscriber::{
         Layer,
-        filter::{FilterExt, LevelFilter, Targets, dynamic_filter_fn},
+        filter::{FilterExt, LevelFilter, Targets},
         layer::SubscriberExt,
         util::SubscriberInitExt,
     };
     // ANCHOR: filter
     let opentelemetry_warnings = Targets::new().with_target("opentelemetry", LevelFilter::WARN);
-    // One event site (the SDK's "export failed", say) at a time: `name` says where it is. A
-    // dynamic filter, asked at every event: a plain one is asked once per site.
-    let not_repeated =
-        dynamic_filter_fn(|event, _| !event.is_event() || may_warn(event.name()).is_some())
-            .with_max_level_hint(LevelFilter::WARN);
+    let not_repeated = not_repeated().with_max_level_hint(LevelFilter::WARN);
     // `and` asks the targets first, and the dynamic filter only about what they let through.
     // That order, and the level hint, keep tracing cheap: every other crate's events
     // (hyper-util writes some on each request) and the SDK's debug events are then off where
@@ -89,6 +90,19 @@ pub fn print_exporter_errors() {
     // ANCHOR_END: filter
     // Fails only if a subscriber is set already, which then prints these too.
     let _ = tracing_subscriber::registry().with(to_stderr).try_init();
+}
+
+/// A filter that holds back an OpenTelemetry crate's event when the same one (the SDK's "export
+/// failed", say: `name` says where it is written) went through less than [`WARNING_INTERVAL`]
+/// ago. Spans and other crates' events go through. A dynamic filter, asked at every event: a
+/// plain one is asked once per site.
+pub(crate) fn not_repeated<S>()
+-> DynFilterFn<S, impl Fn(&Metadata<'_>, &layer::Context<'_, S>) -> bool> {
+    dynamic_filter_fn(|metadata: &Metadata<'_>, _: &layer::Context<'_, S>| {
+        !metadata.is_event()
+            || !metadata.target().starts_with("opentelemetry")
+            || may_warn(metadata.name()).is_some()
+    })
 }
 
 /// Shuts `provider` down, within `timeout`: its batch processor exports what is waiting.

@@ -11,10 +11,13 @@ mod config;
 mod exporting;
 #[cfg(feature = "google")]
 pub mod google;
+#[cfg(feature = "tracing-logs")]
+pub mod logs;
 #[cfg(feature = "otel-env")]
 pub mod otel_env;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+pub mod semconv;
 mod serve;
 mod trace_headers;
 

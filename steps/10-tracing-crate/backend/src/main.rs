@@ -1,0 +1,175 @@
+//! Step 10, backend: step 09's backend written with the `tracing` crate, as the frontend is
+//! (see there). Its server span comes from tower-http's `TraceLayer`; the handler adds the
+//! baggage, the event (also a log line with the trace id) and the simulated work.
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request, State},
+    response::Response,
+    routing::get,
+};
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::TracerProvider,
+};
+use opentelemetry_sdk::{
+    Resource,
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use step_support::{
+    BackendConfig, W3cHeaderExtractor, logs,
+    otel_env::{self, Propagators},
+    otlp, semconv,
+};
+use tower_http::trace::TraceLayer;
+use tracing::{Instrument, Span, field, info, info_span};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
+    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
+    // How long each request's simulated work takes; 0 (unset) is none.
+    let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
+    // NEW: which log lines to write, from RUST_LOG (`info` when unset).
+    let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // Spans go out over OTLP, as in the frontend (see there).
+    let otlp = listener
+        .unless_stopped(otlp::connect())
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    // NEW: as in the frontend: spans to the trace, log lines to stderr.
+    init_subscriber(provider.tracer("backend"), log_filter);
+    let app = Backend { work };
+    step_support::serve(listener, router(app, Arc::new(propagators.build()))).await;
+
+    // Send the last spans before exiting.
+    otlp::shut_down(provider).await
+}
+
+/// The tracer provider, set up as the frontend's, under the service name `backend`.
+fn init_tracer(
+    exporter: impl SpanExporter + 'static,
+    destination_attributes: Vec<KeyValue>,
+    sampler: Sampler,
+) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("backend"))
+        // What the destination needs to know (Google Cloud: the project).
+        .with_attributes(destination_attributes)
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // By default, the caller's decision.
+        .with_sampler(sampler)
+        // Batched, off the request's path, as in the frontend.
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// Spans to OpenTelemetry whatever RUST_LOG says, log lines as it says: as in the frontend.
+fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
+    let to_the_trace = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_target(false)
+        .with_filter(logs::trace_filter());
+    let to_the_log = tracing_subscriber::fmt::layer()
+        .event_format(logs::WithTraceIds)
+        .with_writer(std::io::stderr)
+        .with_filter(logs::without_repeated_warnings(log_filter));
+    tracing_subscriber::registry()
+        .with(to_the_trace)
+        .with(to_the_log)
+        .init();
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Backend {
+    /// The simulated work of each request (`BACKEND_WORK_MS`).
+    work: Duration,
+}
+
+fn router(app: Backend, propagator: Arc<TextMapCompositePropagator>) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        // NEW: the server span, from tower-http's TraceLayer, as in the frontend.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |request: &Request| {
+                    backend_call_received_span(request, &propagator)
+                })
+                .on_response(record_status_code)
+                .on_failure(()),
+        )
+        .with_state(app)
+}
+
+// ANCHOR: server_span
+/// The server span of the backend call, a child of the frontend's `backend call` span, whose
+/// context (and baggage) came in the headers.
+fn backend_call_received_span(request: &Request, propagator: &TextMapCompositePropagator) -> Span {
+    let span = info_span!(
+        "backend call received",
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        url.path = request.uri().path(),
+        url.scheme = "http",
+        http.route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str),
+        network.protocol.version = semconv::protocol_version(request.version()),
+        http.response.status_code = field::Empty,
+    );
+    // Headers that are missing or malformed give an empty context, and the span starts a new
+    // trace. (The extractor from step-support holds them to the W3C grammar.)
+    let parent_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
+    // Fails only when this span is not in the trace at all (a filter turned it off).
+    let _ = span.set_parent(parent_cx);
+    span
+}
+// ANCHOR_END: server_span
+
+fn record_status_code(response: &Response, _latency: Duration, span: &Span) {
+    span.record("http.response.status_code", response.status().as_u16());
+}
+
+// ANCHOR: handler
+async fn handle_request(State(app): State<Backend>) -> &'static str {
+    // The request's span, made by the TraceLayer, is current while the handler runs.
+    let span = Span::current();
+    // Record the baggage that came with the request on the span, key for key (step 05). It is
+    // in the span's OpenTelemetry context, which holds what the parent's context held.
+    for (key, (value, _metadata)) in span.context().baggage() {
+        span.set_attribute(key.clone(), value.clone());
+    }
+    // A span event in the trace, and a log line with the trace id.
+    info!("handling backend call");
+
+    // Work of a set duration, when asked for, in a span that says it is a sleep.
+    if !app.work.is_zero() {
+        let milliseconds = u64::try_from(app.work.as_millis()).unwrap_or(u64::MAX);
+        tokio::time::sleep(app.work)
+            .instrument(info_span!(
+                "simulated work",
+                demo.simulated_work_ms = milliseconds
+            ))
+            .await;
+    }
+    "OK"
+}
+// ANCHOR_END: handler
