@@ -1,8 +1,10 @@
-//! Step 09's real programs, configured the standard way: `OTEL_PROPAGATORS` chooses the trace
+//! Step 09's real programs, and step 10's (step 09 written with the `tracing` crate), configured
+//! the standard way: `OTEL_PROPAGATORS` chooses the trace
 //! header formats read and sent (a backend that reads `jaeger` continues a trace from a client
 //! that sends only `uber-trace-id`), and `OTEL_TRACES_SAMPLER` which traces are kept (a ratio
 //! holds over many traces, the backend follows the frontend's decision, an unknown name stops
-//! the program at start-up).
+//! the program at start-up). The ratio over 1,000 traces runs on step 09 alone: both steps
+//! hand the same SDK sampler the same variables.
 
 #![allow(clippy::unwrap_used)]
 
@@ -25,10 +27,21 @@ fn step_09() -> &'static steps::Step {
     steps::find("09").unwrap()
 }
 
-/// Starts step 09's backend with `env`, sends it one request with the header `name: value`,
+/// The steps that read `OTEL_PROPAGATORS` and `OTEL_TRACES_SAMPLER`: step 09, and step 10, which
+/// is step 09 written with the `tracing` crate.
+fn steps_reading_otel_env() -> [&'static steps::Step; 2] {
+    [step_09(), steps::find("10").unwrap()]
+}
+
+/// Starts `step`'s backend with `env`, sends it one request with the header `name: value`,
 /// stops it, and returns its spans.
-async fn backend_spans_for(env: &[(&str, &str)], name: &str, value: &str) -> Vec<SpanRecord> {
-    let backend = Service::start(&step_09().backend(), env).await.unwrap();
+async fn backend_spans_for(
+    step: &steps::Step,
+    env: &[(&str, &str)],
+    name: &str,
+    value: &str,
+) -> Vec<SpanRecord> {
+    let backend = Service::start(&step.backend(), env).await.unwrap();
     let answer = http_get_with(&backend.url(), &[(name, value)])
         .await
         .unwrap();
@@ -40,112 +53,118 @@ async fn backend_spans_for(env: &[(&str, &str)], name: &str, value: &str) -> Vec
 
 #[tokio::test]
 async fn a_backend_reading_jaeger_continues_a_trace_sent_only_in_uber_trace_id() {
-    let uber_trace_id = format!("{TRACE_ID}:{PARENT_ID}:0:1");
-    let env = [("OTEL_PROPAGATORS", "tracecontext,baggage,jaeger")];
+    for step in steps_reading_otel_env() {
+        let uber_trace_id = format!("{TRACE_ID}:{PARENT_ID}:0:1");
+        let env = [("OTEL_PROPAGATORS", "tracecontext,baggage,jaeger")];
 
-    let spans = backend_spans_for(&env, "uber-trace-id", &uber_trace_id).await;
+        let spans = backend_spans_for(step, &env, "uber-trace-id", &uber_trace_id).await;
 
-    let received = the_span(&spans, "backend call received");
-    assert_eq!(received.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
-    assert_eq!(
-        received.parent_span_id,
-        Some(SpanId::from_hex(PARENT_ID).unwrap())
-    );
+        let received = the_span(&spans, "backend call received");
+        assert_eq!(received.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+        assert_eq!(
+            received.parent_span_id,
+            Some(SpanId::from_hex(PARENT_ID).unwrap())
+        );
 
-    // By default it reads only the W3C headers: the same request starts a trace of its own.
-    let spans = backend_spans_for(&[], "uber-trace-id", &uber_trace_id).await;
-    let received = the_span(&spans, "backend call received");
-    assert_ne!(received.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
-    assert_eq!(received.parent_span_id, None);
+        // By default it reads only the W3C headers: the same request starts a trace of its own.
+        let spans = backend_spans_for(step, &[], "uber-trace-id", &uber_trace_id).await;
+        let received = the_span(&spans, "backend call received");
+        assert_ne!(received.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+        assert_eq!(received.parent_span_id, None);
+    }
 }
 
 #[tokio::test]
 async fn the_frontend_sends_the_formats_otel_propagators_names_and_reports_unknown_ones_once() {
-    let backend = FakeBackend::answering(StatusCode::OK).await;
-    let env = [
-        ("BACKEND_URL", backend.url()),
-        // `xcloudtrace` is built in here: the tests build every step's programs in one cargo
-        // run, and step 06's `cloud-trace` brings Google's propagator's crate to step-support.
-        ("OTEL_PROPAGATORS", "jaeger, b3 ,xcloudtrace,b3"),
-    ];
-    let frontend = Service::start(&step_09().frontend(), &env).await.unwrap();
-    for _ in 0..2 {
-        assert_eq!(http_get(&frontend.url()).await.unwrap().0, StatusCode::OK);
-    }
-    let exited = frontend.stop().await.unwrap();
-    exited.assert_success();
+    for step in steps_reading_otel_env() {
+        let backend = FakeBackend::answering(StatusCode::OK).await;
+        let env = [
+            ("BACKEND_URL", backend.url()),
+            // `xcloudtrace` is built in here: the tests build every step's programs in one cargo
+            // run, and step 06's `cloud-trace` brings Google's propagator's crate to step-support.
+            ("OTEL_PROPAGATORS", "jaeger, b3 ,xcloudtrace,b3"),
+        ];
+        let frontend = Service::start(&step.frontend(), &env).await.unwrap();
+        for _ in 0..2 {
+            assert_eq!(http_get(&frontend.url()).await.unwrap().0, StatusCode::OK);
+        }
+        let exited = frontend.stop().await.unwrap();
+        exited.assert_success();
 
-    let warnings: Vec<&str> = exited
-        .stderr
-        .lines()
-        .filter(|line| line.contains("OTEL_PROPAGATORS"))
-        .collect();
-    assert_eq!(
-        warnings,
-        ["warning: OTEL_PROPAGATORS: b3 not known here, left out \
-          (known: tracecontext, baggage, jaeger, xcloudtrace, none)"]
-    );
-    let spans = exited.spans();
-    let received = backend.received();
-    for headers in &received {
-        assert!(headers.get("traceparent").is_none(), "{headers:?}");
-        assert!(headers.get("baggage").is_none(), "{headers:?}");
-        let uber = headers["uber-trace-id"].to_str().unwrap();
-        let (trace_id, rest) = uber.split_once(':').unwrap();
-        let (span_id, _) = rest.split_once(':').unwrap();
-        let call = spans
-            .iter()
-            .find(|span| span.name == "backend call" && span.span_id.to_string() == span_id)
-            .unwrap_or_else(|| panic!("no backend call span {span_id}: {}", outline(&spans)));
-        assert_eq!(call.trace_id.to_string(), trace_id);
-        let google = headers["x-cloud-trace-context"].to_str().unwrap();
-        assert!(google.starts_with(&format!("{trace_id}/")), "{google}");
+        let warnings: Vec<&str> = exited
+            .stderr
+            .lines()
+            .filter(|line| line.contains("OTEL_PROPAGATORS"))
+            .collect();
+        assert_eq!(
+            warnings,
+            ["warning: OTEL_PROPAGATORS: b3 not known here, left out \
+              (known: tracecontext, baggage, jaeger, xcloudtrace, none)"]
+        );
+        let spans = exited.spans();
+        let received = backend.received();
+        for headers in &received {
+            assert!(headers.get("traceparent").is_none(), "{headers:?}");
+            assert!(headers.get("baggage").is_none(), "{headers:?}");
+            let uber = headers["uber-trace-id"].to_str().unwrap();
+            let (trace_id, rest) = uber.split_once(':').unwrap();
+            let (span_id, _) = rest.split_once(':').unwrap();
+            let call = spans
+                .iter()
+                .find(|span| span.name == "backend call" && span.span_id.to_string() == span_id)
+                .unwrap_or_else(|| panic!("no backend call span {span_id}: {}", outline(&spans)));
+            assert_eq!(call.trace_id.to_string(), trace_id);
+            let google = headers["x-cloud-trace-context"].to_str().unwrap();
+            assert!(google.starts_with(&format!("{trace_id}/")), "{google}");
+        }
+        assert_eq!(received.len(), 2);
     }
-    assert_eq!(received.len(), 2);
 }
 
 #[tokio::test]
 async fn the_frontend_continues_a_jaeger_callers_trace_but_sends_none_of_its_baggage_on() {
-    let backend = FakeBackend::answering(StatusCode::OK).await;
-    let env = [
-        ("BACKEND_URL", backend.url()),
-        ("OTEL_PROPAGATORS", "tracecontext,baggage,jaeger"),
-    ];
-    let frontend = Service::start(&step_09().frontend(), &env).await.unwrap();
-    // A caller on the internet, speaking Jaeger: its trace, and 40 entries of Jaeger baggage,
-    // which Jaeger's propagator would put in the trace state and the W3C one send on.
-    let uber_trace_id = format!("{TRACE_ID}:{PARENT_ID}:0:1");
-    let names: Vec<String> = (0..40).map(|index| format!("uberctx-key{index}")).collect();
-    let mut headers = vec![("uber-trace-id", uber_trace_id.as_str())];
-    headers.extend(names.iter().map(|name| (name.as_str(), "value")));
+    for step in steps_reading_otel_env() {
+        let backend = FakeBackend::answering(StatusCode::OK).await;
+        let env = [
+            ("BACKEND_URL", backend.url()),
+            ("OTEL_PROPAGATORS", "tracecontext,baggage,jaeger"),
+        ];
+        let frontend = Service::start(&step.frontend(), &env).await.unwrap();
+        // A caller on the internet, speaking Jaeger: its trace, and 40 entries of Jaeger baggage,
+        // which Jaeger's propagator would put in the trace state and the W3C one send on.
+        let uber_trace_id = format!("{TRACE_ID}:{PARENT_ID}:0:1");
+        let names: Vec<String> = (0..40).map(|index| format!("uberctx-key{index}")).collect();
+        let mut headers = vec![("uber-trace-id", uber_trace_id.as_str())];
+        headers.extend(names.iter().map(|name| (name.as_str(), "value")));
 
-    let answer = http_get_with(&frontend.url(), &headers).await.unwrap();
+        let answer = http_get_with(&frontend.url(), &headers).await.unwrap();
 
-    let exited = frontend.stop().await.unwrap();
-    exited.assert_success();
-    assert_eq!(answer, (StatusCode::OK, "OK".into()));
-    let incoming = the_span(&exited.spans(), "incoming call").clone();
-    assert_eq!(incoming.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
-    assert_eq!(
-        incoming.parent_span_id,
-        Some(SpanId::from_hex(PARENT_ID).unwrap())
-    );
-    let sent = &backend.received()[0];
-    let traceparent = sent["traceparent"].to_str().unwrap();
-    assert!(
-        traceparent.starts_with(&format!("00-{TRACE_ID}-")),
-        "{traceparent}"
-    );
-    assert!(
-        sent.get("tracestate").is_none_or(|state| state.is_empty()),
-        "{sent:?}"
-    );
-    assert_eq!(sent["baggage"], "demo.origin=frontend");
-    assert!(
-        sent.keys()
-            .all(|name| !name.as_str().starts_with("uberctx-")),
-        "{sent:?}"
-    );
+        let exited = frontend.stop().await.unwrap();
+        exited.assert_success();
+        assert_eq!(answer, (StatusCode::OK, "OK".into()));
+        let incoming = the_span(&exited.spans(), "incoming call").clone();
+        assert_eq!(incoming.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+        assert_eq!(
+            incoming.parent_span_id,
+            Some(SpanId::from_hex(PARENT_ID).unwrap())
+        );
+        let sent = &backend.received()[0];
+        let traceparent = sent["traceparent"].to_str().unwrap();
+        assert!(
+            traceparent.starts_with(&format!("00-{TRACE_ID}-")),
+            "{traceparent}"
+        );
+        assert!(
+            sent.get("tracestate").is_none_or(|state| state.is_empty()),
+            "{sent:?}"
+        );
+        assert_eq!(sent["baggage"], "demo.origin=frontend");
+        assert!(
+            sent.keys()
+                .all(|name| !name.as_str().starts_with("uberctx-")),
+            "{sent:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -197,65 +216,69 @@ async fn a_ratio_keeps_about_that_fraction_of_traces_and_the_backend_follows() {
 
 #[tokio::test]
 async fn a_sampled_out_parent_yields_no_backend_span() {
-    // The backend's default sampler follows the caller: flags 00, not sampled, keep nothing.
-    let not_sampled = format!("00-{TRACE_ID}-{PARENT_ID}-00");
-    let spans = backend_spans_for(&[], "traceparent", &not_sampled).await;
-    assert!(spans.is_empty(), "{}", outline(&spans));
-    // The same request, sampled: the span is there, in the caller's trace.
-    let sampled = format!("00-{TRACE_ID}-{PARENT_ID}-01");
-    let spans = backend_spans_for(&[], "traceparent", &sampled).await;
-    assert_eq!(
-        the_span(&spans, "backend call received").trace_id,
-        TraceId::from_hex(TRACE_ID).unwrap()
-    );
-
-    // A frontend that keeps nothing: the backend, following it, keeps nothing either.
-    let pair = Pair::start(step_09(), &[("OTEL_TRACES_SAMPLER", "always_off")])
-        .await
-        .unwrap();
-    for _ in 0..5 {
+    for step in steps_reading_otel_env() {
+        // The backend's default sampler follows the caller: flags 00, not sampled, keep nothing.
+        let not_sampled = format!("00-{TRACE_ID}-{PARENT_ID}-00");
+        let spans = backend_spans_for(step, &[], "traceparent", &not_sampled).await;
+        assert!(spans.is_empty(), "{}", outline(&spans));
+        // The same request, sampled: the span is there, in the caller's trace.
+        let sampled = format!("00-{TRACE_ID}-{PARENT_ID}-01");
+        let spans = backend_spans_for(step, &[], "traceparent", &sampled).await;
         assert_eq!(
-            http_get(&pair.frontend.url()).await.unwrap().0,
-            StatusCode::OK
+            the_span(&spans, "backend call received").trace_id,
+            TraceId::from_hex(TRACE_ID).unwrap()
         );
+
+        // A frontend that keeps nothing: the backend, following it, keeps nothing either.
+        let pair = Pair::start(step, &[("OTEL_TRACES_SAMPLER", "always_off")])
+            .await
+            .unwrap();
+        for _ in 0..5 {
+            assert_eq!(
+                http_get(&pair.frontend.url()).await.unwrap().0,
+                StatusCode::OK
+            );
+        }
+        let (frontend, backend) = pair.stop().await.unwrap();
+        frontend.assert_success();
+        backend.assert_success();
+        let spans = process::exported_spans(step, &frontend, &backend).unwrap();
+        assert!(spans.is_empty(), "{}", outline(&spans));
     }
-    let (frontend, backend) = pair.stop().await.unwrap();
-    frontend.assert_success();
-    backend.assert_success();
-    let spans = process::exported_spans(step_09(), &frontend, &backend).unwrap();
-    assert!(spans.is_empty(), "{}", outline(&spans));
 }
 
 #[tokio::test]
 async fn an_unknown_sampler_or_a_bad_ratio_stops_both_programs_at_start_up() {
-    for program in [step_09().frontend(), step_09().backend()] {
-        for (env, message) in [
-            (
-                [
-                    ("OTEL_TRACES_SAMPLER", "sometimes"),
-                    ("OTEL_TRACES_SAMPLER_ARG", ""),
-                ],
-                "error: OTEL_TRACES_SAMPLER=\"sometimes\": expected always_on, always_off, \
-                 traceidratio, parentbased_always_on, parentbased_always_off or \
-                 parentbased_traceidratio",
-            ),
-            (
-                [
-                    ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
-                    ("OTEL_TRACES_SAMPLER_ARG", "10%"),
-                ],
-                "error: OTEL_TRACES_SAMPLER_ARG=\"10%\": parentbased_traceidratio needs a \
-                 ratio from 0 to 1, such as 0.25",
-            ),
-        ] {
-            let exited = run_to_exit(&program, &env).await.unwrap();
-            assert_eq!(
-                exited.status.code(),
-                Some(2),
-                "{program}: {}",
-                exited.stderr
-            );
-            assert_eq!(exited.stderr.trim(), message, "{program}");
+    for step in steps_reading_otel_env() {
+        for program in [step.frontend(), step.backend()] {
+            for (env, message) in [
+                (
+                    [
+                        ("OTEL_TRACES_SAMPLER", "sometimes"),
+                        ("OTEL_TRACES_SAMPLER_ARG", ""),
+                    ],
+                    "error: OTEL_TRACES_SAMPLER=\"sometimes\": expected always_on, always_off, \
+                     traceidratio, parentbased_always_on, parentbased_always_off or \
+                     parentbased_traceidratio",
+                ),
+                (
+                    [
+                        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                        ("OTEL_TRACES_SAMPLER_ARG", "10%"),
+                    ],
+                    "error: OTEL_TRACES_SAMPLER_ARG=\"10%\": parentbased_traceidratio needs a \
+                     ratio from 0 to 1, such as 0.25",
+                ),
+            ] {
+                let exited = run_to_exit(&program, &env).await.unwrap();
+                assert_eq!(
+                    exited.status.code(),
+                    Some(2),
+                    "{program}: {}",
+                    exited.stderr
+                );
+                assert_eq!(exited.stderr.trim(), message, "{program}");
+            }
         }
     }
 }

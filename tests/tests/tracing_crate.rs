@@ -105,6 +105,24 @@ async fn a_log_line_written_in_a_handler_names_its_trace_and_span() {
 }
 
 #[tokio::test]
+async fn a_callers_baggage_never_replaces_the_server_spans_own_attributes() {
+    let backend = process::Service::start(&step_10().backend(), &[])
+        .await
+        .unwrap();
+    let baggage = "http.route=%2Fevil,url.path=%2Fevil,demo.origin=caller";
+    let answer = process::http_get_with(&backend.url(), &[("baggage", baggage)])
+        .await
+        .unwrap();
+    let exited = backend.stop().await.unwrap();
+    assert_eq!(answer, (StatusCode::OK, "OK".into()));
+    let spans = exited.spans();
+    let received = the_span(&spans, "backend call received");
+    assert_eq!(received.attributes["http.route"], "/");
+    assert_eq!(received.attributes["url.path"], "/");
+    assert_eq!(received.attributes["demo.origin"], "caller");
+}
+
+#[tokio::test]
 async fn with_rust_log_at_warn_the_trace_is_still_whole() {
     let (frontend, backend, spans) = one_request(step_10(), &[("RUST_LOG", "warn")]).await;
 

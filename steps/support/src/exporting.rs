@@ -10,7 +10,7 @@ use std::{
 };
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::Metadata;
+use tracing::{Level, Metadata};
 use tracing_subscriber::{
     filter::{DynFilterFn, dynamic_filter_fn},
     layer,
@@ -69,11 +69,17 @@ pub(crate) fn warn(source: &'static str, message: impl Display) {
 /// nobody sees it, and the spans just never arrive. Other crates' diagnostics (gcp_auth's
 /// retries, hyper's) stay off.
 pub fn print_exporter_errors() {
+    use tracing_subscriber::util::SubscriberInitExt;
+    // Fails only if a subscriber is set already, which then prints these too.
+    let _ = exporter_errors_subscriber().try_init();
+}
+
+/// The subscriber [`print_exporter_errors`] sets.
+fn exporter_errors_subscriber() -> impl tracing::Subscriber + Send + Sync + 'static {
     use tracing_subscriber::{
         Layer,
         filter::{FilterExt, LevelFilter, Targets},
         layer::SubscriberExt,
-        util::SubscriberInitExt,
     };
     // ANCHOR: filter
     let opentelemetry_warnings = Targets::new().with_target("opentelemetry", LevelFilter::WARN);
@@ -88,19 +94,20 @@ pub fn print_exporter_errors() {
         .without_time()
         .with_filter(opentelemetry_warnings.and(not_repeated));
     // ANCHOR_END: filter
-    // Fails only if a subscriber is set already, which then prints these too.
-    let _ = tracing_subscriber::registry().with(to_stderr).try_init();
+    tracing_subscriber::registry().with(to_stderr)
 }
 
-/// A filter that holds back an OpenTelemetry crate's event when the same one (the SDK's "export
-/// failed", say: `name` says where it is written) went through less than [`WARNING_INTERVAL`]
-/// ago. Spans and other crates' events go through. A dynamic filter, asked at every event: a
-/// plain one is asked once per site.
+/// A filter that holds back an OpenTelemetry crate's warning or error when the same one (the
+/// SDK's "export failed", say: `name` says where it is written) went through less than
+/// [`WARNING_INTERVAL`] ago. Spans, less severe events and other crates' events go through. A
+/// dynamic filter, asked at every event: a plain one is asked once per site.
 pub(crate) fn not_repeated<S>()
 -> DynFilterFn<S, impl Fn(&Metadata<'_>, &layer::Context<'_, S>) -> bool> {
     dynamic_filter_fn(|metadata: &Metadata<'_>, _: &layer::Context<'_, S>| {
         !metadata.is_event()
             || !metadata.target().starts_with("opentelemetry")
+            // Less severe than a warning (in `tracing`, the more verbose level is the greater).
+            || *metadata.level() > Level::WARN
             || may_warn(metadata.name()).is_some()
     })
 }
@@ -125,19 +132,23 @@ pub async fn shut_down_provider(provider: SdkTracerProvider, timeout: Duration) 
 
 #[cfg(test)]
 mod tests {
-    use tracing::Level;
+    use tracing::{Level, Subscriber};
     use tracing_subscriber::filter::LevelFilter;
 
     #[test]
     fn only_the_opentelemetry_crates_warnings_are_looked_at() {
-        super::print_exporter_errors();
-        // What tracing's macros check first, before calling anything: nothing below a warning
-        // is wanted from anyone, so debug and trace events cost one comparison.
-        assert_eq!(LevelFilter::current(), LevelFilter::WARN);
-        // Other crates' events are off at their call sites, whatever their level.
-        assert!(!tracing::enabled!(target: "hyper_util::client::legacy::pool", Level::ERROR));
-        assert!(!tracing::enabled!(target: "opentelemetry_sdk", Level::INFO));
-        assert!(tracing::enabled!(target: "opentelemetry_sdk", Level::WARN));
-        assert!(tracing::enabled!(target: "opentelemetry_otlp", Level::ERROR));
+        let subscriber = super::exporter_errors_subscriber();
+        // What tracing's macros check first, before calling anything (`LevelFilter::current()`,
+        // the most any subscriber alive wants): nothing below a warning is wanted from anyone,
+        // so debug and trace events cost one comparison. Other tests in this binary run
+        // subscribers of their own, so this one's own hint is what is checked.
+        assert_eq!(subscriber.max_level_hint(), Some(LevelFilter::WARN));
+        tracing::subscriber::with_default(subscriber, || {
+            // Other crates' events are off at their call sites, whatever their level.
+            assert!(!tracing::enabled!(target: "hyper_util::client::legacy::pool", Level::ERROR));
+            assert!(!tracing::enabled!(target: "opentelemetry_sdk", Level::INFO));
+            assert!(tracing::enabled!(target: "opentelemetry_sdk", Level::WARN));
+            assert!(tracing::enabled!(target: "opentelemetry_otlp", Level::ERROR));
+        });
     }
 }

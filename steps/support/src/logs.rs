@@ -64,7 +64,9 @@ pub fn without_repeated_warnings<S>(log_filter: EnvFilter) -> impl Filter<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    log_filter.and(not_repeated())
+    // The hint says the dynamic filter wants no level RUST_LOG does not: without it, every
+    // level of every crate would be asked about at each event.
+    log_filter.and(not_repeated().with_max_level_hint(LevelFilter::TRACE))
 }
 // ANCHOR_END: log_filter
 
@@ -78,9 +80,10 @@ where
 /// As tracing-subscriber's default format, but naming the spans around the event without their
 /// fields (the trace has those), and with the ids at the end. They come from OpenTelemetry's
 /// current context, which tracing-opentelemetry's layer sets whenever a span of the trace is
-/// entered: the line gets the innermost span the trace has (one filtered out of it is
-/// skipped), and a line written outside any gets no ids. (An event given another span with
-/// `parent:` still gets the entered span's ids.)
+/// entered (its "context activation", on unless turned off): the line gets the innermost span
+/// the trace has (one filtered out of it is skipped). A line written outside any, or in a trace
+/// the sampler did not keep, gets no ids: there would be no trace to find. (An event given
+/// another span with `parent:` still gets the entered span's ids.)
 #[derive(Default)]
 pub struct WithTraceIds;
 
@@ -107,7 +110,7 @@ where
         ctx.format_fields(writer.by_ref(), event)?;
         let cx = Context::current();
         let span = cx.span().span_context().clone();
-        if span.is_valid() {
+        if span.is_sampled() {
             write!(
                 writer,
                 " trace_id={} span_id={}",
@@ -220,6 +223,46 @@ mod tests {
         assert_eq!(names, ["inner", "outer"]);
         assert_eq!(spans[0].parent_span_id, spans[1].span_context.span_id());
         assert_eq!(spans[0].events.events[0].name, "an event of the trace");
+    }
+
+    #[test]
+    fn a_line_in_a_trace_the_sampler_drops_has_no_ids() {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
+            .with_simple_exporter(exporter.clone())
+            .build();
+        let lines = Lines::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .event_format(WithTraceIds)
+                    .with_writer(lines.clone()),
+            );
+        tracing::subscriber::with_default(subscriber, || {
+            info_span!("dropped").in_scope(|| info!("written inside"));
+        });
+        assert!(exporter.get_finished_spans().unwrap().is_empty());
+        assert!(
+            lines
+                .text()
+                .ends_with(" INFO dropped: step_support::logs::tests: written inside\n"),
+            "{}",
+            lines.text()
+        );
+    }
+
+    #[test]
+    fn a_repeated_opentelemetry_warning_is_held_back() {
+        let (_, lines) = run("info", || {
+            for _ in 0..3 {
+                warn!(name: "logs::tests::repeated", target: "opentelemetry_sdk", "export failed again");
+                info!(name: "logs::tests::repeated_info", target: "opentelemetry_sdk", "exported");
+            }
+        });
+        assert_eq!(lines.matches("export failed again").count(), 1, "{lines}");
+        assert_eq!(lines.matches("exported").count(), 3, "{lines}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Values as OpenTelemetry's semantic conventions write them.
 
-use axum::http::Version;
+use axum::http::{Method, Version};
 
 /// The HTTP version, as `network.protocol.version` writes it: `1.1`, `2`.
 pub fn protocol_version(version: Version) -> &'static str {
@@ -11,5 +11,34 @@ pub fn protocol_version(version: Version) -> &'static str {
         Version::HTTP_2 => "2",
         Version::HTTP_3 => "3",
         _ => "unknown",
+    }
+}
+
+/// The method, as `http.request.method` writes it: one of the methods HTTP defines, or `_OTHER`
+/// for any other (a caller may send any token, and each would be a value of its own).
+pub fn request_method(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "_OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_method_http_does_not_define_is_other() {
+        assert_eq!(request_method(&Method::GET), "GET");
+        let made_up = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(request_method(&made_up), "_OTHER");
     }
 }

@@ -110,7 +110,7 @@ fn router(app: Backend, propagator: Arc<TextMapCompositePropagator>) -> Router {
     Router::new()
         .route("/", get(handle_request))
         // NEW: the server span, from tower-http's TraceLayer, as in the frontend.
-        .layer(
+        .route_layer(
             TraceLayer::new_for_http()
                 .make_span_with(move |request: &Request| {
                     backend_call_received_span(request, &propagator)
@@ -128,18 +128,24 @@ fn backend_call_received_span(request: &Request, propagator: &TextMapCompositePr
     let span = info_span!(
         "backend call received",
         otel.kind = "server",
-        http.request.method = %request.method(),
+        http.request.method = semconv::request_method(request.method()),
         url.path = request.uri().path(),
         url.scheme = "http",
-        http.route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str),
+        http.route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
         network.protocol.version = semconv::protocol_version(request.version()),
         http.response.status_code = field::Empty,
     );
     // Headers that are missing or malformed give an empty context, and the span starts a new
     // trace. (The extractor from step-support holds them to the W3C grammar.)
     let parent_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
-    // Fails only when this span is not in the trace at all (a filter turned it off).
-    let _ = span.set_parent(parent_cx);
+    // Only fails when the span has started already (it has not: it starts when the request
+    // first enters it) or when no OpenTelemetry layer is installed.
+    if let Err(error) = span.set_parent(parent_cx) {
+        tracing::warn!(%error, "the caller's trace is not continued");
+    }
     span
 }
 // ANCHOR_END: server_span
@@ -153,8 +159,14 @@ async fn handle_request(State(app): State<Backend>) -> &'static str {
     // The request's span, made by the TraceLayer, is current while the handler runs.
     let span = Span::current();
     // Record the baggage that came with the request on the span, key for key (step 05). It is
-    // in the span's OpenTelemetry context, which holds what the parent's context held.
+    // in the span's OpenTelemetry context, which holds what the parent's context held. Baggage
+    // comes from whoever called: it never replaces what the span says of itself (a field such
+    // as `http.route`), and a production service would copy only the keys it expects.
+    let own_fields = span.metadata().map(|metadata| metadata.fields());
     for (key, (value, _metadata)) in span.context().baggage() {
+        if own_fields.is_some_and(|fields| fields.field(key.as_str()).is_some()) {
+            continue;
+        }
         span.set_attribute(key.clone(), value.clone());
     }
     // A span event in the trace, and a log line with the trace id.

@@ -15,14 +15,14 @@ use std::{
 };
 
 use hyper_util::client::legacy::connect::{Connection, HttpInfo};
-use opentelemetry::{Array, StringValue, Value, trace::Status};
+use opentelemetry::{Array, KeyValue, StringValue, Value, trace::Status};
 use reqwest::{
     Response, Url,
     dns::{Addrs, Name, Resolve, Resolving},
 };
 use step_support::semconv;
 use tower::{Layer, Service};
-use tracing::{Instrument, Span, error, field, info_span};
+use tracing::{Instrument, Span, field, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// Adds the `dns lookup` and `connect` spans to the client `builder` makes.
@@ -177,10 +177,16 @@ impl SpanInProgress {
         self.finished = true;
     }
 
-    /// The work failed: an `exception` event and the error status on the span.
+    /// The work failed: an `exception` event and the error status on the span, in the trace
+    /// only. (An `error!` would log a line as well, and `backend call` logs the one the
+    /// failure deserves.)
     fn fail(mut self, error: &dyn Error) {
-        self.span
-            .in_scope(|| error!(error = %step_support::one_line(error)));
+        let message = step_support::one_line(error);
+        self.span.add_event(
+            "exception",
+            vec![KeyValue::new("exception.message", message.clone())],
+        );
+        self.span.set_status(Status::error(message));
         self.finished = true;
     }
 

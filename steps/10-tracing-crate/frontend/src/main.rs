@@ -133,9 +133,10 @@ struct Frontend {
 fn router(app: Frontend, incoming_propagator: Arc<TextMapCompositePropagator>) -> Router {
     Router::new()
         .route("/", get(handle_request))
-        // NEW: the server span of every request, from tower-http's TraceLayer: made before the
-        // handler runs, current while it runs, ended when the answer has been sent.
-        .layer(
+        // NEW: the server span of every request to a route, from tower-http's TraceLayer: made
+        // before the handler runs, current while it runs, ended when the answer has been sent.
+        // (`layer` instead would trace the 404s of paths nobody serves too.)
+        .route_layer(
             TraceLayer::new_for_http()
                 .make_span_with(move |request: &Request| {
                     incoming_call_span(request, &incoming_propagator)
@@ -154,10 +155,13 @@ fn incoming_call_span(request: &Request, propagator: &TextMapCompositePropagator
     let span = info_span!(
         "incoming call",
         otel.kind = "server",
-        http.request.method = %request.method(),
+        http.request.method = semconv::request_method(request.method()),
         url.path = request.uri().path(),
         url.scheme = "http",
-        http.route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str),
+        http.route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
         network.protocol.version = semconv::protocol_version(request.version()),
         // Known later: filled in with `record`.
         http.response.status_code = field::Empty,
@@ -167,8 +171,11 @@ fn incoming_call_span(request: &Request, propagator: &TextMapCompositePropagator
     // The caller's trace, if it sent one. Missing or malformed headers give an empty context,
     // and the span is then the root of a new trace.
     let caller_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
-    // Fails only when this span is not in the trace at all (a filter turned it off).
-    let _ = span.set_parent(caller_cx);
+    // Only fails when the span has started already (it has not: it starts when the request
+    // first enters it) or when no OpenTelemetry layer is installed.
+    if let Err(error) = span.set_parent(caller_cx) {
+        tracing::warn!(%error, "the caller's trace is not continued");
+    }
     span
 }
 // ANCHOR_END: router
