@@ -26,8 +26,9 @@ use crate::{StartupError, config::read, exporting::not_repeated};
 
 // ANCHOR: trace_filter
 /// The crates an exporter runs on: the OpenTelemetry crates themselves, and the HTTP, TLS and
-/// credential crates that carry a batch of spans out. What they report while exporting must not
-/// become spans and events that are exported in turn, each export making the next one.
+/// credential crates that carry a batch of spans out. What they report must not become part of
+/// the trace: an SDK warning written while a request's span is current would be an event of
+/// that span, and spans written while exporting would be exported in turn.
 const EXPORTER_CRATES: [&str; 6] = [
     "opentelemetry",
     "hyper",
@@ -64,8 +65,9 @@ pub fn without_repeated_warnings<S>(log_filter: EnvFilter) -> impl Filter<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    // The hint says the dynamic filter wants no level RUST_LOG does not: without it, every
-    // level of every crate would be asked about at each event.
+    // Without a hint of its own, the dynamic filter would take away RUST_LOG's: the global
+    // maximum level would be TRACE, and every crate's debug and trace events would be looked at
+    // where they are written instead of being off there.
     log_filter.and(not_repeated().with_max_level_hint(LevelFilter::TRACE))
 }
 // ANCHOR_END: log_filter
