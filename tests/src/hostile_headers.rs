@@ -2,8 +2,9 @@
 //! test suite's malformed headers, and more from both specifications' limits), and what a
 //! service must make of each. Every case must get `200 OK`; a valid `traceparent` is continued,
 //! anything else starts a new trace; only a valid `tracestate` of at most 32 members goes on
-//! with the trace; baggage members past the 64th, or a baggage header over 8,192 bytes, are not
-//! taken in.
+//! with the trace; the `random` flag goes on with the trace it came with, and a new trace has
+//! it (W3C Trace Context Level 2); baggage members past the 64th, or a baggage header over 8,192
+//! bytes, are not taken in. Step 06, on the 0.32 crates, follows Level 1 ([`Level`]).
 //!
 //! [`send`] sends the table to a service, one request at a time; [`check_frontend`] and
 //! [`check_backend`] hold what the service exported and sent on to the table.
@@ -32,6 +33,17 @@ pub enum Trace {
     New,
 }
 
+/// The level of W3C Trace Context a service follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Step 06, on the 0.32 crates: the `random` flag is not sent, and a `tracestate` member
+    /// whose key the 0.32 `TraceState` refuses (Level 1's grammar, less 1 character of system
+    /// id) is left out.
+    Level1,
+    /// Every other step: `W3cTraceContextPropagator`.
+    Level2,
+}
+
 /// What a service that reads baggage records of it, as attributes of its span.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Baggage {
@@ -49,6 +61,8 @@ pub struct Case {
     pub trace: Trace,
     /// The `tracestate` a service that continues the trace sends on with it.
     pub tracestate: Option<String>,
+    /// Where a Level 1 service (step 06) sends on another `tracestate`: that one.
+    pub tracestate_at_level_1: Option<Option<String>>,
     pub baggage: Baggage,
 }
 
@@ -62,6 +76,7 @@ impl Case {
                 .collect(),
             trace,
             tracestate: None,
+            tracestate_at_level_1: None,
             baggage: Baggage::Nothing,
         }
     }
@@ -78,6 +93,40 @@ impl Case {
         }
         case.tracestate = forwarded.map(str::to_owned);
         case
+    }
+
+    /// As [`Self::tracestate`], for a member valid at Level 2 but not at Level 1: a Level 1
+    /// service (step 06) sends on `at_level_1` instead.
+    fn tracestate_level_2(
+        name: &'static str,
+        values: &[&str],
+        forwarded: Option<&str>,
+        at_level_1: Option<&str>,
+    ) -> Self {
+        let mut case = Self::tracestate(name, values, forwarded);
+        case.tracestate_at_level_1 = Some(at_level_1.map(str::to_owned));
+        case
+    }
+
+    /// The `tracestate` a service at `level` that continues the trace sends on.
+    fn tracestate_at(&self, level: Level) -> Option<&str> {
+        match (&self.tracestate_at_level_1, level) {
+            (Some(at_level_1), Level::Level1) => at_level_1.as_deref(),
+            _ => self.tracestate.as_deref(),
+        }
+    }
+
+    /// The flags of the case's one valid `traceparent`, if it has one.
+    fn flags(&self) -> Option<u8> {
+        let mut traceparents = self
+            .headers
+            .iter()
+            .filter(|(name, _)| *name == "traceparent");
+        let (Some((_, value)), None) = (traceparents.next(), traceparents.next()) else {
+            return None;
+        };
+        let value = std::str::from_utf8(value).ok()?.trim_matches([' ', '\t']);
+        u8::from_str_radix(value.get(53..55)?, 16).ok()
     }
 
     /// A valid `traceparent` with this `baggage`.
@@ -143,6 +192,15 @@ pub fn cases() -> Vec<Case> {
         Case::new("no trace headers", &[], New),
         Case::traceparent("valid", VALID.as_bytes(), Continued),
         Case::traceparent("valid, not sampled", &replace("-01", "-00"), Continued),
+        // Level 2: the trace id is random (0x02), whether sampled or not.
+        Case::traceparent("valid, random", &replace("-01", "-03"), Continued),
+        Case::traceparent(
+            "valid, random, not sampled",
+            &replace("-01", "-02"),
+            Continued,
+        ),
+        // Flags not yet defined are the caller's business: not sent on, but no reason to refuse.
+        Case::traceparent("valid, every flag", &replace("-01", "-ff"), Continued),
         // The HTTP server takes these off before the program sees the header (the extractor's
         // own trimming is unit-tested): the case proves the header still counts.
         Case::traceparent(
@@ -215,7 +273,11 @@ pub fn cases() -> Vec<Case> {
         Case::traceparent("flags not hex", &replace("-01", "-.1"), New),
         Case::traceparent("flags too long", &replace("-01", "-001"), New),
         Case::traceparent("flags too short", &replace("-01", "-1"), New),
-        Case::traceparent("ids padded, 0.32's parser would take it", b"00-1-2-01", New),
+        Case::traceparent(
+            "ids padded, the SDK's parser would take it",
+            b"00-1-2-01",
+            New,
+        ),
         Case::traceparent("underscores", VALID.replace('-', "_").as_bytes(), New),
         Case::traceparent("empty", b"", New),
         Case::traceparent("not UTF-8", &[VALID.as_bytes(), b"\xff"].concat(), New),
@@ -267,19 +329,64 @@ pub fn cases() -> Vec<Case> {
             &["foo=1", &format!("{}=1", "k".repeat(257))],
             None,
         ),
-        Case::tracestate("tracestate key with two @", &["foo@bar@baz=1,bar=2"], None),
+        Case::tracestate("tracestate key starting with @", &["@foo=1,bar=2"], None),
+        Case::tracestate(
+            "tracestate key ending with @",
+            &["foo@=1,bar=2"],
+            Some("foo@=1,bar=2"),
+        ),
+        Case::tracestate(
+            "tracestate key starting with a digit",
+            &["1foo=1"],
+            Some("1foo=1"),
+        ),
         Case::tracestate(
             "tracestate keys of 256 and 241@13 characters",
             &["foo=1", &longest_keys],
             Some(&format!("foo=1,{longest_keys}")),
         ),
-        // Valid, but the 0.32 `TraceState` cannot hold it: that member alone is left out.
-        Case::tracestate(
+        // Valid at Level 2, which allows `@` anywhere after the first character, and up to 256
+        // characters whatever their place. The 0.32 `TraceState` (step 06) refuses these keys:
+        // that member alone is left out there.
+        Case::tracestate_level_2(
+            "tracestate key with two @",
+            &["foo@bar@baz=1,bar=2"],
+            Some("foo@bar@baz=1,bar=2"),
+            Some("bar=2"),
+        ),
+        Case::tracestate_level_2(
+            "tracestate key with @@",
+            &["foo@@bar=1,bar=2"],
+            Some("foo@@bar=1,bar=2"),
+            Some("bar=2"),
+        ),
+        Case::tracestate_level_2(
             "tracestate system id of 14 characters",
-            &["foo=1", &format!("t@{}=1", "v".repeat(14))],
+            &[
+                "foo=1",
+                &format!("{}@{}=1", "t".repeat(241), "v".repeat(14)),
+            ],
+            Some(&format!("foo=1,{}@{}=1", "t".repeat(241), "v".repeat(14))),
             Some("foo=1"),
         ),
-        Case::tracestate("tracestate key twice", &["foo=1", "foo=2"], None),
+        Case::tracestate_level_2(
+            "tracestate system id of 15 characters",
+            &["foo=1", &format!("t@{}=1", "v".repeat(15))],
+            Some(&format!("foo=1,t@{}=1", "v".repeat(15))),
+            Some("foo=1"),
+        ),
+        Case::tracestate(
+            "tracestate tenant id of 242 characters",
+            &["foo=1", &format!("{}@v=1", "t".repeat(242))],
+            Some(&format!("foo=1,{}@v=1", "t".repeat(242))),
+        ),
+        // Level 2 lets a receiver drop a key that comes again: the first stays.
+        Case::tracestate("tracestate key twice", &["foo=1", "foo=2"], Some("foo=1")),
+        Case::tracestate(
+            "tracestate key twice, the same",
+            &["foo=1,bar=2,foo=1"],
+            Some("foo=1,bar=2"),
+        ),
         Case::tracestate("tracestate value with =", &["foo=bar=baz"], None),
         Case::tracestate("tracestate value empty", &["foo=,bar=3"], None),
         Case::tracestate("tracestate member without =", &["foo=1,bar"], None),
@@ -296,7 +403,8 @@ pub fn cases() -> Vec<Case> {
                 ("user.id".into(), "alice".into()),
             ]),
         ),
-        // The specification lets a service drop members past the 64th; 0.32 keeps the first 64.
+        // The specification lets a service drop members past the 64th; the SDK keeps the first
+        // 64.
         Case::baggage(
             "baggage of 65 members",
             baggage_65.as_bytes(),
@@ -354,10 +462,16 @@ pub fn assert_all_ok(cases: &[Case], answers: &[Result<(StatusCode, String), Str
     }
 }
 
-/// Checks the trace headers a service sent on for `case`: exactly one valid `traceparent`, in
-/// the caller's trace if it was `continued` and with the caller's valid `tracestate`, otherwise
-/// in a new trace, with none. Returns the trace id and the parent id it sent.
-pub fn check_sent_on(case: &Case, headers: &HeaderMap, continued: bool) -> (String, String) {
+/// Checks the trace headers a service at `level` that keeps every trace sent on for `case`:
+/// exactly one valid `traceparent`, in the caller's trace if it was `continued` and with the
+/// caller's valid `tracestate` and `random` flag, otherwise in a new trace, with none but the
+/// `random` flag (at Level 2). Returns the trace id and the parent id it sent.
+pub fn check_sent_on(
+    case: &Case,
+    headers: &HeaderMap,
+    continued: bool,
+    level: Level,
+) -> (String, String) {
     let all: Vec<&HeaderValue> = headers.get_all("traceparent").iter().collect();
     assert_eq!(all.len(), 1, "{}: one traceparent sent on", case.name);
     let value = all[0].to_str().expect("text");
@@ -375,7 +489,15 @@ pub fn check_sent_on(case: &Case, headers: &HeaderMap, continued: bool) -> (Stri
         case.name
     );
     let (trace_id, parent_id) = (fields[1].to_owned(), fields[2].to_owned());
-    // The 0.32 propagator sends an empty `tracestate` when it has none, which the
+    // Sampled, as every trace is kept; random, at Level 2, if the caller said so of its trace,
+    // or if the trace is new.
+    let random = match (level, continued) {
+        (Level::Level1, _) => 0,
+        (Level::Level2, true) => case.flags().expect("a valid traceparent") & 0x02,
+        (Level::Level2, false) => 0x02,
+    };
+    assert_eq!(fields[3], format!("{:02x}", 0x01 | random), "{}", case.name);
+    // The 0.32 propagator (step 06) sends an empty `tracestate` when it has none, which the
     // specification allows (receivers must accept it); it means no tracestate.
     let tracestate = headers
         .get("tracestate")
@@ -383,7 +505,12 @@ pub fn check_sent_on(case: &Case, headers: &HeaderMap, continued: bool) -> (Stri
         .filter(|value| !value.is_empty());
     if continued {
         assert_eq!(trace_id, CALLER_TRACE_ID, "{}", case.name);
-        assert_eq!(tracestate, case.tracestate, "{}", case.name);
+        assert_eq!(
+            tracestate.as_deref(),
+            case.tracestate_at(level),
+            "{}",
+            case.name
+        );
     } else {
         assert!(
             !case.sent(&trace_id),
@@ -407,11 +534,12 @@ pub fn check_frontend(
     forwarded: &[HeaderMap],
     spans: &[SpanRecord],
     continues_caller: bool,
+    level: Level,
 ) {
     assert_eq!(forwarded.len(), cases.len(), "one backend call per request");
     for (case, headers) in cases.iter().zip(forwarded) {
         let continued = continues_caller && case.trace == Trace::Continued;
-        let (trace_id, parent_id) = check_sent_on(case, headers, continued);
+        let (trace_id, parent_id) = check_sent_on(case, headers, continued, level);
         // The span the backend call was sent from, and the request's span, its parent.
         let call = spans
             .iter()

@@ -78,6 +78,7 @@ async fn the_frontend_answers_every_case_and_sends_on_only_valid_context(step: &
         &backend.received(),
         &spans,
         step.frontend_continues_caller,
+        hostile_headers::Level::Level2,
     );
     println!(
         "step {} frontend: {} cases, {} answered 200, {} spans exported",

@@ -80,6 +80,56 @@ async fn sends_protobuf_to_the_endpoint_in_otel_exporter_otlp_endpoint() {
     );
 }
 
+/// OpenTelemetry 0.33's exporter tries an export again when the endpoint answers 429, 502, 503
+/// or 504 (as the OTLP specification says), within the export's timeout: a collector that is
+/// restarting loses no spans. (0.32 dropped the batch.)
+#[tokio::test]
+async fn an_export_answered_503_is_sent_again_and_no_span_is_lost() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::{extract::Request, middleware::Next, response::IntoResponse};
+    use trace_viewer::receiver::{Inbox, router};
+
+    let inbox = Inbox::default();
+    let refused = Arc::new(AtomicUsize::new(0));
+    let refusing = refused.clone();
+    // The first export is answered 503; the others reach the receiver.
+    let app = router(inbox.clone()).layer(axum::middleware::from_fn(
+        move |request: Request, next: Next| {
+            let refusing = refusing.clone();
+            async move {
+                match refusing.fetch_add(1, Ordering::SeqCst) {
+                    0 => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    _ => next.run(request).await,
+                }
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let (frontend_log, backend_log) =
+        run_pair(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)], 3).await;
+
+    // One export from each service, one of them twice.
+    assert_eq!(refused.load(Ordering::SeqCst), 3);
+    let spans = inbox.spans();
+    let traces = spans::traces(&spans);
+    assert_eq!(traces.len(), 3, "{}", outline(&spans));
+    for trace in traces {
+        assert_eq!(outline(&trace), step_07().trace);
+    }
+    // The refusal is reported, once, by whoever got it; no span was lost.
+    let logs = format!("{frontend_log}{backend_log}");
+    let refusals: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.starts_with("warning: the OTLP endpoint answered 503"))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{logs}");
+    assert!(!logs.contains("spans may have been lost"), "{logs}");
+}
+
 #[tokio::test]
 async fn sends_json_when_the_protocol_says_http_json() {
     let receiver = Receiver::bind("127.0.0.1:0").await.unwrap();

@@ -80,8 +80,8 @@ async fn the_frontend_sends_the_formats_otel_propagators_names_and_reports_unkno
         let backend = FakeBackend::answering(StatusCode::OK).await;
         let env = [
             ("BACKEND_URL", backend.url()),
-            // `xcloudtrace` is built in here: the tests build every step's programs in one cargo
-            // run, and step 06's `cloud-trace` brings Google's propagator's crate to step-support.
+            // `xcloudtrace` needs a cargo feature, off here as in the quick start (step-support
+            // tests Google's propagator with it on).
             ("OTEL_PROPAGATORS", "jaeger, b3 ,xcloudtrace,b3"),
         ];
         let frontend = Service::start(&step.frontend(), &env).await.unwrap();
@@ -98,26 +98,86 @@ async fn the_frontend_sends_the_formats_otel_propagators_names_and_reports_unkno
             .collect();
         assert_eq!(
             warnings,
-            ["warning: OTEL_PROPAGATORS: b3 not known here, left out \
-              (known: tracecontext, baggage, jaeger, xcloudtrace, none)"]
+            [
+                "warning: OTEL_PROPAGATORS: b3, xcloudtrace not known here, left out \
+              (known: tracecontext, baggage, jaeger, none); for xcloudtrace, build with \
+              --features xcloudtrace"
+            ]
         );
         let spans = exited.spans();
         let received = backend.received();
         for headers in &received {
             assert!(headers.get("traceparent").is_none(), "{headers:?}");
             assert!(headers.get("baggage").is_none(), "{headers:?}");
-            let uber = headers["uber-trace-id"].to_str().unwrap();
-            let (trace_id, rest) = uber.split_once(':').unwrap();
-            let (span_id, _) = rest.split_once(':').unwrap();
+            // What Jaeger's own propagator (the 0.32 crate) reads from it: the span it was sent
+            // from.
+            let read = read_by_jaeger(headers);
             let call = spans
                 .iter()
-                .find(|span| span.name == "backend call" && span.span_id.to_string() == span_id)
-                .unwrap_or_else(|| panic!("no backend call span {span_id}: {}", outline(&spans)));
-            assert_eq!(call.trace_id.to_string(), trace_id);
-            let google = headers["x-cloud-trace-context"].to_str().unwrap();
-            assert!(google.starts_with(&format!("{trace_id}/")), "{google}");
+                .find(|span| span.name == "backend call" && span.span_id == read.span_id)
+                .unwrap_or_else(|| panic!("no backend call span {read:?}: {}", outline(&spans)));
+            assert_eq!(call.trace_id, read.trace_id);
+            assert_eq!((read.sampled, read.debug), (true, false));
         }
         assert_eq!(received.len(), 2);
+    }
+}
+
+/// A span context as Jaeger's propagator read it, in the 0.33 API's terms.
+#[derive(Debug)]
+struct ReadByJaeger {
+    trace_id: TraceId,
+    span_id: SpanId,
+    sampled: bool,
+    /// Jaeger's debug flag, which the propagator keeps as a trace flag of its own (0x04).
+    debug: bool,
+}
+
+/// The `uber-trace-id` in `headers`, read by the card's Jaeger propagator (on the 0.32 API), as
+/// a Jaeger service receiving the request would read it.
+fn read_by_jaeger(headers: &reqwest::header::HeaderMap) -> ReadByJaeger {
+    use opentelemetry_0_32::{propagation::TextMapPropagator, trace::TraceContextExt};
+
+    let uber = headers["uber-trace-id"].to_str().unwrap();
+    let carrier = std::collections::HashMap::from([("uber-trace-id".to_owned(), uber.to_owned())]);
+    #[allow(deprecated)] // the Jaeger propagator, deprecated with its format
+    let cx = opentelemetry_jaeger_propagator::Propagator::new().extract(&carrier);
+    let span = cx.span();
+    let read = span.span_context();
+    assert!(read.is_valid(), "Jaeger's propagator refused {uber:?}");
+    ReadByJaeger {
+        trace_id: TraceId::from_bytes(read.trace_id().to_bytes()),
+        span_id: SpanId::from_bytes(read.span_id().to_bytes()),
+        sampled: read.is_sampled(),
+        debug: read.trace_flags().to_u8() & 0x04 != 0,
+    }
+}
+
+#[tokio::test]
+async fn a_jaeger_callers_debug_flag_goes_on_to_the_backend() {
+    for step in steps_reading_otel_env() {
+        let backend = FakeBackend::answering(StatusCode::OK).await;
+        let env = [
+            ("BACKEND_URL", backend.url()),
+            ("OTEL_PROPAGATORS", "jaeger"),
+        ];
+        let frontend = Service::start(&step.frontend(), &env).await.unwrap();
+        // Flags 3: sampled, and debug (keep this trace whatever the sampling).
+        let uber_trace_id = format!("{TRACE_ID}:{PARENT_ID}:0:3");
+
+        let answer = http_get_with(&frontend.url(), &[("uber-trace-id", &uber_trace_id)])
+            .await
+            .unwrap();
+
+        let exited = frontend.stop().await.unwrap();
+        exited.assert_success();
+        assert_eq!(answer, (StatusCode::OK, "OK".into()));
+        let sent = &backend.received()[0];
+        let read = read_by_jaeger(sent);
+        assert_eq!(read.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
+        assert_eq!((read.sampled, read.debug), (true, true), "{sent:?}");
+        let call = the_span(&exited.spans(), "backend call").clone();
+        assert_eq!(call.span_id, read.span_id);
     }
 }
 
@@ -150,8 +210,9 @@ async fn the_frontend_continues_a_jaeger_callers_trace_but_sends_none_of_its_bag
         );
         let sent = &backend.received()[0];
         let traceparent = sent["traceparent"].to_str().unwrap();
+        // Sampled, and not random: a Jaeger header says nothing of how its trace id was made.
         assert!(
-            traceparent.starts_with(&format!("00-{TRACE_ID}-")),
+            traceparent.starts_with(&format!("00-{TRACE_ID}-")) && traceparent.ends_with("-01"),
             "{traceparent}"
         );
         assert!(

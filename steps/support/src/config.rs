@@ -178,7 +178,7 @@ fn parse_timeout(value: &str) -> Result<Duration, StartupError> {
 /// Why the program cannot start: almost always configuration it cannot run with. The message is
 /// one line and names the variable and the value, so the reader knows what to fix.
 #[derive(Debug)]
-pub struct StartupError(pub(crate) String);
+pub struct StartupError(pub String);
 
 impl StartupError {
     /// `VARIABLE="value": problem`.

@@ -25,7 +25,7 @@ pub struct Credentials {
 }
 
 /// The error for a step of start-up that did not finish by the deadline.
-pub(crate) fn timed_out(doing: &str) -> StartupError {
+pub fn timed_out(doing: &str) -> StartupError {
     StartupError(format!(
         "no answer from Google within {} s while {doing}: check the network (and that it \
          reaches *.googleapis.com on port 443)",
@@ -145,7 +145,7 @@ fn is_not_found(error: &gcp_auth::Error) -> bool {
 }
 
 /// An error and its causes, in one line: `HTTP request failed: client error (Connect): ...`.
-pub(crate) fn with_causes(error: &dyn Error) -> String {
+pub fn with_causes(error: &dyn Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(error) = cause {

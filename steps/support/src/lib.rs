@@ -4,8 +4,6 @@
 //! describes, and reading incoming trace headers as strictly as the W3C specifications say.
 
 mod backend_error;
-#[cfg(feature = "cloud-trace")]
-pub mod cloud_trace;
 mod config;
 #[cfg(feature = "exporting")]
 mod exporting;
@@ -17,8 +15,11 @@ pub mod logs;
 pub mod otel_env;
 #[cfg(feature = "otlp")]
 pub mod otlp;
+#[cfg(feature = "otel-env")]
+mod propagator_0_32;
 pub mod semconv;
 mod serve;
+mod trace_context;
 mod trace_headers;
 
 pub use backend_error::{BackendError, one_line};
@@ -26,5 +27,10 @@ pub use config::{
     BackendConfig, FrontendConfig, StartupError, build_client, flag, listen_addr, milliseconds,
     read as variable, service_name,
 };
+#[cfg(feature = "exporting")]
+pub use exporting::{print_exporter_errors, shut_down_provider};
+#[cfg(feature = "otel-env")]
+pub use propagator_0_32::Propagator032;
 pub use serve::{Listener, bind, serve};
+pub use trace_context::W3cTraceContextPropagator;
 pub use trace_headers::W3cHeaderExtractor;

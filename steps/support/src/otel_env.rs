@@ -1,6 +1,6 @@
 //! `OTEL_PROPAGATORS` and `OTEL_TRACES_SAMPLER` (with `OTEL_TRACES_SAMPLER_ARG`), read as the
-//! OpenTelemetry specification's "Environment Variable Specification" defines them. The 0.32
-//! crates do not read `OTEL_PROPAGATORS` at all (opentelemetry-rust issue #3127). The SDK reads
+//! OpenTelemetry specification's "Environment Variable Specification" defines them. The Rust
+//! crates (0.33) do not read `OTEL_PROPAGATORS` at all (opentelemetry-rust issue #3127). The SDK reads
 //! `OTEL_TRACES_SAMPLER` only when the program sets no sampler, and then answers an unknown
 //! name or a bad ratio with a warning and a sampler nobody asked for; here they stop the
 //! program at start-up with a line that says what to fix, as every other bad setting does.
@@ -12,12 +12,9 @@ use opentelemetry::{
         text_map_propagator::FieldIter,
     },
 };
-use opentelemetry_sdk::{
-    propagation::{BaggagePropagator, TraceContextPropagator},
-    trace::Sampler,
-};
+use opentelemetry_sdk::{propagation::BaggagePropagator, trace::Sampler};
 
-use crate::{StartupError, config::read};
+use crate::{Propagator032, StartupError, W3cTraceContextPropagator, config::read};
 
 /// The propagators `OTEL_PROPAGATORS` names, in its order.
 #[derive(Debug)]
@@ -27,11 +24,10 @@ pub struct Propagators {
 
 /// What `OTEL_PROPAGATORS` may name here. The specification also lists `b3`, `b3multi`, `xray`
 /// and `ottrace`, which need crates this workspace does not build. Google's `xcloudtrace` comes
-/// from the Stackdriver exporter's crate, built only on request (feature `xcloudtrace`) or when
-/// step 06 is built alongside (feature `cloud-trace`).
-#[cfg(any(feature = "xcloudtrace", feature = "cloud-trace"))]
+/// from the Stackdriver exporter's crate, built only on request (feature `xcloudtrace`).
+#[cfg(feature = "xcloudtrace")]
 const KNOWN_PROPAGATORS: &[&str] = &["tracecontext", "baggage", "jaeger", "xcloudtrace"];
-#[cfg(not(any(feature = "xcloudtrace", feature = "cloud-trace")))]
+#[cfg(not(feature = "xcloudtrace"))]
 const KNOWN_PROPAGATORS: &[&str] = &["tracecontext", "baggage", "jaeger"];
 
 /// The specification's default.
@@ -160,19 +156,23 @@ fn unknown_warning(unknown: &[String]) -> String {
 
 fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
     match name {
-        "tracecontext" => Some(Box::new(TraceContextPropagator::new())),
+        // W3C Trace Context at Level 2, the SDK's format with the `random` flag.
+        "tracecontext" => Some(Box::new(W3cTraceContextPropagator::new())),
         "baggage" => Some(Box::new(BaggagePropagator::new())),
         // Jaeger's `uber-trace-id`. The crate is deprecated, as the format is: Jaeger itself
-        // now takes W3C Trace Context. It is here for services that still send only this.
+        // now takes W3C Trace Context. It is here for services that still send only this. Its
+        // last release is on the 0.32 API: `Propagator032` joins it to this one.
         #[allow(deprecated)]
-        "jaeger" => Some(Box::new(opentelemetry_jaeger_propagator::Propagator::new())),
+        "jaeger" => Some(Box::new(Propagator032::new(
+            opentelemetry_jaeger_propagator::Propagator::new(),
+        ))),
         // Google's `X-Cloud-Trace-Context`, from the deprecated Stackdriver exporter's crate
-        // (step 06), the only crate on the 0.32 line that has it.
-        #[cfg(any(feature = "xcloudtrace", feature = "cloud-trace"))]
+        // (step 06), on the 0.32 API too.
+        #[cfg(feature = "xcloudtrace")]
         #[allow(deprecated)]
-        "xcloudtrace" => Some(Box::new(
+        "xcloudtrace" => Some(Box::new(Propagator032::new(
             opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator::default(),
-        )),
+        ))),
         _ => None,
     }
 }
@@ -286,7 +286,7 @@ mod tests {
             ("jaeger", "uber-trace-id"),
             ("xcloudtrace", "x-cloud-trace-context"),
         ];
-        // Google's only where its crate is built (feature `xcloudtrace` or `cloud-trace`).
+        // Google's only where its crate is built (feature `xcloudtrace`).
         for (name, _) in formats
             .iter()
             .filter(|(name, _)| KNOWN_PROPAGATORS.contains(name))
@@ -305,6 +305,72 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Google's header, through the 0.32 boundary both ways: a load balancer's header continues
+    /// its trace, and what this service sends is read by the card's own propagator. Only with
+    /// the feature: `cargo test -p step-support --features xcloudtrace` (CI runs it).
+    #[cfg(feature = "xcloudtrace")]
+    #[test]
+    fn googles_header_continues_its_trace_and_what_is_sent_reads_back() {
+        use std::collections::HashMap;
+
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+        };
+        use opentelemetry_0_32::{
+            propagation::TextMapPropagator as _, trace::TraceContextExt as _,
+        };
+
+        let propagator = Propagators::parse("xcloudtrace").0.build();
+        // Google's format: the trace id in hex, the parent span id in decimal, `o=1` if sampled.
+        let header = format!(
+            "4bf92f3577b34da6a3ce929d0e0e4736/{};o=1",
+            0x00f0_67aa_0ba9_02b7_u64
+        );
+        let received = HashMap::from([("x-cloud-trace-context".to_owned(), header)]);
+        let cx = propagator.extract(&received);
+        let span = cx.span();
+        let caller = span.span_context();
+        assert_eq!(
+            caller.trace_id(),
+            TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736)
+        );
+        assert_eq!(caller.span_id(), SpanId::from(0x00f067aa0ba902b7));
+        assert!(caller.is_sampled() && caller.is_remote());
+
+        // A child of the caller's span, sent on.
+        let child = SpanContext::new(
+            caller.trace_id(),
+            SpanId::from(0x1111_2222_3333_4444),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::NONE,
+        );
+        let mut sent = HashMap::new();
+        propagator.inject_context(&cx.with_remote_span_context(child), &mut sent);
+        assert_eq!(
+            sent["x-cloud-trace-context"],
+            format!(
+                "4bf92f3577b34da6a3ce929d0e0e4736/{};o=1",
+                0x1111_2222_3333_4444_u64
+            )
+        );
+        #[allow(deprecated)] // Google's propagator, from the deprecated exporter's crate
+        let google =
+            opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator::default();
+        let read = google.extract(&sent);
+        let span = read.span();
+        let read = span.span_context();
+        assert_eq!(
+            read.trace_id().to_bytes(),
+            TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736).to_bytes()
+        );
+        assert_eq!(
+            read.span_id().to_bytes(),
+            0x1111_2222_3333_4444_u64.to_be_bytes()
+        );
+        assert!(read.is_sampled());
     }
 
     #[test]

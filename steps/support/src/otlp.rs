@@ -19,7 +19,7 @@ use hyper_util::{
 };
 use opentelemetry::KeyValue;
 use opentelemetry_http::{HttpClient, HttpError};
-use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{Protocol, RetryPolicy, SpanExporter, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tokio::{runtime::Handle, time::Instant};
 
@@ -44,7 +44,7 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(12);
 /// Shuts the provider down: the batch processor exports its last batch, and the exporter has
 /// sent it (or given up) when this returns, within [`SHUTDOWN_TIMEOUT`].
 pub async fn shut_down(provider: SdkTracerProvider) -> ExitCode {
-    shut_down_provider(provider, SHUTDOWN_TIMEOUT).await
+    shut_down_provider(move || provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)).await
 }
 
 /// A configured exporter, and what the resource must say for its destination.
@@ -60,9 +60,11 @@ pub struct Otlp {
 /// variables: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as it is) or
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces` is added), `..._PROTOCOL` (`http/protobuf` or
 /// `http/json`), `..._HEADERS`, `..._TIMEOUT` (milliseconds); each `TRACES_` one wins over the
-/// general one. A value it cannot use is a [`StartupError`] naming it, where the crate alone
-/// would quietly fall back to its default. With `GOOGLE_CLOUD_OTLP=true`, credentials are found
-/// and tried first (see [`google::credentials`]).
+/// general one. A value it cannot use is a [`StartupError`] naming it. (The crate reads these
+/// itself, but more leniently: it takes an endpoint without a scheme and fails each export to
+/// it, and skips a protocol, a header or a compression it cannot use with a warning at most.)
+/// With `GOOGLE_CLOUD_OTLP=true`, credentials are found and tried first (see
+/// [`google::credentials`]).
 pub async fn connect() -> Result<Otlp, StartupError> {
     let to_google = flag("GOOGLE_CLOUD_OTLP")?;
     let endpoint = endpoint(if to_google {
@@ -101,6 +103,10 @@ pub async fn connect() -> Result<Otlp, StartupError> {
         .with_endpoint(endpoint.as_str())
         .with_protocol(protocol)
         .with_timeout(timeout)
+        // The default since 0.33, spelled out: an export the endpoint answers 429, 502, 503 or
+        // 504, or that fails on the network, is sent again up to 3 times, after 0.1 s, 0.2 s,
+        // 0.4 s and a little jitter (a `Retry-After` is honoured), all within the timeout.
+        .with_retry_policy(RetryPolicy::recommended())
         .build()
         .map_err(|error| StartupError(format!("cannot set up the OTLP exporter: {error}")))?;
     let protocol_name = match protocol {

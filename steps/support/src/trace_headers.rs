@@ -1,19 +1,17 @@
-//! The W3C trace headers of an incoming request, as the specifications let a receiver take
-//! them. The stock `opentelemetry_http::HeaderExtractor` hands the propagators whatever
-//! arrived, and the 0.32 `TraceContextPropagator` is lenient: it continues `00-1-2-1` (padding
-//! the ids with zeros), accepts one-digit versions and flags, and, given two `traceparent`
-//! headers, uses the first. A trace continued from such a header is not the caller's trace.
-//! Its `tracestate` parser keeps any number of members, some malformed ones among them, and
-//! drops a valid list over a space after a comma; whatever it keeps is forwarded to every
-//! service called.
+//! The W3C trace headers of an incoming request, as HTTP and the specifications let a receiver
+//! take them. The stock `opentelemetry_http::HeaderExtractor` hands the propagators the first
+//! of each header: given two `traceparent` headers, the propagator continues the first, and of
+//! several `tracestate` or `baggage` headers it sees only the first. The checks of each header's
+//! grammar live here too, as [`valid_traceparent`] and [`valid_tracestate`], for the propagators
+//! (`W3cTraceContextPropagator`, and step 06's 0.32 one) to share.
 
 use axum::http::HeaderMap;
-use opentelemetry::{propagation::Extractor, trace::TraceState};
+use opentelemetry::propagation::Extractor;
 
-/// An [`Extractor`] over request headers that offers `traceparent` only when it follows the
-/// W3C Trace Context grammar (otherwise the propagator sees none, and a new trace starts, as
-/// the specification says), and `tracestate` only when it is a valid list of at most 32
-/// members (otherwise the trace goes on without it). Several `tracestate` or `baggage` headers
+/// An [`Extractor`] over request headers that offers `traceparent` only when there is one and it
+/// follows the W3C Trace Context grammar (otherwise the propagator sees none, and a new trace
+/// starts, as the specification says), and `tracestate` only when it is a valid list of at most
+/// 32 members (otherwise the trace goes on without it). Several `tracestate` or `baggage` headers
 /// are combined into one list, as HTTP and both specifications say they are; the baggage
 /// propagator enforces the W3C Baggage limits itself (64 members, 8,192 bytes).
 pub struct W3cHeaderExtractor<'a> {
@@ -27,15 +25,22 @@ impl<'a> W3cHeaderExtractor<'a> {
     pub fn new(headers: &'a HeaderMap) -> Self {
         Self {
             headers,
-            traceparent: valid_traceparent(headers),
-            tracestate: valid_tracestate(headers),
+            traceparent: only(headers, "traceparent").and_then(valid_traceparent),
+            tracestate: combined(headers, "tracestate").and_then(|list| {
+                let members = valid_tracestate(&list)?;
+                let members: Vec<String> = members
+                    .iter()
+                    .map(|(key, value)| format!("{key}={value}"))
+                    .collect();
+                (!members.is_empty()).then(|| members.join(","))
+            }),
             baggage: combined(headers, "baggage"),
         }
     }
-}
 
-impl Extractor for W3cHeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
+    /// The value of header `key`, as [`Extractor::get`] gives it: for step 06, whose 0.32
+    /// propagators take another crate's `Extractor`.
+    pub fn get(&self, key: &str) -> Option<&str> {
         match key {
             "traceparent" => self.traceparent,
             "tracestate" => self.tracestate.as_deref(),
@@ -44,21 +49,38 @@ impl Extractor for W3cHeaderExtractor<'_> {
         }
     }
 
-    fn keys(&self) -> Vec<&str> {
+    /// The names of the headers, as [`Extractor::keys`] gives them.
+    pub fn keys(&self) -> Vec<&str> {
         self.headers.keys().map(|name| name.as_str()).collect()
     }
 }
 
-/// The one `traceparent` header, if there is exactly one and it is valid: `version-traceid-
-/// parentid-flags` in lower-case hex, of 2, 32, 16 and 2 digits; version `ff` is invalid, ids
-/// of all zeros are invalid; version `00` ends after the flags, a later version may go on after
-/// a `-` (its extra fields are for its own readers).
-fn valid_traceparent(headers: &HeaderMap) -> Option<&str> {
-    let mut all = headers.get_all("traceparent").iter();
+impl Extractor for W3cHeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        W3cHeaderExtractor::get(self, key)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        W3cHeaderExtractor::keys(self)
+    }
+}
+
+/// The one `name` header, as text, if there is exactly one.
+fn only<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let mut all = headers.get_all(name).iter();
     let (Some(only), None) = (all.next(), all.next()) else {
         return None;
     };
-    let value = only.to_str().ok()?.trim_matches([' ', '\t']);
+    only.to_str().ok()
+}
+
+/// The fields of a valid `traceparent` (without the spaces and tabs around it, and without the
+/// fields a later version may add): `version-traceid-parentid-flags` in lower-case hex, of 2,
+/// 32, 16 and 2 digits; version `ff` is invalid, ids of all zeros are invalid; version `00` ends
+/// after the flags, a later version may go on after a `-` (its extra fields are for its own
+/// readers).
+pub(crate) fn valid_traceparent(value: &str) -> Option<&str> {
+    let value = value.trim_matches([' ', '\t']);
     let fields = value.get(..55)?;
     let rest = &value[55..];
     let lower_hex = |text: &str| text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -90,64 +112,51 @@ fn valid_traceparent(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The most members a `tracestate` list may have.
-const MAX_TRACESTATE_MEMBERS: usize = 32;
+pub(crate) const MAX_TRACESTATE_MEMBERS: usize = 32;
 
-/// The `tracestate` headers as one list, if together they are valid: members `key=value`
-/// separated by commas, with optional spaces and tabs around each, empty members allowed (and
-/// dropped: the specification asks receivers to accept them, so they are not counted against
-/// the limit); at most [`MAX_TRACESTATE_MEMBERS`]; each key once. An invalid list is discarded
-/// whole, as the specification says: a vendor's entry cannot be told apart from its neighbours
-/// once the list is broken. The list is returned without the empty members and the spaces, and
-/// without the members the 0.32 `TraceState` cannot hold (below).
-fn valid_tracestate(headers: &HeaderMap) -> Option<String> {
-    let combined = combined(headers, "tracestate")?;
+/// The members of a `tracestate` list, if it is valid: members `key=value` separated by commas,
+/// with optional spaces and tabs around each, empty members allowed (and dropped: the
+/// specification asks receivers to accept them, so they are not counted against the limit); at
+/// most [`MAX_TRACESTATE_MEMBERS`]. A key that comes again is dropped, the first kept, as Level
+/// 2 lets a receiver do. An invalid list is discarded whole, as the specification says: a
+/// vendor's entry cannot be told apart from its neighbours once the list is broken.
+pub(crate) fn valid_tracestate(list: &str) -> Option<Vec<(&str, &str)>> {
     let mut members: Vec<(&str, &str)> = Vec::new();
-    for member in combined.split(',') {
+    let mut count = 0;
+    for member in list.split(',') {
         let member = member.trim_matches([' ', '\t']);
         if member.is_empty() {
             continue;
         }
+        count += 1;
         let (key, value) = member.split_once('=')?;
-        let duplicate = members.iter().any(|(earlier, _)| *earlier == key);
-        if !valid_tracestate_key(key) || !valid_tracestate_value(value) || duplicate {
+        if !valid_tracestate_key(key) || !valid_tracestate_value(value) {
             return None;
         }
-        members.push((key, value));
-        if members.len() > MAX_TRACESTATE_MEMBERS {
+        if count > MAX_TRACESTATE_MEMBERS {
             return None;
+        }
+        if !members.iter().any(|(earlier, _)| *earlier == key) {
+            members.push((key, value));
         }
     }
-    // The 0.32 `TraceState` refuses a valid key whose system id (after `@`) has 14 characters,
-    // the most the grammar allows, and with it the whole list. Such a member is left out and
-    // the others kept, as the specification lets a vendor drop members it cannot pass on; once
-    // the crate accepts it, it stays.
-    members.retain(|member| TraceState::from_key_value([*member]).is_ok());
-    let members: Vec<String> = members
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect();
-    (!members.is_empty()).then(|| members.join(","))
+    Some(members)
 }
 
-/// A `tracestate` key: `simple-key` (a lower-case letter, then up to 255 of lower-case letters,
-/// digits and `_-*/`), or `tenant@system` (a tenant of up to 241 such characters starting with a
-/// letter or digit, a system of up to 14 starting with a letter).
+/// A `tracestate` key, as Level 2 writes the grammar: a lower-case letter or a digit, then up to
+/// 255 of lower-case letters, digits and `_-*/@`. (Level 1 split a key at its one `@` into a
+/// tenant of up to 241 characters and a system of up to 14; Level 2 keeps the `tenant@system`
+/// use and drops those rules.)
 fn valid_tracestate_key(key: &str) -> bool {
-    let key_char = |b: u8| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/');
-    let valid_part = |part: &str, max_len: usize, digit_first: bool| {
-        let bytes = part.as_bytes();
-        match bytes.first() {
-            Some(first) => {
-                (first.is_ascii_lowercase() || (digit_first && first.is_ascii_digit()))
-                    && bytes.len() <= max_len
-                    && bytes.iter().all(|&b| key_char(b))
-            }
-            None => false,
+    let key_char =
+        |b: &u8| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' | b'*' | b'/' | b'@');
+    match key.as_bytes() {
+        [first, rest @ ..] => {
+            (first.is_ascii_lowercase() || first.is_ascii_digit())
+                && rest.len() <= 255
+                && rest.iter().all(key_char)
         }
-    };
-    match key.split_once('@') {
-        None => valid_part(key, 256, false),
-        Some((tenant, system)) => valid_part(tenant, 241, true) && valid_part(system, 14, false),
+        [] => false,
     }
 }
 
@@ -302,8 +311,21 @@ mod tests {
                 "foo=1,bar=2,rojo=1,congo=2,baz=3",
             ),
             (&["a-z0-9_-*/=x"], "a-z0-9_-*/=x"),
+            (&["a-z0-9_-*/@a-z0-9_-*/=x"], "a-z0-9_-*/@a-z0-9_-*/=x"),
             (&["0tenant@vendor=x"], "0tenant@vendor=x"),
             (&["foo=a b"], "foo=a b"),
+            (&["foo= leading"], "foo= leading"),
+            // Level 2's grammar: a digit first, and `@` anywhere after the first character.
+            (&["1foo=1"], "1foo=1"),
+            (&["foo@=1,bar=2"], "foo@=1,bar=2"),
+            (&["foo@@bar=1,bar=2"], "foo@@bar=1,bar=2"),
+            (&["foo@bar@baz=1,bar=2"], "foo@bar@baz=1,bar=2"),
+            (&["foo@1bar=1"], "foo@1bar=1"),
+            // A key that comes again: the first is kept, as Level 2 lets a receiver do.
+            (&["foo=1,foo=1"], "foo=1"),
+            (&["foo=1,foo=2"], "foo=1"),
+            (&["foo=1", "foo=2"], "foo=1"),
+            (&["foo=1,bar=2,foo=3"], "foo=1,bar=2"),
         ];
         for (values, expected) in cases {
             assert_eq!(
@@ -316,24 +338,16 @@ mod tests {
         assert_eq!(tracestate_seen(&[&every_char]), Some(every_char.clone()));
         let longest = [
             format!("{}=1", "k".repeat(256)),
-            // (A system id may have 14 characters, but 0.32 holds 13: see below.)
-            format!("{}@{}=1", "t".repeat(241), "v".repeat(13)),
+            format!("{}@{}=1", "t".repeat(241), "v".repeat(14)),
+            // Level 1 held these to 241 and 14 characters either side of the `@`.
+            format!("{}@v=1", "t".repeat(242)),
+            format!("t@{}=1", "v".repeat(15)),
             format!("foo={}", "v".repeat(256)),
             members(MAX_TRACESTATE_MEMBERS),
         ];
         for value in &longest {
             assert_eq!(tracestate_seen(&[value]).as_ref(), Some(value));
         }
-    }
-
-    #[test]
-    fn leaves_out_only_the_members_the_sdk_cannot_hold() {
-        // A system id of 14 characters is valid; 0.32's `TraceState` refuses it.
-        let fourteen = format!("{}@{}=1", "t".repeat(241), "v".repeat(14));
-        assert_eq!(
-            tracestate_seen(&["foo=1", &fourteen, "bar=2"]).as_deref(),
-            Some("foo=1,bar=2")
-        );
     }
 
     #[test]
@@ -345,29 +359,23 @@ mod tests {
             "foo =1",
             "FOO=1",
             "foo.bar=1",
-            "1foo=1",
-            "foo@=1,bar=2",
             "@foo=1,bar=2",
-            "foo@@bar=1,bar=2",
-            "foo@bar@baz=1,bar=2",
-            "foo@1bar=1",
+            "_foo=1",
             "foo=bar=baz",
             "foo=,bar=3",
-            "foo=1,foo=1",
-            "foo=1,foo=2",
             "foo=a\tb",
             "foo=\u{e9}",
             &format!("foo=1,{}=1", "k".repeat(257)),
-            &format!("foo=1,{}@v=1", "t".repeat(242)),
-            &format!("foo=1,t@{}=1", "v".repeat(15)),
+            &format!("foo=1,{}@v=1", "t".repeat(255)),
             &format!("foo={}", "v".repeat(257)),
             &members(MAX_TRACESTATE_MEMBERS + 1),
+            // 33 members, even if one repeats another.
+            &format!("{},m1=1", members(MAX_TRACESTATE_MEMBERS)),
         ];
         for value in invalid {
             assert_eq!(tracestate_seen(&[value]), None, "{value:?} was offered");
         }
-        // Across headers: the same key twice, 33 members in all.
-        assert_eq!(tracestate_seen(&["foo=1", "foo=1"]), None);
+        // Across headers: 33 members in all.
         let (first, second) = (members(16), members(33).replacen(&members(16), "", 1));
         assert_eq!(tracestate_seen(&[&first, &second]), None);
         // Bytes that are not text.

@@ -333,6 +333,8 @@ fn hostile_trace_headers_are_answered_and_only_valid_context_continues() {
                 &fake_backend.received(),
                 &frontend_spans,
                 true,
+                // The 0.32 crates: Level 1.
+                hostile_headers::Level::Level1,
             );
             // Cloud Trace keeps at most 32 attributes a span: 65 members of baggage cannot all
             // arrive.

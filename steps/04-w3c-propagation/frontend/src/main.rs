@@ -19,10 +19,10 @@ use opentelemetry::{
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::{
     Resource,
-    propagation::{BaggagePropagator, TraceContextPropagator},
+    propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendError, FrontendConfig};
+use step_support::{BackendError, FrontendConfig, W3cTraceContextPropagator};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -71,10 +71,11 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 
 // ANCHOR: init_propagator
 /// NEW: how context crosses the wire: the W3C Trace Context headers (`traceparent`,
-/// `tracestate`) and the W3C Baggage header (`baggage`).
+/// `tracestate`) and the W3C Baggage header (`baggage`). Trace Context at Level 2, with its
+/// `random` flag: step-support's propagator, as the SDK's stops at Level 1.
 fn init_propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
+        Box::new(W3cTraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ])
 }

@@ -19,10 +19,10 @@ use opentelemetry::{
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::{
     Resource,
-    propagation::{BaggagePropagator, TraceContextPropagator},
+    propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendError, FrontendConfig};
+use step_support::{BackendError, FrontendConfig, W3cTraceContextPropagator};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -73,7 +73,7 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 /// `tracestate`) and the W3C Baggage header (`baggage`).
 fn init_propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
+        Box::new(W3cTraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ])
 }

@@ -5,18 +5,22 @@
 use std::{process::ExitCode, sync::Arc};
 
 use axum::{Router, extract::State, http::HeaderMap, routing::get};
-use opentelemetry::{
+use opentelemetry_0_32::{
     KeyValue,
     baggage::BaggageExt,
     propagation::{TextMapCompositePropagator, TextMapPropagator},
     trace::{Span, SpanKind, Tracer, TracerProvider},
 };
-use opentelemetry_sdk::{
+use opentelemetry_sdk_0_32::{
     Resource,
     propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendConfig, W3cHeaderExtractor, cloud_trace};
+use step_support::BackendConfig;
+
+// The frontend's connection to Cloud Trace, the same for both services: one file.
+#[path = "../../frontend/src/cloud_trace.rs"]
+mod cloud_trace;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -87,7 +91,7 @@ async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'sta
     // or malformed give an empty context, and the span below starts a new trace. (The
     // extractor from step-support holds the headers to the W3C grammar, which the stock
     // `opentelemetry_http::HeaderExtractor` and the 0.32 propagator do not.)
-    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+    let parent_cx = app.propagator.extract(&cloud_trace::Headers::new(&headers));
 
     // The server span of the backend call, a child of the frontend's `backend call` span.
     let tracer = &app.tracer;

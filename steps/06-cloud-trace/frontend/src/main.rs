@@ -6,7 +6,9 @@
 //! The Stackdriver exporter (`opentelemetry-stackdriver`) is deprecated: 0.29.1 is its last
 //! release. Its successor is OTLP, straight to Google Cloud's Telemetry API or through an
 //! OpenTelemetry Collector. The post ended here, so the workshop does too, with the exporter
-//! many services still run.
+//! many services still run. That release is built on OpenTelemetry 0.32, so this step is too,
+//! under the names `opentelemetry_0_32`, `opentelemetry_sdk_0_32`, `opentelemetry_http_0_32`:
+//! the rest of the workshop is on 0.33.
 
 use std::{process::ExitCode, sync::Arc};
 
@@ -16,21 +18,23 @@ use axum::{
     http::{HeaderMap, StatusCode},
     routing::get,
 };
-use opentelemetry::{
-    Context, KeyValue,
+use opentelemetry_0_32::{
+    KeyValue,
     baggage::BaggageExt,
     propagation::{TextMapCompositePropagator, TextMapPropagator},
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
-use opentelemetry_http::HeaderInjector;
-use opentelemetry_sdk::{
+use opentelemetry_http_0_32::HeaderInjector;
+use opentelemetry_sdk_0_32::{
     Resource,
     propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 #[allow(deprecated)] // the exporter's crate (see the top of this file)
 use opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator;
-use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, cloud_trace};
+use step_support::{BackendError, FrontendConfig};
+
+mod cloud_trace;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -138,7 +142,7 @@ async fn handle_request(
     // context, and `incoming call` is then the root of a new trace, as before.
     let caller_cx = app
         .incoming_propagator
-        .extract(&W3cHeaderExtractor::new(&incoming_headers));
+        .extract(&cloud_trace::Headers::new(&incoming_headers));
     let tracer = &app.tracer;
     // The request's span is the server side of the user's call: a child of the caller's span,
     // or the root.
@@ -148,9 +152,11 @@ async fn handle_request(
         .start_with_context(tracer, &caller_cx);
     // ANCHOR_END: caller_context
     // The request's context holds its root span; spans started from it are its children.
-    // It also holds baggage, entries that travel with the trace to every service called.
-    let cx =
-        Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")]);
+    // It also holds baggage, entries that travel with the trace to every service called. It
+    // is the caller's context, which also remembers what the caller said of its trace.
+    let cx = caller_cx
+        .with_span(span)
+        .with_baggage([KeyValue::new("demo.origin", "frontend")]);
 
     // The backend call as a child span: how long the backend took, as the frontend saw it.
     let backend_span = tracer

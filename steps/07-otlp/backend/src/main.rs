@@ -12,10 +12,10 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{
     Resource,
-    propagation::{BaggagePropagator, TraceContextPropagator},
+    propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendConfig, W3cHeaderExtractor, otlp};
+use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator, otlp};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -68,7 +68,7 @@ fn init_tracer(
 /// and the W3C Baggage header.
 fn init_propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
+        Box::new(W3cTraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ])
 }
@@ -89,8 +89,9 @@ fn router(app: Backend) -> Router {
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // The caller's span context and baggage, from the headers. Headers that are missing
     // or malformed give an empty context, and the span below starts a new trace. (The
-    // extractor from step-support holds the headers to the W3C grammar, which the stock
-    // `opentelemetry_http::HeaderExtractor` and the 0.32 propagator do not.)
+    // extractor from step-support holds the headers to the W3C grammar and reads repeated
+    // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
+    // SDK's propagator do not.)
     let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
 
     // The server span of the backend call, a child of the frontend's `backend call` span.

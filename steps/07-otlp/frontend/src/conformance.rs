@@ -98,7 +98,7 @@ pub async fn run_test_calls(
         .span_builder("conformance test")
         .with_kind(SpanKind::Server)
         .start_with_context(tracer, &caller_cx);
-    let cx = Context::current_with_span(span);
+    let cx = caller_cx.with_span(span);
 
     for (url, arguments) in calls {
         if let Err(error) = make_call(&app, &cx, url, arguments).await {

@@ -69,6 +69,7 @@ async fn continues_a_trace_sent_in_traceparent_and_passes_it_on_to_the_backend()
         Some(SpanId::from_hex(PARENT_ID).unwrap())
     );
     let call = the_span(&spans, "backend call");
+    // Sampled; not random, as the caller did not say its trace id is.
     let forwarded = format!("00-{TRACE_ID}-{}-01", call.span_id);
     assert_eq!(backend.received()[0]["traceparent"], forwarded.as_str());
 }

@@ -21,10 +21,12 @@ use opentelemetry::{
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::{
     Resource,
-    propagation::{BaggagePropagator, TraceContextPropagator},
+    propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, otlp};
+use step_support::{
+    BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator, otlp,
+};
 
 mod client_spans;
 
@@ -93,15 +95,15 @@ fn init_tracer(
 
 /// How the frontend's caller may send its trace: the W3C `traceparent`. Baggage from the
 /// internet is not taken in.
-fn init_incoming_propagator() -> TraceContextPropagator {
-    TraceContextPropagator::new()
+fn init_incoming_propagator() -> W3cTraceContextPropagator {
+    W3cTraceContextPropagator::new()
 }
 
 /// How context crosses the wire to the backend: the W3C Trace Context headers (`traceparent`,
 /// `tracestate`) and the W3C Baggage header (`baggage`).
 fn init_propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
+        Box::new(W3cTraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ])
 }
@@ -114,7 +116,7 @@ struct Frontend {
     tracer: SdkTracer,
     /// NEW: the tracer of the HTTP client's own spans.
     client_tracer: SdkTracer,
-    incoming_propagator: Arc<TraceContextPropagator>,
+    incoming_propagator: Arc<W3cTraceContextPropagator>,
     propagator: Arc<TextMapCompositePropagator>,
 }
 
@@ -141,9 +143,11 @@ async fn handle_request(
         .with_kind(SpanKind::Server)
         .start_with_context(tracer, &caller_cx);
     // The request's context holds its root span; spans started from it are its children.
-    // It also holds baggage, entries that travel with the trace to every service called.
-    let cx =
-        Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")]);
+    // It also holds baggage, entries that travel with the trace to every service called. It
+    // is the caller's context, which also remembers what the caller said of its trace.
+    let cx = caller_cx
+        .with_span(span)
+        .with_baggage([KeyValue::new("demo.origin", "frontend")]);
 
     // The backend call as a child span: how long the backend took, as the frontend saw it.
     // NEW: with the HTTP semantic-convention attributes of the request (method, server).

@@ -91,8 +91,9 @@ fn router(app: Backend) -> Router {
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // The caller's span context and baggage, from the headers. Headers that are missing
     // or malformed give an empty context, and the span below starts a new trace. (The
-    // extractor from step-support holds the headers to the W3C grammar, which the stock
-    // `opentelemetry_http::HeaderExtractor` and the 0.32 propagator do not.)
+    // extractor from step-support holds the headers to the W3C grammar and reads repeated
+    // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
+    // SDK's propagator do not.)
     let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
 
     // The server span of the backend call, a child of the frontend's `backend call` span.

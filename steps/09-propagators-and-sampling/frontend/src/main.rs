@@ -134,9 +134,11 @@ async fn handle_request(
         .with_kind(SpanKind::Server)
         .start_with_context(tracer, &caller_cx);
     // The request's context holds its root span; spans started from it are its children.
-    // It also holds baggage, entries that travel with the trace to every service called.
-    let cx =
-        Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")]);
+    // It also holds baggage, entries that travel with the trace to every service called. It
+    // is the caller's context, which also remembers what the caller said of its trace.
+    let cx = caller_cx
+        .with_span(span)
+        .with_baggage([KeyValue::new("demo.origin", "frontend")]);
 
     // The backend call as a child span: how long the backend took, as the frontend saw it.
     // With the HTTP semantic-convention attributes of the request (method, server).

@@ -1,28 +1,29 @@
 //! Step 06's way to Google Cloud Trace, with the checks a reader needs when it fails: the
-//! credentials are found and tried ([`crate::google`]), and the exporter is connected, before
-//! the program says it is listening, within [`CONNECT_TIMEOUT`]. And the shutdown that sends the
-//! last spans before the program exits.
+//! credentials are found and tried (`step_support::google`), and the exporter is connected,
+//! before the program says it is listening, within [`CONNECT_TIMEOUT`]. And the shutdown that
+//! sends the last spans before the program exits. The backend uses this file too.
 //!
 //! The Stackdriver exporter is deprecated and will get no more releases. Its successor is OTLP:
 //! straight to Google Cloud's Telemetry API (`telemetry.googleapis.com`), or through an
-//! OpenTelemetry Collector. Its uses here are allowed one by one, with `#[allow(deprecated)]`.
+//! OpenTelemetry Collector (step 07). Its uses here are allowed one by one, with
+//! `#[allow(deprecated)]`. Its last release is built on OpenTelemetry 0.32, and so is this step:
+//! the 0.32 crates are named `*_0_32` here, for the one step that needs them.
 
 use std::{future::Future, process::ExitCode, time::Duration};
 
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_0_32::propagation::Extractor;
+use opentelemetry_sdk_0_32::trace::SdkTracerProvider;
 #[allow(deprecated)] // the exporter's crate; see the module's documentation
 use opentelemetry_stackdriver::{GcpAuthorizer, StackDriverExporter};
+pub use step_support::print_exporter_errors;
+use step_support::{
+    StartupError, W3cHeaderExtractor,
+    google::{self, CONNECT_TIMEOUT, timed_out, with_causes},
+    shut_down_provider,
+};
 use tokio::{
     task::JoinHandle,
     time::{Instant, timeout_at},
-};
-
-pub use crate::exporting::print_exporter_errors;
-pub use crate::google::{CONNECT_TIMEOUT, TRACE_APPEND_SCOPE};
-use crate::{
-    StartupError,
-    exporting::shut_down_provider,
-    google::{self, timed_out, with_causes},
 };
 
 /// How long the provider's shutdown may take to hand the last batch to the exporter (the SDK's
@@ -65,7 +66,8 @@ pub async fn connect() -> Result<
 /// ends once it has sent everything, when the last clone of the exporter is gone (the batch
 /// processor drops its own at shutdown; keep no other).
 pub async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> ExitCode {
-    let exit_code = shut_down_provider(provider, PROVIDER_SHUTDOWN_TIMEOUT).await;
+    let exit_code =
+        shut_down_provider(move || provider.shutdown_with_timeout(PROVIDER_SHUTDOWN_TIMEOUT)).await;
     // Bounded: the exporter sets no timeout of its own, and a stopped network would hang here.
     match tokio::time::timeout(SENDING_TIMEOUT, sending).await {
         Ok(Ok(())) => exit_code,
@@ -80,5 +82,48 @@ pub async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> 
             );
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The request's trace headers, held to the W3C grammar by step-support's `W3cHeaderExtractor`,
+/// for the 0.32 propagators to read. The 0.32 `TraceState` refuses some valid `tracestate`
+/// keys, and its propagator then drops the caller's whole list: such members alone are left out.
+/// (Steps 04 and later, on 0.33, pass them on; this step stays on W3C Trace Context Level 1.)
+pub struct Headers<'a> {
+    headers: W3cHeaderExtractor<'a>,
+    tracestate: Option<String>,
+}
+
+impl<'a> Headers<'a> {
+    pub fn new(headers: &'a axum::http::HeaderMap) -> Self {
+        let headers = W3cHeaderExtractor::new(headers);
+        let tracestate = headers.get("tracestate").and_then(|list| {
+            let held: Vec<&str> = list
+                .split(',')
+                .filter(|member| {
+                    member
+                        .parse::<opentelemetry_0_32::trace::TraceState>()
+                        .is_ok()
+                })
+                .collect();
+            (!held.is_empty()).then(|| held.join(","))
+        });
+        Self {
+            headers,
+            tracestate,
+        }
+    }
+}
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "tracestate" => self.tracestate.as_deref(),
+            _ => self.headers.get(key),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.headers.keys()
     }
 }

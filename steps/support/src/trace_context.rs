@@ -1,0 +1,338 @@
+//! The W3C Trace Context headers (`traceparent`, `tracestate`) at Level 2, where the SDK's
+//! `TraceContextPropagator` (0.33) stops at Level 1:
+//!
+//! - **The `random` flag** (`0x02`: the trace id's right-most 7 bytes are random). The SDK's
+//!   propagator keeps only the sampled bit, on the way in and on the way out. Here the flag a
+//!   caller sent goes on with its trace, and a trace this service starts gets it: the SDK's
+//!   default id generator makes random ids.
+//! - **Level 2's `tracestate` keys** (`foo@@bar`, `t@` and 15 characters, 241 and 14 either side
+//!   of the `@`): the SDK's `TraceState` refuses some of them, and its propagator then drops the
+//!   caller's whole list. Here the span context holds the members `TraceState` takes (samplers
+//!   and exporters see those), and the caller's whole list goes on unless someone changed it.
+//!
+//! Everything else (parsing the ids, the rules for which header is valid) is the SDK's and
+//! [`crate::trace_headers`]'.
+
+use opentelemetry::{
+    Context,
+    propagation::{Extractor, Injector, TextMapPropagator, text_map_propagator::FieldIter},
+    trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState},
+};
+
+use crate::trace_headers::{valid_traceparent, valid_tracestate};
+
+const TRACEPARENT: &str = "traceparent";
+const TRACESTATE: &str = "tracestate";
+const FIELDS: [&str; 2] = [TRACEPARENT, TRACESTATE];
+
+/// Level 2's `random` flag. (0.33 has a constant for the sampled bit only.)
+pub const RANDOM: TraceFlags = TraceFlags::new(0x02);
+
+/// The flags Trace Context defines, sampled (`0x01`) and random (`0x02`). The others are
+/// reserved: a service must send them as 0.
+const DEFINED_FLAGS: TraceFlags = TraceFlags::new(0x03);
+
+/// The propagator of the W3C `traceparent` and `tracestate` headers, at Level 2 (see the
+/// module's documentation). A drop-in for the SDK's `TraceContextPropagator`.
+#[derive(Debug, Default)]
+pub struct W3cTraceContextPropagator {
+    fields: Vec<String>,
+}
+
+impl W3cTraceContextPropagator {
+    pub fn new() -> Self {
+        Self {
+            fields: FIELDS.map(String::from).to_vec(),
+        }
+    }
+}
+
+/// What the context remembers of a trace it continues, beyond what its span context holds: put
+/// in by whichever propagator read the caller's trace, read by [`W3cTraceContextPropagator`]'s
+/// inject for the same trace id.
+#[derive(Debug, Clone)]
+pub(crate) struct ContinuedTrace {
+    pub(crate) trace_id: TraceId,
+    /// Whether the caller said the trace id is random. A caller that said nothing of it (one
+    /// with a Level 1 `traceparent`, or another format) did not.
+    pub(crate) random: bool,
+    /// The caller's whole `tracestate`, and the part of it the span context holds: the whole
+    /// list goes on as long as the span context's trace state is still that part.
+    pub(crate) tracestate: Option<(String, TraceState)>,
+}
+
+impl TextMapPropagator for W3cTraceContextPropagator {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        let span = cx.span();
+        let span_context = span.span_context();
+        if !span_context.is_valid() {
+            return;
+        }
+        let continued = cx
+            .get::<ContinuedTrace>()
+            .filter(|continued| continued.trace_id == span_context.trace_id());
+        // A trace started here has the SDK's random ids. One continued has the caller's flag:
+        // Level 2 says it goes on, set or not, with the trace id. The SDK's own children keep
+        // their parent's flags, but a span the sampler dropped has none: hence the context.
+        let random = continued.is_none_or(|continued| continued.random);
+        let mut flags = span_context.trace_flags() & DEFINED_FLAGS;
+        flags = match random {
+            true => flags | RANDOM,
+            false => flags & TraceFlags::SAMPLED,
+        };
+        injector.set(
+            TRACEPARENT,
+            format!(
+                "00-{}-{}-{:02x}",
+                span_context.trace_id(),
+                span_context.span_id(),
+                flags.to_u8()
+            ),
+        );
+        let tracestate = match continued.and_then(|continued| continued.tracestate.as_ref()) {
+            Some((whole, held)) if held == span_context.trace_state() => whole.clone(),
+            _ => span_context.trace_state().header(),
+        };
+        // An empty header is allowed, but the specification asks not to send one.
+        if !tracestate.is_empty() {
+            injector.set(TRACESTATE, tracestate);
+        }
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        let Some(traceparent) = extractor.get(TRACEPARENT).and_then(valid_traceparent) else {
+            return cx.clone();
+        };
+        // `valid_traceparent` checked the grammar: version, ids and flags, in that order.
+        let mut fields = traceparent.split('-').skip(1);
+        let (Some(Ok(trace_id)), Some(Ok(span_id)), Some(Ok(flags))) = (
+            fields.next().map(TraceId::from_hex),
+            fields.next().map(SpanId::from_hex),
+            fields.next().map(|flags| u8::from_str_radix(flags, 16)),
+        ) else {
+            return cx.clone();
+        };
+        let flags = TraceFlags::new(flags) & DEFINED_FLAGS;
+        let members = extractor
+            .get(TRACESTATE)
+            .and_then(valid_tracestate)
+            .unwrap_or_default();
+        // What `TraceState` takes of the list, member by member.
+        let held = members
+            .iter()
+            .filter(|member| TraceState::from_key_value([**member]).is_ok());
+        let held = TraceState::from_key_value(held.copied()).unwrap_or_default();
+        let whole: Vec<String> = members
+            .iter()
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect();
+        let continued = ContinuedTrace {
+            trace_id,
+            random: flags & RANDOM == RANDOM,
+            tracestate: (!whole.is_empty()).then(|| (whole.join(","), held.clone())),
+        };
+        let span_context = SpanContext::new(trace_id, span_id, flags, true, held);
+        cx.with_remote_span_context(span_context)
+            .with_value(continued)
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        FieldIter::new(&self.fields)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use opentelemetry::trace::TraceContextExt;
+
+    use super::*;
+
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const SPAN_ID: &str = "00f067aa0ba902b7";
+
+    fn extract(headers: &[(&str, &str)]) -> Context {
+        let headers: HashMap<String, String> = headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        W3cTraceContextPropagator::new().extract(&headers)
+    }
+
+    /// What the propagator sends for a child span of `cx`'s span (a new span id, the flags and
+    /// trace state as the SDK's tracer gives a child: the parent's, or none when dropped).
+    fn sent_by_a_child(cx: &Context, sampled: Option<bool>) -> HashMap<String, String> {
+        let parent = cx.span().span_context().clone();
+        let flags = match sampled {
+            Some(sampled) => parent.trace_flags().with_sampled(sampled),
+            None => TraceFlags::default(),
+        };
+        let child = SpanContext::new(
+            parent.trace_id(),
+            SpanId::from(0x1111_2222_3333_4444),
+            flags,
+            false,
+            parent.trace_state().clone(),
+        );
+        let mut headers = HashMap::new();
+        W3cTraceContextPropagator::new()
+            .inject_context(&cx.with_remote_span_context(child), &mut headers);
+        headers
+    }
+
+    fn traceparent(flags: &str) -> String {
+        format!("00-{TRACE_ID}-{SPAN_ID}-{flags}")
+    }
+
+    #[test]
+    fn the_random_flag_goes_on_with_the_trace_it_came_with() {
+        for (incoming, sampled, outgoing) in [
+            ("02", Some(false), "02"),
+            ("03", Some(true), "03"),
+            ("03", None, "02"),
+            ("01", Some(true), "01"),
+            ("00", Some(false), "00"),
+            ("00", None, "00"),
+            // Reserved flags are not sent on.
+            ("ff", Some(true), "03"),
+            ("fd", Some(true), "01"),
+        ] {
+            let cx = extract(&[("traceparent", &traceparent(incoming))]);
+            assert_eq!(
+                cx.span().span_context().trace_flags().to_u8() & !0x03,
+                0,
+                "{incoming}"
+            );
+            let sent = sent_by_a_child(&cx, sampled);
+            let expected = format!("00-{TRACE_ID}-1111222233334444-{outgoing}");
+            assert_eq!(sent["traceparent"], expected, "{incoming}, {sampled:?}");
+        }
+    }
+
+    #[test]
+    fn a_trace_started_here_is_random() {
+        for (sampled, flags) in [(Some(true), "03"), (Some(false), "02"), (None, "02")] {
+            // A root span: no caller, or a caller whose traceparent is invalid.
+            for cx in [
+                extract(&[]),
+                extract(&[("traceparent", "00-1-2-01")]),
+                extract(&[("traceparent", &traceparent("01").replace(TRACE_ID, "00"))]),
+            ] {
+                assert!(!cx.has_active_span());
+                let root = SpanContext::new(
+                    TraceId::from(0xabcd),
+                    SpanId::from(0x1234),
+                    TraceFlags::default().with_sampled(sampled.unwrap_or(false)),
+                    false,
+                    TraceState::NONE,
+                );
+                let mut headers = HashMap::new();
+                W3cTraceContextPropagator::new()
+                    .inject_context(&cx.with_remote_span_context(root), &mut headers);
+                let expected =
+                    format!("00-0000000000000000000000000000abcd-0000000000001234-{flags}");
+                assert_eq!(headers["traceparent"], expected);
+                assert_eq!(headers.get("tracestate"), None, "none sent when empty");
+            }
+        }
+    }
+
+    #[test]
+    fn a_new_trace_under_a_callers_context_is_random_too() {
+        // The caller's flags are for the caller's trace id only.
+        let cx = extract(&[("traceparent", &traceparent("01"))]);
+        let other = SpanContext::new(
+            TraceId::from(0xabcd),
+            SpanId::from(0x1234),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::NONE,
+        );
+        let mut headers = HashMap::new();
+        W3cTraceContextPropagator::new()
+            .inject_context(&cx.with_remote_span_context(other), &mut headers);
+        assert!(headers["traceparent"].ends_with("-03"), "{headers:?}");
+    }
+
+    #[test]
+    fn the_callers_whole_tracestate_goes_on_even_where_trace_state_cannot_hold_it() {
+        let unholdable = [
+            "foo@@bar=1".to_owned(),
+            "foo@bar@baz=1".to_owned(),
+            format!("t@{}=1", "v".repeat(15)),
+            format!("{}@{}=1", "t".repeat(241), "v".repeat(14)),
+        ];
+        for member in &unholdable {
+            assert!(
+                member.parse::<TraceState>().is_err(),
+                "0.33's TraceState now takes {member}: this propagator's second list can go"
+            );
+            let list = format!("foo=1,{member},bar=2");
+            let cx = extract(&[("traceparent", &traceparent("01")), ("tracestate", &list)]);
+            // The span context holds what it can, for samplers and exporters.
+            let held = cx.span().span_context().trace_state().header();
+            assert_eq!(held, "foo=1,bar=2");
+            // What goes on is the caller's list, whole.
+            assert_eq!(sent_by_a_child(&cx, Some(true))["tracestate"], list);
+        }
+    }
+
+    #[test]
+    fn a_tracestate_changed_here_is_sent_as_changed() {
+        let cx = extract(&[
+            ("traceparent", &traceparent("01")),
+            ("tracestate", "foo=1,foo@@bar=2"),
+        ]);
+        let parent = cx.span().span_context().clone();
+        // A sampler may put its own member first, as the specification says a vendor does.
+        let changed = parent
+            .trace_state()
+            .insert("mine", "x")
+            .expect("a valid member");
+        let child = SpanContext::new(
+            parent.trace_id(),
+            SpanId::from(0x1234),
+            TraceFlags::SAMPLED,
+            false,
+            changed,
+        );
+        let mut headers = HashMap::new();
+        W3cTraceContextPropagator::new()
+            .inject_context(&cx.with_remote_span_context(child), &mut headers);
+        assert_eq!(headers["tracestate"], "mine=x,foo=1");
+    }
+
+    #[test]
+    fn an_invalid_traceparent_or_tracestate_is_not_taken() {
+        let cx = extract(&[
+            ("traceparent", &traceparent("01").to_uppercase()),
+            ("tracestate", "foo=1"),
+        ]);
+        assert!(!cx.has_active_span());
+        let cx = extract(&[
+            ("traceparent", &traceparent("01")),
+            ("tracestate", "foo=1,BAR=2"),
+        ]);
+        assert!(cx.span().span_context().is_valid());
+        assert_eq!(cx.span().span_context().trace_state().header(), "");
+        assert_eq!(sent_by_a_child(&cx, Some(true)).get("tracestate"), None);
+    }
+
+    #[test]
+    fn a_caller_is_read_as_the_sdks_propagator_reads_it() {
+        use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+        let headers: HashMap<String, String> = [
+            ("traceparent".to_owned(), traceparent("01")),
+            ("tracestate".to_owned(), "foo=1,bar=2".to_owned()),
+        ]
+        .into();
+        let ours = W3cTraceContextPropagator::new().extract(&headers);
+        let sdks = TraceContextPropagator::new().extract(&headers);
+        assert_eq!(ours.span().span_context(), sdks.span().span_context());
+        let propagator = W3cTraceContextPropagator::new();
+        let fields: Vec<&str> = propagator.fields().collect();
+        assert_eq!(fields, FIELDS);
+    }
+}
