@@ -1,4 +1,4 @@
-//! Reads back what `opentelemetry-stdout` 0.32 prints, so that tests can check the spans a real
+//! Reads back what `opentelemetry-stdout` 0.33 prints, so that tests can check the spans a real
 //! program exported. The parser is strict: a line it does not recognise is an error, which
 //! also proves the contract's "stdout carries only span output".
 
