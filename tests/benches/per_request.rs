@@ -21,10 +21,10 @@ use opentelemetry::{
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::{
     error::OTelSdkResult,
-    propagation::{BaggagePropagator, TraceContextPropagator},
+    propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter},
 };
-use step_support::W3cHeaderExtractor;
+use step_support::{W3cHeaderExtractor, W3cTraceContextPropagator};
 
 /// An exporter that drops every batch at once.
 #[derive(Debug)]
@@ -48,7 +48,7 @@ fn provider(sampler: Sampler) -> SdkTracerProvider {
 /// The propagators step 07 sends and reads with.
 fn propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
+        Box::new(W3cTraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ])
 }
@@ -66,7 +66,7 @@ fn headers_as_sent(tracer: &SdkTracer) -> HeaderMap {
 /// The frontend's tracing work for one request, as `handle_request` does it in step 07.
 fn frontend_request(
     tracer: &SdkTracer,
-    incoming: &TraceContextPropagator,
+    incoming: &W3cTraceContextPropagator,
     outgoing: &TextMapCompositePropagator,
     caller_headers: &HeaderMap,
 ) -> HeaderMap {
@@ -75,8 +75,9 @@ fn frontend_request(
         .span_builder("incoming call")
         .with_kind(SpanKind::Server)
         .start_with_context(tracer, &caller_cx);
-    let cx =
-        Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")]);
+    let cx = caller_cx
+        .with_span(span)
+        .with_baggage([KeyValue::new("demo.origin", "frontend")]);
     let backend_span = tracer
         .span_builder("backend call")
         .with_kind(SpanKind::Client)
@@ -166,7 +167,7 @@ fn context(c: &mut Criterion) {
 fn requests(c: &mut Criterion) {
     let provider = provider(Sampler::AlwaysOn);
     let tracer = provider.tracer("bench");
-    let (incoming, outgoing) = (TraceContextPropagator::new(), propagator());
+    let (incoming, outgoing) = (W3cTraceContextPropagator::new(), propagator());
     // A caller that sends no trace, as `curl` and the load do.
     let no_headers = HeaderMap::new();
     c.bench_function("request: the frontend's tracing work", |b| {

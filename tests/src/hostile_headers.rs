@@ -37,8 +37,8 @@ pub enum Trace {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     /// Step 06, on the 0.32 crates: the `random` flag is not sent, and a `tracestate` member
-    /// whose key the 0.32 `TraceState` refuses (Level 1's grammar, less 1 character of system
-    /// id) is left out.
+    /// whose key the 0.32 `TraceState` refuses (`foo@@bar`, a system id over 13 characters) is
+    /// left out.
     Level1,
     /// Every other step: `W3cTraceContextPropagator`.
     Level2,

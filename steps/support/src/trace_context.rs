@@ -33,8 +33,12 @@ pub const RANDOM: TraceFlags = TraceFlags::new(0x02);
 const DEFINED_FLAGS: TraceFlags = TraceFlags::new(0x03);
 
 /// The propagator of the W3C `traceparent` and `tracestate` headers, at Level 2 (see the
-/// module's documentation). A drop-in for the SDK's `TraceContextPropagator`.
-#[derive(Debug, Default)]
+/// module's documentation). A drop-in for the SDK's `TraceContextPropagator`, with one rule:
+/// start the request's spans in the context `extract` returns, and derive the contexts you
+/// inject from it (`caller_cx.with_span(span)`). It remembers there what the caller said of its
+/// trace; a context made afresh (`Context::current_with_span(span)`) has forgotten it, and the
+/// trace then counts as one this service started.
+#[derive(Debug)]
 pub struct W3cTraceContextPropagator {
     fields: Vec<String>,
 }
@@ -44,6 +48,12 @@ impl W3cTraceContextPropagator {
         Self {
             fields: FIELDS.map(String::from).to_vec(),
         }
+    }
+}
+
+impl Default for W3cTraceContextPropagator {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
