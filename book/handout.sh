@@ -23,13 +23,14 @@ version=$(mdbook --version)
 mdbook build "$book"
 # mdBook's print.html is the whole book on one page, with a page break before each chapter.
 # The flags keep a headless Chromium from reaching out to the network and from adding the
-# date and the file's path in the margins.
+# date and the file's path in the margins. (Not `--virtual-time-budget`: Chromium 156 then
+# writes no PDF at all; it prints once the page and its pictures have loaded anyway.)
 rm -f "$output"
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 "$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \
   --disable-component-update --disable-sync --no-first-run --user-data-dir="$profile" \
-  --no-pdf-header-footer --run-all-compositor-stages-before-draw --virtual-time-budget=10000 \
+  --no-pdf-header-footer --run-all-compositor-stages-before-draw \
   --print-to-pdf="$output" "file://$book/book/print.html" 2>/dev/null
 [ -s "$output" ] || { echo "error: $browser wrote no PDF" >&2; exit 1; }
 echo "wrote $output"

@@ -1,8 +1,8 @@
 //! `OTEL_PROPAGATORS` and `OTEL_TRACES_SAMPLER` (with `OTEL_TRACES_SAMPLER_ARG`), read as the
 //! OpenTelemetry specification's "Environment Variable Specification" defines them. The Rust
-//! crates (0.33) do not read `OTEL_PROPAGATORS` at all (opentelemetry-rust issue #3127). The SDK reads
-//! `OTEL_TRACES_SAMPLER` only when the program sets no sampler, and then answers an unknown
-//! name or a bad ratio with a warning and a sampler nobody asked for; here they stop the
+//! crates (0.33) do not read `OTEL_PROPAGATORS` at all (opentelemetry-rust issue #3127). The SDK
+//! reads `OTEL_TRACES_SAMPLER` only when the program sets no sampler, and then answers an
+//! unknown name or a bad ratio with a warning and a sampler nobody asked for; here they stop the
 //! program at start-up with a line that says what to fix, as every other bad setting does.
 
 use opentelemetry::{
@@ -13,6 +13,9 @@ use opentelemetry::{
     },
 };
 use opentelemetry_sdk::{propagation::BaggagePropagator, trace::Sampler};
+#[cfg(feature = "xcloudtrace")]
+#[allow(deprecated)] // Google's propagator, from the deprecated Stackdriver exporter's crate
+use opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator;
 
 use crate::{Propagator032, StartupError, W3cTraceContextPropagator, config::read};
 
@@ -171,7 +174,7 @@ fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
         #[cfg(feature = "xcloudtrace")]
         #[allow(deprecated)]
         "xcloudtrace" => Some(Box::new(Propagator032::new(
-            opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator::default(),
+            GoogleTraceContextPropagator::default(),
         ))),
         _ => None,
     }
@@ -357,9 +360,7 @@ mod tests {
             )
         );
         #[allow(deprecated)] // Google's propagator, from the deprecated exporter's crate
-        let google =
-            opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator::default();
-        let read = google.extract(&sent);
+        let read = GoogleTraceContextPropagator::default().extract(&sent);
         let span = read.span();
         let read = span.span_context();
         assert_eq!(
