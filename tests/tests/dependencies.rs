@@ -1,5 +1,6 @@
-//! Which OpenTelemetry line each of the workspace's crates is built on, as `cargo tree` shows
-//! it: the 0.33 family (tracing-opentelemetry 0.34) everywhere, but for step 06's two crates,
+//! Which OpenTelemetry line each of the workspace's crates is built on, with its default
+//! features, as `cargo tree` shows it (`--features xcloudtrace`, off by default, brings the
+//! Stackdriver exporter's crate to steps 09 and 10 for Google's propagator): the 0.33 family (tracing-opentelemetry 0.34) everywhere, but for step 06's two crates,
 //! whose exporter's last release is on 0.32. The 0.32 API crate may come in elsewhere only under
 //! the Jaeger propagator (step-support's `Propagator032` joins it to 0.33).
 
@@ -94,6 +95,17 @@ fn only_step_06_is_built_on_the_0_32_line() {
             );
             let exporter = versions_of(&packages, "opentelemetry-stackdriver");
             assert_eq!(exporter, ["0.29.1"], "{member}");
+            for name in [
+                "opentelemetry-http",
+                "opentelemetry-otlp",
+                "opentelemetry-proto",
+            ] {
+                let versions = versions_of(&packages, name);
+                assert!(
+                    versions.iter().all(|v| v.starts_with("0.32.")),
+                    "{member}: {name}"
+                );
+            }
             continue;
         }
         for name in ISLAND_ONLY {

@@ -75,14 +75,19 @@ where
         let span_context = span.span_context();
         if span_context.is_valid() {
             let span_context = to_033(span_context);
-            // These formats say nothing of the W3C `random` flag: the trace goes on without it.
-            cx = cx
-                .with_value(ContinuedTrace {
+            // These formats say nothing of the W3C `random` flag: the trace goes on without it,
+            // unless a `traceparent` for the same trace said more.
+            let told_already = cx
+                .get::<ContinuedTrace>()
+                .is_some_and(|told| told.trace_id == span_context.trace_id());
+            if !told_already {
+                cx = cx.with_value(ContinuedTrace {
                     trace_id: span_context.trace_id(),
                     random: false,
                     tracestate: None,
-                })
-                .with_remote_span_context(span_context);
+                });
+            }
+            cx = cx.with_remote_span_context(span_context);
         }
         let baggage = found.baggage();
         if !baggage.is_empty() {
@@ -320,6 +325,34 @@ mod tests {
             sent["traceparent"],
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         );
+    }
+
+    #[test]
+    fn a_w3c_callers_random_flag_survives_a_jaeger_header_for_the_same_trace() {
+        use opentelemetry::propagation::TextMapCompositePropagator;
+
+        use crate::W3cTraceContextPropagator;
+
+        // `OTEL_PROPAGATORS=tracecontext,jaeger`: Jaeger's propagator extracts last.
+        let both = TextMapCompositePropagator::new(vec![
+            Box::new(W3cTraceContextPropagator::new()),
+            Box::new(Propagator032::new(opentelemetry_jaeger_propagator_new())),
+        ]);
+        let headers: HashMap<String, String> = [
+            (
+                "traceparent".to_owned(),
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03".to_owned(),
+            ),
+            (
+                "uber-trace-id".to_owned(),
+                "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1".to_owned(),
+            ),
+        ]
+        .into();
+        let cx = both.extract(&headers);
+        let mut sent = HashMap::new();
+        W3cTraceContextPropagator::new().inject_context(&cx, &mut sent);
+        assert!(sent["traceparent"].ends_with("-03"), "{sent:?}");
     }
 
     // Deprecated with its crate; the workshop keeps it for Jaeger callers (see `otel_env`).

@@ -19,7 +19,7 @@ use opentelemetry::{
     trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState},
 };
 
-use crate::trace_headers::{valid_traceparent, valid_tracestate};
+use crate::trace_headers::{MAX_TRACESTATE_MEMBERS, valid_traceparent, valid_tracestate};
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
@@ -67,8 +67,8 @@ pub(crate) struct ContinuedTrace {
     /// with a Level 1 `traceparent`, or another format) did not.
     pub(crate) random: bool,
     /// The caller's whole `tracestate`, and the part of it the span context holds: the whole
-    /// list goes on as long as the span context's trace state is still that part.
-    pub(crate) tracestate: Option<(String, TraceState)>,
+    /// list goes on, with what this service changed in that part.
+    pub(crate) tracestate: Option<(Vec<(String, String)>, TraceState)>,
 }
 
 impl TextMapPropagator for W3cTraceContextPropagator {
@@ -83,8 +83,13 @@ impl TextMapPropagator for W3cTraceContextPropagator {
             .filter(|continued| continued.trace_id == span_context.trace_id());
         // A trace started here has the SDK's random ids. One continued has the caller's flag:
         // Level 2 says it goes on, set or not, with the trace id. The SDK's own children keep
-        // their parent's flags, but a span the sampler dropped has none: hence the context.
-        let random = continued.is_none_or(|continued| continued.random);
+        // their parent's flags, but a span the sampler dropped has none: hence the context. A
+        // caller's span context that came without that record (from a propagator that says
+        // nothing of the flag) is not claimed random.
+        let random = match continued {
+            Some(continued) => continued.random,
+            None => !span_context.is_remote(),
+        };
         let mut flags = span_context.trace_flags() & DEFINED_FLAGS;
         flags = match random {
             true => flags | RANDOM,
@@ -100,8 +105,8 @@ impl TextMapPropagator for W3cTraceContextPropagator {
             ),
         );
         let tracestate = match continued.and_then(|continued| continued.tracestate.as_ref()) {
-            Some((whole, held)) if held == span_context.trace_state() => whole.clone(),
-            _ => span_context.trace_state().header(),
+            Some((whole, held)) => merged(whole, held, span_context.trace_state()),
+            None => span_context.trace_state().header(),
         };
         // An empty header is allowed, but the specification asks not to send one.
         if !tracestate.is_empty() {
@@ -132,14 +137,14 @@ impl TextMapPropagator for W3cTraceContextPropagator {
             .iter()
             .filter(|member| TraceState::from_key_value([**member]).is_ok());
         let held = TraceState::from_key_value(held.copied()).unwrap_or_default();
-        let whole: Vec<String> = members
+        let whole: Vec<(String, String)> = members
             .iter()
-            .map(|(key, value)| format!("{key}={value}"))
+            .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect();
         let continued = ContinuedTrace {
             trace_id,
             random: flags & RANDOM == RANDOM,
-            tracestate: (!whole.is_empty()).then(|| (whole.join(","), held.clone())),
+            tracestate: (!whole.is_empty()).then(|| (whole, held.clone())),
         };
         let span_context = SpanContext::new(trace_id, span_id, flags, true, held);
         cx.with_remote_span_context(span_context)
@@ -149,6 +154,33 @@ impl TextMapPropagator for W3cTraceContextPropagator {
     fn fields(&self) -> FieldIter<'_> {
         FieldIter::new(&self.fields)
     }
+}
+
+/// The caller's `whole` list, with what this service changed in the part of it the span context
+/// `held`, as the span context has it `now`: members added or updated here first, as the
+/// specification says a vendor puts them, members deleted here left out, and the caller's others
+/// (those `TraceState` could not hold among them) as they came; 32 at most.
+fn merged(whole: &[(String, String)], held: &TraceState, now: &TraceState) -> String {
+    let changed: Vec<(&str, &str)> = now
+        .into_iter()
+        .filter(|(key, value)| held.get(key) != Some(*value))
+        .collect();
+    let kept = whole
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .filter(|(key, _)| {
+            let changed_here = changed.iter().any(|(changed, _)| changed == key);
+            let deleted_here = held.get(key).is_some() && now.get(key).is_none();
+            !changed_here && !deleted_here
+        });
+    let members: Vec<String> = changed
+        .iter()
+        .copied()
+        .chain(kept)
+        .take(MAX_TRACESTATE_MEMBERS)
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    members.join(",")
 }
 
 #[cfg(test)]
@@ -288,29 +320,54 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_tracestate_changed_here_is_sent_as_changed() {
-        let cx = extract(&[
-            ("traceparent", &traceparent("01")),
-            ("tracestate", "foo=1,foo@@bar=2"),
-        ]);
+    /// Sends a child of `cx`'s span whose trace state is `change`d from its parent's.
+    fn sent_with_trace_state(cx: &Context, change: impl Fn(&TraceState) -> TraceState) -> String {
         let parent = cx.span().span_context().clone();
-        // A sampler may put its own member first, as the specification says a vendor does.
-        let changed = parent
-            .trace_state()
-            .insert("mine", "x")
-            .expect("a valid member");
         let child = SpanContext::new(
             parent.trace_id(),
             SpanId::from(0x1234),
             TraceFlags::SAMPLED,
             false,
-            changed,
+            change(parent.trace_state()),
         );
         let mut headers = HashMap::new();
         W3cTraceContextPropagator::new()
             .inject_context(&cx.with_remote_span_context(child), &mut headers);
-        assert_eq!(headers["tracestate"], "mine=x,foo=1");
+        headers["tracestate"].clone()
+    }
+
+    #[test]
+    fn a_tracestate_changed_here_keeps_the_callers_other_members() {
+        let cx = extract(&[
+            ("traceparent", &traceparent("01")),
+            ("tracestate", "foo=1,foo@@bar=2,baz=3"),
+        ]);
+        // A sampler may put its own member first, as the specification says a vendor does; the
+        // members `TraceState` could not hold go on beside it.
+        let added = sent_with_trace_state(&cx, |state| state.insert("mine", "x").unwrap());
+        assert_eq!(added, "mine=x,foo=1,foo@@bar=2,baz=3");
+        let updated = sent_with_trace_state(&cx, |state| state.insert("baz", "4").unwrap());
+        assert_eq!(updated, "baz=4,foo=1,foo@@bar=2");
+        let deleted = sent_with_trace_state(&cx, |state| state.delete("foo").unwrap());
+        assert_eq!(deleted, "foo@@bar=2,baz=3");
+    }
+
+    #[test]
+    fn a_callers_span_context_from_another_propagator_is_not_claimed_random() {
+        // A remote span context with no record of what its caller said of the flag.
+        let caller = SpanContext::new(
+            TraceId::from(0xabcd),
+            SpanId::from(0x1234),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::NONE,
+        );
+        let mut headers = HashMap::new();
+        W3cTraceContextPropagator::new().inject_context(
+            &Context::new().with_remote_span_context(caller),
+            &mut headers,
+        );
+        assert!(headers["traceparent"].ends_with("-01"), "{headers:?}");
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! take them. The stock `opentelemetry_http::HeaderExtractor` hands the propagators the first
 //! of each header: given two `traceparent` headers, the propagator continues the first, and of
 //! several `tracestate` or `baggage` headers it sees only the first. The checks of each header's
-//! grammar live here too, as [`valid_traceparent`] and [`valid_tracestate`], for the propagators
-//! (`W3cTraceContextPropagator`, and step 06's 0.32 one) to share.
+//! grammar live here too, as [`valid_traceparent`] and [`valid_tracestate`]: the extractor
+//! applies them (step 06's 0.32 propagator reads through it), and so does
+//! `W3cTraceContextPropagator`, whatever extractor it is given.
 
 use axum::http::HeaderMap;
 use opentelemetry::propagation::Extractor;

@@ -153,7 +153,7 @@ async fn handle_request(
     // ANCHOR_END: caller_context
     // The request's context holds its root span; spans started from it are its children.
     // It also holds baggage, entries that travel with the trace to every service called. It
-    // is the caller's context, which also remembers what the caller said of its trace.
+    // is the caller's context.
     let cx = caller_cx
         .with_span(span)
         .with_baggage([KeyValue::new("demo.origin", "frontend")]);
