@@ -4,9 +4,12 @@
 use std::{future::Future, io, net::SocketAddr, time::Duration};
 
 use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::mpsc,
+    task::JoinSet,
 };
 
 use crate::StartupError;
@@ -105,34 +108,69 @@ pub async fn serve(listener: Listener, router: Router) {
 }
 
 /// [`serve`], with the signals' names arriving on `signals` and the grace period given.
+///
+/// Each connection is served by a task of its own, kept here, so that a stop that does not wait
+/// for the requests in flight (the grace period over, or a second signal) cuts them all before
+/// it returns. axum's own `serve` leaves them running while the caller flushes its spans, and a
+/// request could then still be answered, a 502 for instance, as the runtime tears down the
+/// backend's connection.
 async fn serve_until(
     tcp: TcpListener,
     router: Router,
     signals: &mut mpsc::UnboundedReceiver<&'static str>,
     grace: Duration,
 ) {
-    let (begin_shutdown, shutdown_begun) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(tcp, router).with_graceful_shutdown(async move {
-        let _ = shutdown_begun.await;
-    });
-    let mut server = std::pin::pin!(server.into_future());
-
+    let mut connections = JoinSet::new();
+    let graceful = GracefulShutdown::new();
+    let name = loop {
+        tokio::select! {
+            accepted = tcp.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let service = TowerToHyperService::new(router.clone());
+                    let connection = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service);
+                    // A client that goes away mid-request ends its connection with an error;
+                    // that is the client's business, not the server's.
+                    connections.spawn(graceful.watch(connection));
+                }
+                Err(error) => accept_failed(error).await,
+            },
+            // Forget the connections that have closed, so that the set holds the open ones.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            name = next(signals) => break name,
+        }
+    };
+    eprintln!(
+        "{name} received: stopping once the requests in flight finish ({} s at most)",
+        grace.as_secs_f64()
+    );
+    // No new connections; the open ones finish their request in flight, idle ones close now.
+    drop(tcp);
     tokio::select! {
-        served = &mut server => return report(served),
-        name = next(signals) => eprintln!(
-            "{name} received: stopping once the requests in flight finish ({} s at most)",
-            grace.as_secs_f64()
-        ),
-    }
-    let _ = begin_shutdown.send(());
-    tokio::select! {
-        served = &mut server => report(served),
+        () = graceful.shutdown() => {}
         () = tokio::time::sleep(grace) => eprintln!(
             "warning: requests still in flight after {} s: stopping without them",
             grace.as_secs_f64()
         ),
         name = next(signals) => eprintln!("{name} received again: stopping now"),
     }
+    // Closes whatever is still open, and waits until it is closed.
+    connections.shutdown().await;
+}
+
+/// A connection could not be accepted. One the client gave up on is its business. Any other
+/// failure (out of file descriptors, say) would come back at once: wait a second before the
+/// next try, as axum's `serve` does, rather than spin.
+async fn accept_failed(error: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    eprintln!("warning: cannot accept a connection: {error}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// The next signal's name; never, if no signal can arrive any more.
@@ -140,13 +178,6 @@ async fn next(signals: &mut mpsc::UnboundedReceiver<&'static str>) -> &'static s
     match signals.recv().await {
         Some(name) => name,
         None => std::future::pending().await,
-    }
-}
-
-/// axum's serve keeps going through failed accepts; its error type is only for the future.
-fn report(served: io::Result<()>) {
-    if let Err(error) = served {
-        eprintln!("error: serving stopped: {error}");
     }
 }
 
@@ -209,29 +240,50 @@ mod tests {
     use std::time::Instant;
 
     use axum::routing::get;
-    use tokio::{io::AsyncWriteExt, sync::oneshot};
+    use tokio::{
+        io::{AsyncReadExt, AsyncWriteExt},
+        sync::oneshot,
+    };
 
     use super::*;
 
     /// A server on 127.0.0.1:0 whose one request is in flight and never finishes, as with a
-    /// stuck backend or a client that never sends the rest of its request. Returns the
-    /// server's task, the sender of signal names, and the client's connection.
-    async fn server_with_a_request_that_never_ends(
-        grace: Duration,
-    ) -> (
-        tokio::task::JoinHandle<()>,
-        mpsc::UnboundedSender<&'static str>,
-        tokio::net::TcpStream,
-    ) {
+    /// stuck backend or a client that never sends the rest of its request.
+    struct RequestThatNeverEnds {
+        server: tokio::task::JoinHandle<()>,
+        /// Where the test sends signal names.
+        signal: mpsc::UnboundedSender<&'static str>,
+        client: tokio::net::TcpStream,
+        /// Answers once the request's handler has been dropped: the request was cut.
+        handler_dropped: oneshot::Receiver<()>,
+    }
+
+    /// Sends once dropped.
+    struct DropSignal(Option<oneshot::Sender<()>>);
+
+    impl Drop for DropSignal {
+        fn drop(&mut self) {
+            if let Some(dropped) = self.0.take() {
+                let _ = dropped.send(());
+            }
+        }
+    }
+
+    async fn server_with_a_request_that_never_ends(grace: Duration) -> RequestThatNeverEnds {
         let (entered, handler_entered) = oneshot::channel::<()>();
-        let entered = std::sync::Arc::new(std::sync::Mutex::new(Some(entered)));
+        let (dropped, handler_dropped) = oneshot::channel::<()>();
+        let once = std::sync::Arc::new(std::sync::Mutex::new(Some((entered, dropped))));
         let router = Router::new().route(
             "/",
             get(move || {
-                if let Some(entered) = entered.lock().unwrap().take() {
-                    let _ = entered.send(());
+                let signals = once.lock().unwrap().take();
+                async move {
+                    let _dropped = signals.map(|(entered, dropped)| {
+                        let _ = entered.send(());
+                        DropSignal(Some(dropped))
+                    });
+                    std::future::pending::<&'static str>().await
                 }
-                std::future::pending::<&'static str>()
             }),
         );
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -245,17 +297,36 @@ mod tests {
             .await
             .unwrap();
         handler_entered.await.unwrap();
-        (server, signal, client)
+        RequestThatNeverEnds {
+            server,
+            signal,
+            client,
+            handler_dropped,
+        }
+    }
+
+    /// Once serving has stopped without the request in flight, its handler is gone and its
+    /// client reads the connection's end, no answer.
+    async fn assert_cut(mut request: RequestThatNeverEnds) {
+        assert_eq!(
+            request.handler_dropped.try_recv(),
+            Ok(()),
+            "the handler was dropped before serving returned"
+        );
+        let mut answer = Vec::new();
+        // The end of the stream, or a reset: either way, nothing was answered.
+        let _ = request.client.read_to_end(&mut answer).await;
+        assert_eq!(String::from_utf8_lossy(&answer), "", "no answer was sent");
     }
 
     #[tokio::test]
     async fn a_request_that_never_ends_holds_shutdown_up_for_the_grace_period_only() {
         let grace = Duration::from_millis(300);
-        let (server, signal, _client) = server_with_a_request_that_never_ends(grace).await;
+        let mut request = server_with_a_request_that_never_ends(grace).await;
 
         let signalled = Instant::now();
-        signal.send("SIGTERM").unwrap();
-        tokio::time::timeout(Duration::from_secs(10), server)
+        request.signal.send("SIGTERM").unwrap();
+        tokio::time::timeout(Duration::from_secs(10), &mut request.server)
             .await
             .expect("serving stops after the grace period")
             .unwrap();
@@ -264,19 +335,21 @@ mod tests {
             signalled.elapsed() >= grace,
             "the request was given its grace period"
         );
+        assert_cut(request).await;
     }
 
     #[tokio::test]
     async fn a_second_signal_stops_serving_at_once() {
         let hour = Duration::from_secs(3600);
-        let (server, signal, _client) = server_with_a_request_that_never_ends(hour).await;
+        let mut request = server_with_a_request_that_never_ends(hour).await;
 
-        signal.send("SIGTERM").unwrap();
-        signal.send("SIGINT").unwrap();
+        request.signal.send("SIGTERM").unwrap();
+        request.signal.send("SIGINT").unwrap();
 
-        tokio::time::timeout(Duration::from_secs(10), server)
+        tokio::time::timeout(Duration::from_secs(10), &mut request.server)
             .await
             .expect("serving stops without waiting an hour")
             .unwrap();
+        assert_cut(request).await;
     }
 }
