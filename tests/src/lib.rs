@@ -5,7 +5,7 @@
 //! - [`drawing`] compares drawings of traces with samples;
 //! - [`process`] builds and runs the steps' real programs;
 //! - [`stdout`] reads back the spans they print;
-//! - [`spans`] (from the trace viewer) outlines and draws traces;
+//! - [`spans`] holds the trace viewer's records of spans, and outlines and checks them;
 //! - [`fake_backend`] stands in for a backend that fails on purpose;
 //! - [`hostile_headers`] sends malformed trace headers and checks what came of them;
 //! - [`in_process`] sends a request straight to a router;
@@ -19,7 +19,6 @@ pub mod hostile_headers;
 pub mod in_process;
 pub mod load;
 pub mod process;
-/// Spans and their drawings live in the trace viewer, which draws what it receives the same way.
-pub use trace_viewer::spans;
+pub mod spans;
 pub mod stdout;
 pub mod steps;

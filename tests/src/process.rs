@@ -174,17 +174,22 @@ pub fn assume_every_step_built() {
     built_packages().extend(every_program());
 }
 
-/// Every program the tests run: each step's two, the trace viewer and the delay proxy.
+/// Every program the tests run: each step's two, the trace viewer, the delay proxy and the W3C
+/// test service.
 fn every_program() -> Vec<String> {
     STEPS
         .iter()
         .flat_map(|step| [step.frontend(), step.backend()])
-        .chain([TRACE_VIEWER.to_owned(), DELAY_PROXY.to_owned()])
+        .chain([TRACE_VIEWER, DELAY_PROXY, W3C_TEST_SERVICE].map(str::to_owned))
         .collect()
 }
 
 /// The package of the delay proxy (`cargo run -p delay-proxy`).
 pub const DELAY_PROXY: &str = "delay-proxy";
+
+/// The package of the W3C Trace Context test suite's test service (`cargo run -p
+/// w3c-test-service`), which exports over OTLP as step 07 does.
+pub const W3C_TEST_SERVICE: &str = "w3c-test-service";
 
 /// The package of the trace viewer (`cargo run -p trace-viewer`).
 pub const TRACE_VIEWER: &str = "trace-viewer";
@@ -262,9 +267,10 @@ impl Service {
     /// A program that exports with OTLP gets a receiver of its own, in
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, unless `env` says otherwise.
     pub async fn start(package: &str, env: &[(&str, &str)]) -> Result<Service, String> {
-        let exports_otlp = STEPS
-            .iter()
-            .any(|step| step.otlp && (step.frontend() == package || step.backend() == package));
+        let exports_otlp = package == W3C_TEST_SERVICE
+            || STEPS
+                .iter()
+                .any(|step| step.otlp && (step.frontend() == package || step.backend() == package));
         let receiver = match exports_otlp {
             true => Some(
                 Receiver::bind("127.0.0.1:0")

@@ -20,7 +20,8 @@ pub struct Step {
     /// Whether the step runs with nothing but this repository (step 06 needs Google Cloud).
     pub local: bool,
     /// The trace one successful request produces, as [`crate::spans::outline`] draws it: the
-    /// structure the tests hold each step's programs to.
+    /// structure the tests hold each step's programs to. It is the step's own `trace.txt`
+    /// (`steps/NN-*/trace.txt`; step 01, untraced, has none), which the book draws too.
     pub trace: &'static str,
 }
 
@@ -53,55 +54,12 @@ impl Step {
     }
 }
 
-/// The trace both services export from step 05 on.
-const TWO_SERVICES: &str = concat!(
-    "frontend: incoming call (server)\n",
-    "  frontend: backend call (client)\n",
-    "    event: making backend call\n",
-    "    backend: backend call received (server) demo.origin=frontend\n",
-    "      event: handling backend call\n",
-);
-
-/// The trace from step 08 on, when the request needs a new connection: the HTTP client's own
-/// spans under `backend call`. (`BACKEND_URL` names an IP address, so there is no `dns lookup`.)
-const CLIENT_SPANS: &str = concat!(
-    "frontend: incoming call (server)\n",
-    "  frontend: backend call (client) http.request.method=GET http.response.status_code=200 \
-     network.peer.address=127.0.0.1 network.peer.port=… network.protocol.version=1.1 \
-     server.address=127.0.0.1 server.port=… url.full=…\n",
-    "    event: making backend call\n",
-    "    frontend: send request (internal)\n",
-    "      frontend: connect (internal) network.peer.address=127.0.0.1 network.peer.port=… \
-     network.transport=tcp\n",
-    "    backend: backend call received (server) demo.origin=frontend\n",
-    "      event: handling backend call\n",
-    "    frontend: read body (internal) http.response.body.size=2\n",
-);
-
-/// Step 10's trace: step 09's, with the HTTP semantic conventions' attributes on the server spans
-/// too (tower-http's TraceLayer makes them, and the span maker fills them in).
-const TRACING_CRATE: &str = concat!(
-    "frontend: incoming call (server) http.request.method=GET http.response.status_code=200 \
-     http.route=/ network.protocol.version=1.1 url.path=/ url.scheme=http\n",
-    "  frontend: backend call (client) http.request.method=GET http.response.status_code=200 \
-     network.peer.address=127.0.0.1 network.peer.port=… network.protocol.version=1.1 \
-     server.address=127.0.0.1 server.port=… url.full=…\n",
-    "    event: making backend call\n",
-    "    frontend: send request (internal)\n",
-    "      frontend: connect (internal) network.peer.address=127.0.0.1 network.peer.port=… \
-     network.transport=tcp\n",
-    "    backend: backend call received (server) demo.origin=frontend http.request.method=GET \
-     http.response.status_code=200 http.route=/ network.protocol.version=1.1 url.path=/ \
-     url.scheme=http\n",
-    "      event: handling backend call\n",
-    "    frontend: read body (internal) http.response.body.size=2\n",
-);
-
-const CHILD_SPAN: &str = concat!(
-    "frontend: incoming call (server)\n",
-    "  frontend: backend call (client)\n",
-    "    event: making backend call\n",
-);
+/// The trace of a step, from the `trace.txt` beside its two programs.
+macro_rules! trace_of {
+    ($folder:literal) => {
+        include_str!(concat!("../../steps/", $folder, "/trace.txt"))
+    };
+}
 
 pub const STEPS: &[Step] = &[
     Step {
@@ -124,7 +82,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
-        trace: "frontend: incoming call (server)\n",
+        trace: trace_of!("02-root-span"),
     },
     Step {
         number: "03",
@@ -135,7 +93,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
-        trace: CHILD_SPAN,
+        trace: trace_of!("03-child-span-and-events"),
     },
     Step {
         number: "04",
@@ -146,7 +104,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
-        trace: CHILD_SPAN,
+        trace: trace_of!("04-w3c-propagation"),
     },
     Step {
         number: "05",
@@ -157,7 +115,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
-        trace: TWO_SERVICES,
+        trace: trace_of!("05-backend-extraction"),
     },
     Step {
         number: "06",
@@ -169,7 +127,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: false,
         otlp: false,
-        trace: TWO_SERVICES,
+        trace: trace_of!("06-cloud-trace"),
     },
     Step {
         number: "07",
@@ -180,7 +138,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        trace: TWO_SERVICES,
+        trace: trace_of!("07-otlp"),
     },
     Step {
         number: "08",
@@ -191,7 +149,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        trace: CLIENT_SPANS,
+        trace: trace_of!("08-http-client-spans"),
     },
     Step {
         number: "09",
@@ -202,7 +160,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        trace: CLIENT_SPANS,
+        trace: trace_of!("09-propagators-and-sampling"),
     },
     Step {
         number: "10",
@@ -213,7 +171,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        trace: TRACING_CRATE,
+        trace: trace_of!("10-tracing-crate"),
     },
 ];
 
@@ -252,6 +210,16 @@ mod tests {
         assert_eq!(folders, listed);
         for step in STEPS {
             assert!(step.folder.starts_with(&format!("{}-", step.number)));
+        }
+    }
+
+    #[test]
+    fn every_steps_trace_is_the_trace_txt_in_its_folder() {
+        let steps_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../steps");
+        for step in STEPS {
+            let file = format!("{steps_dir}/{}/trace.txt", step.folder);
+            let in_folder = std::fs::read_to_string(&file).unwrap_or_default();
+            assert_eq!(step.trace, in_folder, "{file}");
         }
     }
 

@@ -1,4 +1,4 @@
-//! Every step's real programs, run as processes, keep `CONTRACT.md`: they answer `OK` end to
+//! Every step's real programs, run as processes, keep `steps/CONTRACT.md`: they answer `OK` end to
 //! end and export the step's trace; a failing backend is a 502 or a 504 with a one-line body
 //! and an error span; bad configuration exits 2 with a one-line message; SIGTERM loses no span.
 
@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use workshop::{
     fake_backend::{self, ClosedPort, FakeBackend},
     process::{self, Exited, Pair, Service, StopSignal, http_get, run_to_exit},
-    spans::{self, SpanRecord, outline, the_span},
+    spans::{self, FailedSpan, SpanRecord, outline, the_span},
     steps::{self, Step},
 };
 
@@ -120,6 +120,40 @@ macro_rules! start_up_contract_tests {
 
 start_up_contract_tests! {
     step_06: "06",
+}
+
+/// Each section of `steps/CONTRACT.md` ends with the tests that hold the programs to it, as
+/// `path::test_name`: there is at least one for every section, and each names a test that exists
+/// in that file.
+#[test]
+fn contract_md_names_only_tests_that_exist() {
+    let repository = workshop::book::repository();
+    let contract = std::fs::read_to_string(repository.join("steps/CONTRACT.md")).unwrap();
+    let sections: Vec<&str> = contract.split("\n## ").skip(1).collect();
+    assert!(sections.len() >= 5, "{contract}");
+    for section in sections {
+        let title = section.lines().next().unwrap();
+        let tested_by = section
+            .split_once("Tested by:")
+            .unwrap_or_else(|| panic!("section {title:?} names no test"))
+            .1;
+        let tests: Vec<&str> = tested_by
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|reference| reference.contains(".rs::"))
+            .collect();
+        assert!(!tests.is_empty(), "section {title:?} names no test");
+        for reference in tests {
+            let (path, name) = reference.split_once("::").unwrap();
+            let source = std::fs::read_to_string(repository.join(path))
+                .unwrap_or_else(|error| panic!("{title:?} names {reference}: {path}: {error}"));
+            assert!(
+                source.contains(&format!("fn {name}(")),
+                "section {title:?} names {reference}, which {path} does not define"
+            );
+        }
+    }
 }
 
 #[test]

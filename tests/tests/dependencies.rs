@@ -137,3 +137,36 @@ fn only_step_06_is_built_on_the_0_32_line() {
         );
     }
 }
+
+/// The trace viewer receives and draws: its own code names no SDK type. It is still built with
+/// the SDK, for one reason only: opentelemetry-proto 0.33 depends on `opentelemetry_sdk`
+/// unconditionally (its `trace` feature, which the trace messages need, turns on the SDK's).
+#[test]
+fn the_trace_viewer_gets_the_sdk_only_through_opentelemetry_proto() {
+    let dependents = run_cargo(&[
+        "tree",
+        "--locked",
+        "--offline",
+        "-p",
+        "trace-viewer",
+        "-e",
+        "normal",
+        "-i",
+        "opentelemetry_sdk",
+        "--depth",
+        "1",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]);
+    let names: Vec<&str> = dependents
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        names,
+        ["opentelemetry_sdk", "opentelemetry-proto"],
+        "{dependents}"
+    );
+}

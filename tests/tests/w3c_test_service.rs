@@ -1,7 +1,7 @@
-//! The latest local step's frontend as the W3C Trace Context test suite's test service, run as a
-//! real process with `W3C_TEST_SERVICE=true`, and driven here as the suite drives it: `POST
-//! /test` with trace headers and a JSON array of `{"url", "arguments"}`; the frontend posts
-//! each `arguments` to its `url`, in order, with the context it propagates, one client span per
+//! The W3C Trace Context test suite's test service (`cargo run -p w3c-test-service`, step 07's
+//! propagators), run as a real process and driven here as the suite drives it: `POST /test`
+//! with trace headers and a JSON array of `{"url", "arguments"}`; the service posts each
+//! `arguments` to its `url`, in order, with the context it propagates, one client span per
 //! call, and answers `200` when all are done. The calls come back to a recorder here, which
 //! checks what the suite checks (written from the specification and the suite's README; the
 //! suite itself is not vendored), and the whole table of hostile headers goes through it too.
@@ -27,8 +27,8 @@ use tokio::net::TcpListener;
 use workshop::{
     fake_backend::ClosedPort,
     hostile_headers::{self, CALLER_SPAN_ID, CALLER_TRACE_ID, Trace, VALID},
-    process::{Exited, Service, run_to_exit},
-    spans::SpanRecord,
+    process::{Exited, Service, W3C_TEST_SERVICE, run_to_exit},
+    spans::{FailedSpan, SpanRecord},
     steps,
 };
 
@@ -83,12 +83,8 @@ async fn record(
     "OK"
 }
 
-/// Step 07's frontend, which has the test service, with it on.
 async fn test_service() -> Service {
-    let step = steps::find("07").unwrap();
-    Service::start(&step.frontend(), &[("W3C_TEST_SERVICE", "true")])
-        .await
-        .unwrap()
+    Service::start(W3C_TEST_SERVICE, &[]).await.unwrap()
 }
 
 /// `POST /test` with `headers` and `body`: the status and the answer's body.
@@ -331,20 +327,26 @@ async fn a_call_that_fails_is_a_502_and_an_error_span() {
     );
 }
 
+/// The service serves `POST /test` only: no step carries it, and its own configuration is
+/// checked as a step's is.
 #[tokio::test]
-async fn the_test_service_is_off_unless_asked_for() {
+async fn no_step_serves_the_test_and_the_service_checks_its_configuration() {
     let step = steps::find("07").unwrap();
-    let service = Service::start(&step.frontend(), &[]).await.unwrap();
-    let (status, _) = post_test(&service, &[], "[]").await;
-    service.stop().await.unwrap().assert_success();
-    assert_eq!(status, 404);
+    let frontend = Service::start(&step.frontend(), &[]).await.unwrap();
+    let (status, _) = post_test(&frontend, &[], "[]").await;
+    frontend.stop().await.unwrap().assert_success();
+    assert_eq!(status, 404, "step 07's frontend has no POST /test");
 
-    let exited: Exited = run_to_exit(&step.frontend(), &[("W3C_TEST_SERVICE", "yes")])
+    let exited: Exited = run_to_exit(W3C_TEST_SERVICE, &[("BACKEND_TIMEOUT_MS", "soon")])
         .await
         .unwrap();
     assert_eq!(exited.status.code(), Some(2), "{}", exited.stderr);
-    assert_eq!(
-        exited.stderr,
-        "error: W3C_TEST_SERVICE=\"yes\": expected true or false\n"
+    assert_eq!(exited.stderr.lines().count(), 1, "{}", exited.stderr);
+    assert!(
+        exited
+            .stderr
+            .starts_with("error: BACKEND_TIMEOUT_MS=\"soon\": "),
+        "{}",
+        exited.stderr
     );
 }

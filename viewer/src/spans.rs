@@ -1,6 +1,5 @@
-//! Spans as the tests and the runner look at them, whether they were captured in memory or
-//! parsed from what a program printed, and the two ways of showing a trace: an outline of its
-//! structure (for comparisons) and a waterfall (for people).
+//! Spans as the viewer receives them, and a trace drawn for people: a tree of spans with a
+//! waterfall of their timings. (The workshop's tests read spans into the same records.)
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -9,7 +8,6 @@ use std::{
 };
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
-use opentelemetry_sdk::trace::SpanData;
 
 /// One finished span, with the service that exported it.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,49 +38,6 @@ pub struct EventRecord {
 }
 
 impl SpanRecord {
-    /// A span captured in memory (by the SDK's `InMemorySpanExporter`), exported by `service`.
-    pub fn from_sdk(span: &SpanData, service: &str) -> Self {
-        let parent = span.parent_span_id;
-        Self {
-            service: service.to_owned(),
-            scope: span.instrumentation_scope.name().to_owned(),
-            name: span.name.to_string(),
-            kind: span.span_kind.clone(),
-            trace_id: span.span_context.trace_id(),
-            span_id: span.span_context.span_id(),
-            parent_span_id: (parent != SpanId::INVALID).then_some(parent),
-            status: span.status.clone(),
-            start: span.start_time,
-            end: span.end_time,
-            attributes: span
-                .attributes
-                .iter()
-                .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-                .collect(),
-            events: span
-                .events
-                .iter()
-                .map(|event| EventRecord {
-                    name: event.name.to_string(),
-                    time: event.timestamp,
-                    attributes: event
-                        .attributes
-                        .iter()
-                        .map(|kv| (kv.key.to_string(), kv.value.to_string()))
-                        .collect(),
-                })
-                .collect(),
-        }
-    }
-
-    /// Every span in `spans`, captured in memory, exported by `service`.
-    pub fn all_from_sdk(spans: &[SpanData], service: &str) -> Vec<Self> {
-        spans
-            .iter()
-            .map(|span| Self::from_sdk(span, service))
-            .collect()
-    }
-
     pub fn duration(&self) -> Duration {
         self.end.duration_since(self.start).unwrap_or_default()
     }
@@ -92,47 +47,12 @@ impl SpanRecord {
         self.events.iter().find(|event| event.name == name)
     }
 
-    /// Panics unless the span records the failure `message` the way the steps do: an
-    /// `exception` event whose `exception.message` is `message`, and an error status saying
-    /// the same.
-    pub fn assert_failed_with(&self, message: &str) {
-        let exception = self
-            .event("exception")
-            .unwrap_or_else(|| panic!("no exception event on {:?}: {self:#?}", self.name));
-        assert_eq!(
-            exception
-                .attributes
-                .get("exception.message")
-                .map(String::as_str),
-            Some(message)
-        );
-        assert_eq!(
-            self.error_description(),
-            Some(message),
-            "status of {:?}",
-            self.name
-        );
-    }
-
     /// The status's description when it is an error.
     pub fn error_description(&self) -> Option<&str> {
         match &self.status {
             Status::Error { description } => Some(description),
             _ => None,
         }
-    }
-}
-
-/// Finds the one span called `name`; panics, showing every span, if there is not exactly one.
-pub fn the_span<'a>(spans: &'a [SpanRecord], name: &str) -> &'a SpanRecord {
-    let found: Vec<_> = spans.iter().filter(|span| span.name == name).collect();
-    match found.as_slice() {
-        [span] => span,
-        _ => panic!(
-            "expected exactly one span called {name:?}, found {}:\n{}",
-            found.len(),
-            outline(spans)
-        ),
     }
 }
 
@@ -152,66 +72,7 @@ pub fn traces(spans: &[SpanRecord]) -> Vec<Vec<SpanRecord>> {
     by_trace
 }
 
-/// The structure of a trace as indented text: per span its service, name, kind, error status
-/// and attributes (but not the values of those that differ from run to run, such as ports),
-/// then its events by name, then its children. No ids, no timings, so two runs of the same
-/// program give the same outline. A span whose parent is not among `spans` (the
-/// parent lives in another process, or was not exported) is drawn as a root, marked
-/// `parent elsewhere`.
-///
-/// ```text
-/// frontend: incoming call (server)
-///   frontend: backend call (client)
-///     event: making backend call
-///     backend: backend call received (server) demo.origin=frontend
-///       event: handling backend call
-/// ```
-pub fn outline(spans: &[SpanRecord]) -> String {
-    let mut text = String::new();
-    for (span, depth, parent_elsewhere) in tree(spans) {
-        let indent = "  ".repeat(depth.min(MAX_DRAWN_DEPTH));
-        let mut notes = vec![kind_name(&span.kind)];
-        if let Status::Error { .. } = span.status {
-            notes.push("error");
-        }
-        if let Status::Ok = span.status {
-            notes.push("ok");
-        }
-        if parent_elsewhere {
-            notes.push("parent elsewhere");
-        }
-        let _ = write!(
-            text,
-            "{indent}{}: {} ({})",
-            span.service,
-            span.name,
-            notes.join(", ")
-        );
-        for (key, value) in &span.attributes {
-            if VARY_FROM_RUN_TO_RUN.contains(&key.as_str()) {
-                let _ = write!(text, " {key}=…");
-            } else {
-                let _ = write!(text, " {key}={value}");
-            }
-        }
-        text.push('\n');
-        for event in &span.events {
-            let _ = writeln!(text, "{indent}  event: {}", event.name);
-        }
-    }
-    text
-}
-
-/// Attributes whose values [`outline`] leaves out, showing `key=…`: ports the system picks, a
-/// URL with one in it, and what a name resolves to on this machine.
-const VARY_FROM_RUN_TO_RUN: &[&str] = &[
-    "dns.answers",
-    "network.peer.port",
-    "server.port",
-    "url.full",
-];
-
-/// The deepest indentation [`render`] and [`outline`] draw.
+/// The deepest indentation [`render`] draws (and the tests' outlines).
 pub const MAX_DRAWN_DEPTH: usize = 8;
 
 /// One trace drawn for a person: a tree of spans with their services, kinds and durations, a

@@ -1,4 +1,4 @@
-//! Configuration from environment variables, as `CONTRACT.md` lists them. A value that cannot be
+//! Configuration from environment variables, as `steps/CONTRACT.md` lists them. A value that cannot be
 //! used is a [`StartupError`] naming the variable and the value; unset and empty mean the default,
 //! as the OpenTelemetry specification says of its own variables.
 

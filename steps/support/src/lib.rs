@@ -1,6 +1,6 @@
 //! Plumbing that every step's frontend and backend share, so that each step's `main.rs` shows
 //! only what the step teaches: reading the environment, binding the port, serving until SIGINT
-//! or SIGTERM, turning a failed backend call into a `502` or `504` answer, as `CONTRACT.md`
+//! or SIGTERM, turning a failed backend call into a `502` or `504` answer, as `steps/CONTRACT.md`
 //! describes, and reading incoming trace headers as strictly as the W3C specifications say.
 
 mod backend_error;

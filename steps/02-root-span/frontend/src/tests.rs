@@ -8,7 +8,7 @@ use step_support::FrontendConfig;
 use workshop::{
     fake_backend::{ClosedPort, FakeBackend},
     in_process,
-    spans::{SpanRecord, outline},
+    spans::{FailedSpan, SpanRecord, all_from_memory, outline},
 };
 
 use super::*;
@@ -37,7 +37,7 @@ fn frontend(
 }
 
 fn exported(exporter: &InMemorySpanExporter) -> Vec<SpanRecord> {
-    SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "frontend")
+    all_from_memory(&exporter.get_finished_spans().unwrap(), "frontend")
 }
 
 #[tokio::test]
@@ -51,7 +51,8 @@ async fn a_request_is_one_server_span_called_incoming_call() {
     );
 
     let spans = exported(&exporter);
-    assert_eq!(outline(&spans), "frontend: incoming call (server)\n");
+    // The step's trace (`trace.txt`, which the book draws and the process tests check too).
+    assert_eq!(outline(&spans), include_str!("../../trace.txt"));
     assert_eq!(spans[0].scope, "OT-tracing-demo");
     assert_eq!(spans[0].parent_span_id, None, "the root span has no parent");
     assert_eq!(backend.received().len(), 1);

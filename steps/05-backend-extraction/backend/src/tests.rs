@@ -6,7 +6,7 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use workshop::{
     in_process,
-    spans::{SpanRecord, outline},
+    spans::{all_from_memory, outline},
 };
 
 use super::*;
@@ -41,7 +41,7 @@ async fn continues_the_callers_trace_as_a_child_of_its_span_and_records_the_bagg
     );
 
     let exported = exporter.get_finished_spans().unwrap();
-    let spans = SpanRecord::all_from_sdk(&exported, "backend");
+    let spans = all_from_memory(&exported, "backend");
     assert_eq!(
         outline(&spans),
         "backend: backend call received (server, parent elsewhere) demo.origin=frontend\n\
@@ -67,7 +67,7 @@ async fn decodes_every_baggage_entry() {
 
     in_process::get(backend, headers).await;
 
-    let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
+    let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "backend");
     assert_eq!(spans[0].attributes["user.id"], "alice smith");
     assert_eq!(
         spans[0].attributes["tier"], "gold",
@@ -84,7 +84,7 @@ async fn without_trace_headers_starts_a_new_trace() {
         (StatusCode::OK, "OK".into())
     );
 
-    let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
+    let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "backend");
     assert_eq!(
         outline(&spans),
         "backend: backend call received (server)\n\
@@ -113,7 +113,7 @@ async fn a_malformed_traceparent_is_ignored_and_starts_a_new_trace() {
 
         let shown = String::from_utf8_lossy(traceparent);
         assert_eq!(answer, (StatusCode::OK, "OK".into()), "traceparent {shown}");
-        let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
+        let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "backend");
         assert_eq!(spans[0].parent_span_id, None, "traceparent {shown}");
     }
 }
@@ -133,7 +133,7 @@ async fn a_traceparent_sent_twice_is_ignored() {
         (StatusCode::OK, "OK".into())
     );
 
-    let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "backend");
+    let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "backend");
     assert_eq!(spans[0].parent_span_id, None);
     assert_ne!(spans[0].trace_id, TraceId::from_hex(TRACE_ID).unwrap());
 }

@@ -12,7 +12,7 @@ use axum::{
     Router,
     extract::State,
     http::{HeaderMap, StatusCode},
-    routing::{get, post},
+    routing::get,
 };
 use opentelemetry::{
     KeyValue,
@@ -35,8 +35,6 @@ async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
     let client = config.backend_client().unwrap_or_else(|error| error.exit());
-    let w3c_test_service =
-        step_support::flag(conformance::VARIABLE).unwrap_or_else(|error| error.exit());
     let mut listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
@@ -60,7 +58,7 @@ async fn main() -> ExitCode {
         incoming_propagator: Arc::new(init_incoming_propagator()),
         propagator: Arc::new(init_propagator()),
     };
-    step_support::serve(listener, router(app, w3c_test_service)).await;
+    step_support::serve(listener, router(app)).await;
 
     // The provider's shutdown exports the last batch; the OTLP exporter sends it before the
     // shutdown returns, so nothing else needs waiting for.
@@ -119,13 +117,10 @@ struct Frontend {
     propagator: Arc<TextMapCompositePropagator>,
 }
 
-fn router(app: Frontend, w3c_test_service: bool) -> Router {
-    let mut router = Router::new().route("/", get(handle_request));
-    if w3c_test_service {
-        // For the W3C Trace Context test suite, when asked for (conformance.rs).
-        router = router.route("/test", post(conformance::run_test_calls));
-    }
-    router.with_state(app)
+fn router(app: Frontend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
 }
 
 async fn handle_request(
@@ -204,6 +199,5 @@ async fn call_backend(app: &Frontend, headers: HeaderMap) -> Result<StatusCode, 
     Ok(status)
 }
 
-mod conformance;
 #[cfg(test)]
 mod tests;

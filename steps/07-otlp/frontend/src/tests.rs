@@ -11,7 +11,7 @@ use step_support::FrontendConfig;
 use workshop::{
     fake_backend::FakeBackend,
     in_process,
-    spans::{SpanRecord, the_span},
+    spans::{SpanRecord, all_from_memory, the_span},
 };
 
 use super::*;
@@ -36,7 +36,7 @@ fn frontend(backend_url: &str) -> (Router, InMemorySpanExporter, SdkTracerProvid
         incoming_propagator: Arc::new(init_incoming_propagator()),
         propagator: Arc::new(init_propagator()),
     };
-    (router(app, false), exporter, provider)
+    (router(app), exporter, provider)
 }
 
 /// Sends one request with `headers` and returns the frontend's spans. The batch processor holds
@@ -49,7 +49,7 @@ async fn spans_of_one_request(headers: &[(&str, &[u8])]) -> Vec<SpanRecord> {
         (StatusCode::OK, "OK".into())
     );
     provider.force_flush().unwrap();
-    SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "frontend")
+    all_from_memory(&exporter.get_finished_spans().unwrap(), "frontend")
 }
 
 #[tokio::test]
@@ -61,7 +61,7 @@ async fn continues_a_trace_sent_in_traceparent_and_passes_it_on_to_the_backend()
     in_process::get(frontend, &[("traceparent", traceparent.as_bytes())]).await;
 
     provider.force_flush().unwrap();
-    let spans = SpanRecord::all_from_sdk(&exporter.get_finished_spans().unwrap(), "frontend");
+    let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "frontend");
     let incoming = the_span(&spans, "incoming call");
     assert_eq!(incoming.trace_id, TraceId::from_hex(TRACE_ID).unwrap());
     assert_eq!(

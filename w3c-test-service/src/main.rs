@@ -1,38 +1,101 @@
 //! The test service the W3C Trace Context test suite drives
-//! (<https://github.com/w3c/trace-context/tree/main/test>): with `W3C_TEST_SERVICE=true`, the
-//! frontend also answers `POST /test`. The suite sends trace headers, good and malformed, with a
-//! list of calls to make; the frontend makes each call with the context it propagates, and the
-//! suite checks the headers that arrive. Off by default: an endpoint that posts to any URL it is
-//! given has no place in a production service. Even on, what one request can cost is bounded:
-//! at most [`MAX_CALLS`] calls, each within `BACKEND_TIMEOUT_MS`, reading at most
-//! [`MAX_ANSWER_BYTES`] of each answer.
+//! (<https://github.com/w3c/trace-context/tree/main/test>), with the propagators step 07's
+//! frontend uses: `W3cTraceContextPropagator` for what comes in, and it with the W3C Baggage
+//! propagator for what goes out. The suite sends `POST /test` with trace headers, good and
+//! malformed, and a list of calls to make; this service makes each call with the context it
+//! propagates, and the suite checks the headers that arrive. Spans go out over OTLP, as step
+//! 07's do, to the trace viewer by default.
+//!
+//! A tool for testing, not a step: an endpoint that posts to any URL it is given has no place
+//! in a production service. It reads the frontend's variables (`LISTEN_ADDR`, by default
+//! `127.0.0.1:8080`, and `BACKEND_TIMEOUT_MS`, the most each call may take; the suite names the
+//! URLs, so `BACKEND_URL` goes unused) and the `OTEL_EXPORTER_OTLP_*` ones. What one request can
+//! cost is bounded: at most [`MAX_CALLS`] calls, each within `BACKEND_TIMEOUT_MS`, reading at
+//! most [`MAX_ANSWER_BYTES`] of each answer.
+
+use std::{process::ExitCode, sync::Arc};
 
 use axum::{
+    Router,
     body::Bytes,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header::CONTENT_TYPE},
     response::{IntoResponse, Response},
+    routing::post,
 };
 use opentelemetry::{
     Context, KeyValue,
-    propagation::TextMapPropagator,
-    trace::{SpanKind, Status, TraceContextExt, Tracer},
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
 use opentelemetry_http::HeaderInjector;
+use opentelemetry_sdk::{
+    Resource,
+    propagation::BaggagePropagator,
+    trace::{Sampler, SdkTracer, SdkTracerProvider},
+};
 use serde::Deserialize;
-use step_support::{BackendError, W3cHeaderExtractor};
-
-use crate::Frontend;
-
-/// The variable that turns the test service on.
-pub const VARIABLE: &str = "W3C_TEST_SERVICE";
+use step_support::{
+    BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator, otlp,
+};
 
 /// The most calls one request may ask for (the suite asks for up to 3).
-pub const MAX_CALLS: usize = 32;
+const MAX_CALLS: usize = 32;
 
 /// The most of each call's answer that is read: the URL is the caller's choice, and so is what
 /// answers there.
-pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let client = config.backend_client().unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    otlp::print_exporter_errors();
+    let otlp = listener
+        .unless_stopped(otlp::connect())
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("w3c-test-service"))
+        .with_attributes(otlp.resource_attributes)
+        .build();
+    let provider = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(Sampler::AlwaysOn)
+        .with_batch_exporter(otlp.exporter)
+        .build();
+    let service = TestService {
+        client,
+        tracer: provider.tracer("w3c-test-service"),
+        incoming_propagator: Arc::new(W3cTraceContextPropagator::new()),
+        propagator: Arc::new(TextMapCompositePropagator::new(vec![
+            Box::new(W3cTraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ])),
+    };
+    let router = Router::new()
+        .route("/test", post(run_test_calls))
+        .with_state(service);
+    step_support::serve(listener, router).await;
+
+    otlp::shut_down(provider).await
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct TestService {
+    client: reqwest::Client,
+    tracer: SdkTracer,
+    /// How the suite's trace is read: the W3C `traceparent` and `tracestate`, no baggage.
+    incoming_propagator: Arc<W3cTraceContextPropagator>,
+    /// How context goes out with each call.
+    propagator: Arc<TextMapCompositePropagator>,
+}
 
 /// One call the suite asks for: `POST` `arguments`, as JSON, to `url`.
 #[derive(Debug, Deserialize)]
@@ -43,7 +106,7 @@ struct Call {
 
 /// Why a test request failed: the suite's request itself, or one of the calls.
 #[derive(Debug)]
-pub enum TestError {
+enum TestError {
     BadRequest(String),
     Call(BackendError),
 }
@@ -59,11 +122,11 @@ impl IntoResponse for TestError {
     }
 }
 
-/// `POST /test`: a JSON array of `{"url", "arguments"}`. Continues the caller's trace as
-/// `GET /` does, makes the calls in order, each from a client span of its own, and answers
+/// `POST /test`: a JSON array of `{"url", "arguments"}`. Continues the caller's trace as step
+/// 07's `GET /` does, makes the calls in order, each from a client span of its own, and answers
 /// `200 OK` when all are done, or with the first call's failure.
-pub async fn run_test_calls(
-    State(app): State<Frontend>,
+async fn run_test_calls(
+    State(service): State<TestService>,
     incoming_headers: HeaderMap,
     body: Bytes,
 ) -> Result<&'static str, TestError> {
@@ -90,10 +153,10 @@ pub async fn run_test_calls(
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let caller_cx = app
+    let caller_cx = service
         .incoming_propagator
         .extract(&W3cHeaderExtractor::new(&incoming_headers));
-    let tracer = &app.tracer;
+    let tracer = &service.tracer;
     let span = tracer
         .span_builder("conformance test")
         .with_kind(SpanKind::Server)
@@ -101,7 +164,7 @@ pub async fn run_test_calls(
     let cx = caller_cx.with_span(span);
 
     for (url, arguments) in calls {
-        if let Err(error) = make_call(&app, &cx, url, arguments).await {
+        if let Err(error) = make_call(&service, &cx, url, arguments).await {
             cx.span().set_status(Status::error(error.to_string()));
             cx.span().end();
             return Err(TestError::Call(error));
@@ -113,12 +176,12 @@ pub async fn run_test_calls(
 
 /// One call, from a client span that is a child of the test request's span.
 async fn make_call(
-    app: &Frontend,
+    service: &TestService,
     cx: &Context,
     url: reqwest::Url,
     arguments: serde_json::Value,
 ) -> Result<(), BackendError> {
-    let tracer = &app.tracer;
+    let tracer = &service.tracer;
     let span = tracer
         .span_builder("test callback")
         .with_kind(SpanKind::Client)
@@ -126,12 +189,13 @@ async fn make_call(
         .start_with_context(tracer, cx);
     let call_cx = cx.with_span(span);
     let mut headers = HeaderMap::new();
-    app.propagator
+    service
+        .propagator
         .inject_context(&call_cx, &mut HeaderInjector(&mut headers));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
 
     let result = async {
-        let mut response = app
+        let mut response = service
             .client
             .post(url)
             .headers(headers)

@@ -1,0 +1,153 @@
+//! Spans as the tests look at them: the trace viewer's records (what the viewer receives, the
+//! tests compare), and what only the tests need: spans the SDK captured in memory as records,
+//! a trace's structure as an outline, and the checks on a span that records a failure.
+
+use std::fmt::Write;
+
+use opentelemetry::trace::{SpanId, Status};
+use opentelemetry_sdk::trace::SpanData;
+pub use trace_viewer::spans::*;
+
+/// A span captured in memory (by the SDK's `InMemorySpanExporter`), exported by `service`.
+pub fn from_memory(span: &SpanData, service: &str) -> SpanRecord {
+    let parent = span.parent_span_id;
+    SpanRecord {
+        service: service.to_owned(),
+        scope: span.instrumentation_scope.name().to_owned(),
+        name: span.name.to_string(),
+        kind: span.span_kind.clone(),
+        trace_id: span.span_context.trace_id(),
+        span_id: span.span_context.span_id(),
+        parent_span_id: (parent != SpanId::INVALID).then_some(parent),
+        status: span.status.clone(),
+        start: span.start_time,
+        end: span.end_time,
+        attributes: span
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+            .collect(),
+        events: span
+            .events
+            .iter()
+            .map(|event| EventRecord {
+                name: event.name.to_string(),
+                time: event.timestamp,
+                attributes: event
+                    .attributes
+                    .iter()
+                    .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+/// Every span in `spans`, captured in memory, exported by `service`.
+pub fn all_from_memory(spans: &[SpanData], service: &str) -> Vec<SpanRecord> {
+    spans
+        .iter()
+        .map(|span| from_memory(span, service))
+        .collect()
+}
+
+/// The checks on a span that records a failure.
+pub trait FailedSpan {
+    /// Panics unless the span records the failure `message` the way the steps do: an
+    /// `exception` event whose `exception.message` is `message`, and an error status saying
+    /// the same.
+    fn assert_failed_with(&self, message: &str);
+}
+
+impl FailedSpan for SpanRecord {
+    fn assert_failed_with(&self, message: &str) {
+        let exception = self
+            .event("exception")
+            .unwrap_or_else(|| panic!("no exception event on {:?}: {self:#?}", self.name));
+        assert_eq!(
+            exception
+                .attributes
+                .get("exception.message")
+                .map(String::as_str),
+            Some(message)
+        );
+        assert_eq!(
+            self.error_description(),
+            Some(message),
+            "status of {:?}",
+            self.name
+        );
+    }
+}
+
+/// Finds the one span called `name`; panics, showing every span, if there is not exactly one.
+pub fn the_span<'a>(spans: &'a [SpanRecord], name: &str) -> &'a SpanRecord {
+    let found: Vec<_> = spans.iter().filter(|span| span.name == name).collect();
+    match found.as_slice() {
+        [span] => span,
+        _ => panic!(
+            "expected exactly one span called {name:?}, found {}:\n{}",
+            found.len(),
+            outline(spans)
+        ),
+    }
+}
+
+/// The structure of a trace as indented text: per span its service, name, kind, error status
+/// and attributes (but not the values of those that differ from run to run, such as ports),
+/// then its events by name, then its children. No ids, no timings, so two runs of the same
+/// program give the same outline. A span whose parent is not among `spans` (the
+/// parent lives in another process, or was not exported) is drawn as a root, marked
+/// `parent elsewhere`.
+///
+/// ```text
+/// frontend: incoming call (server)
+///   frontend: backend call (client)
+///     event: making backend call
+///     backend: backend call received (server) demo.origin=frontend
+///       event: handling backend call
+/// ```
+pub fn outline(spans: &[SpanRecord]) -> String {
+    let mut text = String::new();
+    for (span, depth, parent_elsewhere) in tree(spans) {
+        let indent = "  ".repeat(depth.min(MAX_DRAWN_DEPTH));
+        let mut notes = vec![kind_name(&span.kind)];
+        if let Status::Error { .. } = span.status {
+            notes.push("error");
+        }
+        if let Status::Ok = span.status {
+            notes.push("ok");
+        }
+        if parent_elsewhere {
+            notes.push("parent elsewhere");
+        }
+        let _ = write!(
+            text,
+            "{indent}{}: {} ({})",
+            span.service,
+            span.name,
+            notes.join(", ")
+        );
+        for (key, value) in &span.attributes {
+            if VARY_FROM_RUN_TO_RUN.contains(&key.as_str()) {
+                let _ = write!(text, " {key}=…");
+            } else {
+                let _ = write!(text, " {key}={value}");
+            }
+        }
+        text.push('\n');
+        for event in &span.events {
+            let _ = writeln!(text, "{indent}  event: {}", event.name);
+        }
+    }
+    text
+}
+
+/// Attributes whose values [`outline`] leaves out, showing `key=…`: ports the system picks, a
+/// URL with one in it, and what a name resolves to on this machine.
+const VARY_FROM_RUN_TO_RUN: &[&str] = &[
+    "dns.answers",
+    "network.peer.port",
+    "server.port",
+    "url.full",
+];
