@@ -32,23 +32,44 @@ pub const GENERATED: &str = "book/src/generated";
 /// the chapter "What does tracing cost?".
 pub const COST_FIGURES: &str = "cost.md";
 
-/// The files of each step program that the book's diffs compare.
-const DIFFED_FILES: &[&str] = &["src/main.rs", "Cargo.toml"];
+/// The files of one step program that the book's diffs compare: `Cargo.toml` and every source
+/// file but the unit tests (`tests.rs`), as paths under the program's folder.
+fn diffed_files(program_folder: &std::path::Path) -> Vec<String> {
+    let mut files = vec!["Cargo.toml".to_owned()];
+    if let Ok(entries) = std::fs::read_dir(program_folder.join("src")) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".rs") && name != "tests.rs" {
+                files.push(format!("src/{name}"));
+            }
+        }
+    }
+    files
+}
 
 /// Every diff between a step's program and the same program in the step before, as
-/// (file name under [`GENERATED`], contents). A file that did not change has no diff.
+/// (file name under [`GENERATED`], contents): its `Cargo.toml` and its sources, a file new in
+/// this step shown whole. A file that did not change has no diff.
 pub fn step_diffs() -> Result<Vec<(String, String)>, String> {
     let root = repository();
     let mut diffs = Vec::new();
     for pair in STEPS.windows(2) {
         let (before, after) = (&pair[0], &pair[1]);
         for program in ["frontend", "backend"] {
-            for file in DIFFED_FILES {
-                let old_path = format!("steps/{}/{program}/{file}", before.folder);
-                let new_path = format!("steps/{}/{program}/{file}", after.folder);
-                let read = |path: &str| {
-                    std::fs::read_to_string(root.join(path))
-                        .map_err(|error| format!("reading {path}: {error}"))
+            let old_folder = format!("steps/{}/{program}", before.folder);
+            let new_folder = format!("steps/{}/{program}", after.folder);
+            let mut files = diffed_files(&root.join(&old_folder));
+            files.extend(diffed_files(&root.join(&new_folder)));
+            files.sort();
+            files.dedup();
+            for file in files {
+                let old_path = format!("{old_folder}/{file}");
+                let new_path = format!("{new_folder}/{file}");
+                // A file one of the two steps does not have is empty there.
+                let read = |path: &str| match std::fs::read_to_string(root.join(path)) {
+                    Ok(text) => Ok(text),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+                    Err(error) => Err(format!("reading {path}: {error}")),
                 };
                 let diff = unified_diff(&read(&old_path)?, &read(&new_path)?, &old_path, &new_path);
                 if let Some(diff) = diff {

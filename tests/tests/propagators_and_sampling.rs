@@ -80,8 +80,8 @@ async fn the_frontend_sends_the_formats_otel_propagators_names_and_reports_unkno
         let backend = FakeBackend::answering(StatusCode::OK).await;
         let env = [
             ("BACKEND_URL", backend.url()),
-            // `xcloudtrace` needs a cargo feature, off here as in the quick start (step-support
-            // tests Google's propagator with it on).
+            // `xcloudtrace` needs a cargo feature, off here as in the quick start (step 09's
+            // frontend tests Google's propagator with it on).
             ("OTEL_PROPAGATORS", "jaeger, b3 ,xcloudtrace,b3"),
         ];
         let frontend = Service::start(&step.frontend(), &env).await.unwrap();

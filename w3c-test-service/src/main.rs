@@ -35,9 +35,11 @@ use opentelemetry_sdk::{
     trace::{Sampler, SdkTracer, SdkTracerProvider},
 };
 use serde::Deserialize;
-use step_support::{
-    BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator, otlp,
-};
+use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+
+// Step 07's OTLP exporter, the very file.
+#[path = "../../steps/07-otlp/frontend/src/otlp.rs"]
+mod otlp;
 
 /// The most calls one request may ask for (the suite asks for up to 3).
 const MAX_CALLS: usize = 32;
@@ -54,7 +56,7 @@ async fn main() -> ExitCode {
         .await
         .unwrap_or_else(|error| error.exit());
 
-    otlp::print_exporter_errors();
+    step_exporting::print_exporter_errors();
     let otlp = listener
         .unless_stopped(otlp::connect())
         .await

@@ -1,21 +1,12 @@
-//! Plumbing that every step's frontend and backend share, so that each step's `main.rs` shows
-//! only what the step teaches: reading the environment, binding the port, serving until SIGINT
-//! or SIGTERM, turning a failed backend call into a `502` or `504` answer, as `steps/CONTRACT.md`
-//! describes, and reading incoming trace headers as strictly as the W3C specifications say.
+//! Plumbing every step's two programs share, which no chapter teaches: reading the
+//! environment (a bad value is a one-line error and exit code 2), binding the port and serving
+//! until SIGINT or SIGTERM, the `502` or `504` answer to a failed backend call, as
+//! `steps/CONTRACT.md` describes; and the W3C trace headers read as strictly as the
+//! specifications say, with the one bridge from 0.32 propagators to 0.33.
 
 mod backend_error;
 mod config;
-#[cfg(feature = "exporting")]
-mod exporting;
-#[cfg(feature = "google")]
-pub mod google;
-#[cfg(feature = "tracing-logs")]
-pub mod logs;
-#[cfg(feature = "otel-env")]
-pub mod otel_env;
-#[cfg(feature = "otlp")]
-pub mod otlp;
-#[cfg(feature = "otel-env")]
+#[cfg(feature = "propagator-0-32")]
 mod propagator_0_32;
 pub mod semconv;
 mod serve;
@@ -27,9 +18,7 @@ pub use config::{
     BackendConfig, FrontendConfig, StartupError, build_client, flag, listen_addr, milliseconds,
     read as variable, service_name,
 };
-#[cfg(feature = "exporting")]
-pub use exporting::{print_exporter_errors, shut_down_provider};
-#[cfg(feature = "otel-env")]
+#[cfg(feature = "propagator-0-32")]
 pub use propagator_0_32::Propagator032;
 pub use serve::{Listener, bind, serve};
 pub use trace_context::W3cTraceContextPropagator;

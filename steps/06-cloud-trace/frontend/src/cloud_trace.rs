@@ -1,5 +1,5 @@
 //! Step 06's way to Google Cloud Trace, with the checks a reader needs when it fails: the
-//! credentials are found and tried (`step_support::google`), and the exporter is connected,
+//! credentials are found and tried (`step_exporting::google`), and the exporter is connected,
 //! before the program says it is listening, within [`CONNECT_TIMEOUT`]. And the shutdown that
 //! sends the last spans before the program exits. The backend uses this file too.
 //!
@@ -15,12 +15,12 @@ use opentelemetry_0_32::propagation::Extractor;
 use opentelemetry_sdk_0_32::trace::SdkTracerProvider;
 #[allow(deprecated)] // the exporter's crate; see the module's documentation
 use opentelemetry_stackdriver::{GcpAuthorizer, StackDriverExporter};
-pub use step_support::print_exporter_errors;
-use step_support::{
-    StartupError, W3cHeaderExtractor,
+pub use step_exporting::print_exporter_errors;
+use step_exporting::{
     google::{self, CONNECT_TIMEOUT, timed_out, with_causes},
     shut_down_provider,
 };
+use step_support::{StartupError, W3cHeaderExtractor};
 use tokio::{
     task::JoinHandle,
     time::{Instant, timeout_at},

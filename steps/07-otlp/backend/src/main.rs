@@ -15,7 +15,11 @@ use opentelemetry_sdk::{
     propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator, otlp};
+use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+
+// NEW: the frontend's OTLP exporter, the same for both services: one file.
+#[path = "../../frontend/src/otlp.rs"]
+mod otlp;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,7 +30,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
 
     // NEW: spans go out over OTLP, as in the frontend (see there).
-    otlp::print_exporter_errors();
+    step_exporting::print_exporter_errors();
     let otlp = listener
         .unless_stopped(otlp::connect())
         .await

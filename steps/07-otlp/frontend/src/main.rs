@@ -26,9 +26,11 @@ use opentelemetry_sdk::{
     propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{
-    BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator, otlp,
-};
+use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+
+// NEW: the OTLP exporter, and the shutdown that sends its last batch (the backend uses this
+// file too).
+mod otlp;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -44,7 +46,7 @@ async fn main() -> ExitCode {
     // program ends here with a line that says which one to fix; for Google Cloud it finds the
     // credentials and tries them first. The exporter reports failed exports only as `tracing`
     // events: print them, or they go unseen.
-    otlp::print_exporter_errors();
+    step_exporting::print_exporter_errors();
     let otlp = listener
         .unless_stopped(otlp::connect())
         .await

@@ -16,7 +16,11 @@ use opentelemetry_sdk::{
     propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator, otlp};
+use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+
+// The frontend's OTLP exporter, as in step 07.
+#[path = "../../frontend/src/otlp.rs"]
+mod otlp;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,7 +33,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in the frontend (see there).
-    otlp::print_exporter_errors();
+    step_exporting::print_exporter_errors();
     let otlp = listener
         .unless_stopped(otlp::connect())
         .await

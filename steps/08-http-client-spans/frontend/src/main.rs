@@ -24,11 +24,11 @@ use opentelemetry_sdk::{
     propagation::BaggagePropagator,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{
-    BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator, otlp,
-};
+use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
 
 mod client_spans;
+// The OTLP exporter, as in step 07 (the backend uses this file too).
+mod otlp;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in step 07.
-    otlp::print_exporter_errors();
+    step_exporting::print_exporter_errors();
     let otlp = listener
         .unless_stopped(otlp::connect())
         .await

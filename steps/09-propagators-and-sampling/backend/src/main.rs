@@ -15,11 +15,17 @@ use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{
-    BackendConfig, W3cHeaderExtractor,
-    otel_env::{self, Propagators},
-    otlp,
-};
+use otel_env::Propagators;
+use step_support::{BackendConfig, W3cHeaderExtractor};
+
+// NEW: OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, read as in the frontend: one file.
+#[path = "../../frontend/src/otel_env.rs"]
+// `build_without_baggage` is the frontend's, for what its callers send: not used here.
+#[allow(dead_code)]
+mod otel_env;
+// The frontend's OTLP exporter, as in step 07.
+#[path = "../../frontend/src/otlp.rs"]
+mod otlp;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,7 +41,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in the frontend (see there).
-    otlp::print_exporter_errors();
+    step_exporting::print_exporter_errors();
     let otlp = listener
         .unless_stopped(otlp::connect())
         .await

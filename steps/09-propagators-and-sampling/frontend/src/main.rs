@@ -22,13 +22,15 @@ use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{
-    BackendError, FrontendConfig, W3cHeaderExtractor,
-    otel_env::{self, Propagators},
-    otlp,
-};
+use otel_env::Propagators;
+use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor};
 
 mod client_spans;
+// NEW: OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, read as the specification says (the backend
+// uses this file too).
+mod otel_env;
+// The OTLP exporter, as in step 07 (the backend uses this file too).
+mod otlp;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -46,7 +48,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in step 07.
-    otlp::print_exporter_errors();
+    step_exporting::print_exporter_errors();
     let otlp = listener
         .unless_stopped(otlp::connect())
         .await

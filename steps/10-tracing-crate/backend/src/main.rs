@@ -20,11 +20,21 @@ use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{
-    BackendConfig, W3cHeaderExtractor, logs,
-    otel_env::{self, Propagators},
-    otlp, semconv,
-};
+use otel_env::Propagators;
+use step_support::{BackendConfig, W3cHeaderExtractor, semconv};
+
+// NEW: the log lines with trace ids, and the filters that keep RUST_LOG away from the trace,
+// as in the frontend: one file.
+#[path = "../../frontend/src/logs.rs"]
+mod logs;
+// The frontend's OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09.
+#[path = "../../frontend/src/otel_env.rs"]
+// `build_without_baggage` is the frontend's, for what its callers send: not used here.
+#[allow(dead_code)]
+mod otel_env;
+// The frontend's OTLP exporter, as in step 07.
+#[path = "../../frontend/src/otlp.rs"]
+mod otlp;
 use tower_http::trace::TraceLayer;
 use tracing::{Instrument, Span, field, info, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;

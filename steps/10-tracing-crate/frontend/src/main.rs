@@ -24,17 +24,21 @@ use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{
-    BackendError, FrontendConfig, W3cHeaderExtractor, logs,
-    otel_env::{self, Propagators},
-    otlp, semconv,
-};
+use otel_env::Propagators;
+use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, semconv};
 use tower_http::trace::TraceLayer;
 use tracing::{Span, error, field, info, info_span, instrument};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
 
 mod client_spans;
+// NEW: the log lines with trace ids, and the filters that keep RUST_LOG away from the trace
+// (the backend uses this file too).
+mod logs;
+// OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09 (the backend uses this file too).
+mod otel_env;
+// The OTLP exporter, as in step 07 (the backend uses this file too).
+mod otlp;
 
 #[tokio::main]
 async fn main() -> ExitCode {

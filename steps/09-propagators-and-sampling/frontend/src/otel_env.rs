@@ -17,7 +17,7 @@ use opentelemetry_sdk::{propagation::BaggagePropagator, trace::Sampler};
 #[allow(deprecated)] // Google's propagator, from the deprecated Stackdriver exporter's crate
 use opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator;
 
-use crate::{Propagator032, StartupError, W3cTraceContextPropagator, config::read};
+use step_support::{Propagator032, StartupError, W3cTraceContextPropagator, variable as read};
 
 /// The propagators `OTEL_PROPAGATORS` names, in its order.
 #[derive(Debug)]
@@ -312,7 +312,7 @@ mod tests {
 
     /// Google's header, through the 0.32 boundary both ways: a load balancer's header continues
     /// its trace, and what this service sends is read by the card's own propagator. Only with
-    /// the feature: `cargo test -p step-support --features xcloudtrace` (CI runs it).
+    /// the feature: `cargo test -p step-09-frontend --features xcloudtrace` (CI runs it).
     #[cfg(feature = "xcloudtrace")]
     #[test]
     fn googles_header_continues_its_trace_and_what_is_sent_reads_back() {

@@ -101,8 +101,7 @@ fn exporter_errors_subscriber() -> impl tracing::Subscriber + Send + Sync + 'sta
 /// SDK's "export failed", say: `name` says where it is written) went through less than
 /// [`WARNING_INTERVAL`] ago. Spans, less severe events and other crates' events go through. A
 /// dynamic filter, asked at every event: a plain one is asked once per site.
-pub(crate) fn not_repeated<S>()
--> DynFilterFn<S, impl Fn(&Metadata<'_>, &layer::Context<'_, S>) -> bool> {
+pub fn not_repeated<S>() -> DynFilterFn<S, impl Fn(&Metadata<'_>, &layer::Context<'_, S>) -> bool> {
     dynamic_filter_fn(|metadata: &Metadata<'_>, _: &layer::Context<'_, S>| {
         !metadata.is_event()
             || !metadata.target().starts_with("opentelemetry")

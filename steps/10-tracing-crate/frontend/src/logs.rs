@@ -22,7 +22,8 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-use crate::{StartupError, config::read, exporting::not_repeated};
+use step_exporting::not_repeated;
+use step_support::{StartupError, variable as read};
 
 // ANCHOR: trace_filter
 /// The crates an exporter runs on: the OpenTelemetry crates themselves, and the HTTP, TLS and
@@ -201,14 +202,16 @@ mod tests {
             info!("written outside");
         });
         let outer = &spans[0].span_context;
+        // The target is this module's path (step_10_frontend::logs::tests, or the backend's).
+        let target = module_path!();
         let inside = format!(
-            " INFO outer: step_support::logs::tests: written inside trace_id={} span_id={}\n",
+            " INFO outer: {target}: written inside trace_id={} span_id={}\n",
             outer.trace_id(),
             outer.span_id()
         );
         assert!(lines.contains(&inside), "{lines}");
         assert!(
-            lines.ends_with(" INFO step_support::logs::tests: written outside\n"),
+            lines.ends_with(&format!(" INFO {target}: written outside\n")),
             "{lines}"
         );
     }
@@ -246,10 +249,11 @@ mod tests {
             info_span!("dropped").in_scope(|| info!("written inside"));
         });
         assert!(exporter.get_finished_spans().unwrap().is_empty());
+        let target = module_path!();
         assert!(
             lines
                 .text()
-                .ends_with(" INFO dropped: step_support::logs::tests: written inside\n"),
+                .ends_with(&format!(" INFO dropped: {target}: written inside\n")),
             "{}",
             lines.text()
         );

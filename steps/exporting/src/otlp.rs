@@ -1,123 +1,77 @@
-//! Step 07's exporter: OTLP over HTTP, the protocol every tracing back end now accepts, set up
-//! from the standard `OTEL_EXPORTER_OTLP_*` variables, and checked before the program says it
-//! is listening. By default it sends to `http://localhost:4318`, where `cargo run -p
-//! trace-viewer`, Jaeger or an OpenTelemetry Collector listens. With `GOOGLE_CLOUD_OTLP=true` it
-//! sends to Google Cloud's OTLP endpoint instead, the successor of step 06's exporter: each
-//! request carries an access token from Application Default Credentials (renewed before it
-//! expires) and the project, and no collector is needed.
+//! The OTLP/HTTP plumbing under step 07's exporter (and every later step's): the standard
+//! `OTEL_EXPORTER_OTLP_*` variables, read strictly, and the HTTP client the exporter sends
+//! with. What the step teaches (building the exporter from these, and authenticating to
+//! Google Cloud) is the step's own `otlp.rs`.
 
-use std::{fmt, process::ExitCode, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::{HeaderValue, Request, Response, header::AUTHORIZATION};
+use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
     rt::TokioExecutor,
 };
-use opentelemetry::KeyValue;
 use opentelemetry_http::{HttpClient, HttpError};
-use opentelemetry_otlp::{Protocol, RetryPolicy, SpanExporter, WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use tokio::{runtime::Handle, time::Instant};
+use opentelemetry_otlp::Protocol;
+use step_support::{StartupError, flag, variable as read};
+use tokio::runtime::Handle;
 
-pub use crate::exporting::print_exporter_errors;
-use crate::{
-    StartupError,
-    config::{flag, read},
-    exporting::{shut_down_provider, warn},
-    google::{self, CONNECT_TIMEOUT, TRACE_APPEND_SCOPE},
-};
+use crate::errors::warn;
 
 /// Where spans go when no variable says otherwise: the OTLP/HTTP default.
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
-/// Google Cloud's OTLP endpoint (the Telemetry API).
-pub const GOOGLE_ENDPOINT: &str = "https://telemetry.googleapis.com";
 /// How long one export may take, unless `OTEL_EXPORTER_OTLP_TIMEOUT` says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long the shutdown may take to export the last batch: one export at the default timeout,
-/// and a little more. (The SDK's own default, 5 s, is shorter than one export may take.)
-pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(12);
 
-/// Shuts the provider down: the batch processor exports its last batch, and the exporter has
-/// sent it (or given up) when this returns, within [`SHUTDOWN_TIMEOUT`].
-pub async fn shut_down(provider: SdkTracerProvider) -> ExitCode {
-    shut_down_provider(move || provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)).await
-}
-
-/// A configured exporter, and what the resource must say for its destination.
-pub struct Otlp {
-    pub exporter: SpanExporter,
-    /// Attributes the destination needs on the resource: Google Cloud's `gcp.project_id`.
-    pub resource_attributes: Vec<KeyValue>,
-    /// Where the spans go, and how: for the program's log.
-    pub destination: String,
-}
-
-/// Builds the exporter from the environment, as the OpenTelemetry specification names the
+/// The exporter's settings, from the environment, as the OpenTelemetry specification names the
 /// variables: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as it is) or
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces` is added), `..._PROTOCOL` (`http/protobuf` or
 /// `http/json`), `..._HEADERS`, `..._TIMEOUT` (milliseconds); each `TRACES_` one wins over the
-/// general one. A value it cannot use is a [`StartupError`] naming it. (The crate reads these
-/// itself, but more leniently: it takes an endpoint without a scheme and fails each export to
-/// it, and skips a protocol, a header or a compression it cannot use with a warning at most.)
-/// With `GOOGLE_CLOUD_OTLP=true`, credentials are found and tried first (see
-/// [`google::credentials`]).
-pub async fn connect() -> Result<Otlp, StartupError> {
-    let to_google = flag("GOOGLE_CLOUD_OTLP")?;
-    let endpoint = endpoint(if to_google {
-        GOOGLE_ENDPOINT
-    } else {
-        DEFAULT_ENDPOINT
-    })?;
-    let protocol = protocol()?;
-    check_headers()?;
-    check_compression()?;
-    let timeout = timeout()?;
+/// general one. (The exporter reads these itself, but more leniently: it takes an endpoint
+/// without a scheme and fails each export to it, and skips a protocol, a header or a
+/// compression it cannot use with a warning at most. Here each is a [`StartupError`] naming
+/// it.) The headers are left for the exporter to read, once checked.
+#[derive(Debug, Clone)]
+pub struct OtlpSettings {
+    /// `GOOGLE_CLOUD_OTLP=true`: to Google Cloud's OTLP endpoint, with Google's credentials.
+    pub to_google: bool,
+    pub endpoint: reqwest::Url,
+    pub protocol: Protocol,
+    pub timeout: Duration,
+}
 
-    let google = if to_google {
-        let deadline = Instant::now() + CONNECT_TIMEOUT;
-        Some(google::credentials(deadline).await?)
-    } else {
-        None
-    };
-    let http = http_client(endpoint.scheme() == "https")?;
-    let resource_attributes = match &google {
-        Some(google) => vec![KeyValue::new(
-            "gcp.project_id",
-            google.project_id.to_string(),
-        )],
-        None => Vec::new(),
-    };
-    let client = OtlpHttpClient {
-        http,
-        timeout,
-        runtime: Handle::current(),
-        google: google.map(Arc::new),
-    };
-    let exporter = SpanExporter::builder()
-        .with_http()
-        .with_http_client(client)
-        .with_endpoint(endpoint.as_str())
-        .with_protocol(protocol)
-        .with_timeout(timeout)
-        // The default since 0.33, spelled out: an export the endpoint answers 429, 502, 503 or
-        // 504, or that fails on the network, is sent again up to 3 times, after 0.1 s, 0.2 s,
-        // 0.4 s and a little jitter (a `Retry-After` is honoured), all within the timeout.
-        .with_retry_policy(RetryPolicy::recommended())
-        .build()
-        .map_err(|error| StartupError(format!("cannot set up the OTLP exporter: {error}")))?;
-    let protocol_name = match protocol {
-        Protocol::HttpJson => "http/json",
-        _ => "http/protobuf",
-    };
-    Ok(Otlp {
-        exporter,
-        resource_attributes,
-        destination: format!("{endpoint} (OTLP, {protocol_name})"),
-    })
+impl OtlpSettings {
+    /// The settings, with `google_endpoint` as the default base URL when `GOOGLE_CLOUD_OTLP`
+    /// is `true` (and [`DEFAULT_ENDPOINT`] otherwise).
+    pub fn from_env(google_endpoint: &str) -> Result<OtlpSettings, StartupError> {
+        let to_google = flag("GOOGLE_CLOUD_OTLP")?;
+        let endpoint = endpoint(if to_google {
+            google_endpoint
+        } else {
+            DEFAULT_ENDPOINT
+        })?;
+        let protocol = protocol()?;
+        check_headers()?;
+        check_compression()?;
+        Ok(OtlpSettings {
+            to_google,
+            endpoint,
+            protocol,
+            timeout: timeout()?,
+        })
+    }
+
+    /// Where the spans go, and how: for the program's log.
+    pub fn destination(&self) -> String {
+        let protocol = match self.protocol {
+            Protocol::HttpJson => "http/json",
+            _ => "http/protobuf",
+        };
+        format!("{} (OTLP, {protocol})", self.endpoint)
+    }
 }
 
 /// The URL the spans are sent to.
@@ -243,11 +197,48 @@ fn timeout() -> Result<Duration, StartupError> {
     Ok(DEFAULT_TIMEOUT)
 }
 
+/// What a destination asks of each export's headers beyond OTLP's own: credentials, say.
+#[async_trait]
+pub trait Authorize: Send + Sync {
+    /// Adds the headers; an error fails this export (the next one tries again).
+    async fn authorize(&self, headers: &mut HeaderMap) -> Result<(), HttpError>;
+}
+
 type HyperClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// An HTTP/1.1 and HTTP/2 client, with TLS (ring, and the system's CA certificates, which
-/// `SSL_CERT_FILE` can name) when the endpoint needs it. It goes straight to the endpoint: the
-/// `*_proxy` variables are for the web, not for spans.
+/// The exporter's HTTP client: HTTP/1.1 and HTTP/2, with TLS (ring, and the system's CA
+/// certificates, which `SSL_CERT_FILE` can name) when the endpoint needs it. It goes straight
+/// to the endpoint: the `*_proxy` variables are for the web, not for spans.
+///
+/// The batch processor exports from a thread of its own, outside the tokio runtime that hyper
+/// (and gcp_auth) need, so each request runs on the runtime that made this client, and the
+/// exporter waits for it, at most the export timeout. A failure to send, and an answer other
+/// than 2xx, are printed as warnings (at most one of each kind per
+/// [`WARNING_INTERVAL`](crate::WARNING_INTERVAL)): the exporter would report only "network
+/// error", or the status code.
+pub struct OtlpTransport {
+    http: HyperClient,
+    timeout: Duration,
+    runtime: Handle,
+    authorize: Option<Arc<dyn Authorize>>,
+}
+
+impl OtlpTransport {
+    /// A client for `settings`' endpoint, on the current tokio runtime, adding what
+    /// `authorize` says to each export.
+    pub fn new(
+        settings: &OtlpSettings,
+        authorize: Option<Arc<dyn Authorize>>,
+    ) -> Result<OtlpTransport, StartupError> {
+        Ok(OtlpTransport {
+            http: http_client(settings.endpoint.scheme() == "https")?,
+            timeout: settings.timeout,
+            runtime: Handle::current(),
+            authorize,
+        })
+    }
+}
+
 fn http_client(with_tls: bool) -> Result<HyperClient, StartupError> {
     let mut roots = rustls::RootCertStore::empty();
     if with_tls {
@@ -276,45 +267,23 @@ fn http_client(with_tls: bool) -> Result<HyperClient, StartupError> {
     Ok(Client::builder(TokioExecutor::new()).build(connector))
 }
 
-/// The exporter's HTTP client. The batch processor exports from a thread of its own, outside
-/// the tokio runtime that hyper and gcp_auth need, so each request runs on the runtime and
-/// the exporter waits for it. For Google, each request gets a current access token (gcp_auth
-/// renews it before it expires) and names the project.
-struct OtlpHttpClient {
-    http: HyperClient,
-    /// The most one export may take, answer included.
-    timeout: Duration,
-    runtime: Handle,
-    google: Option<Arc<google::Credentials>>,
-}
-
-impl fmt::Debug for OtlpHttpClient {
+impl fmt::Debug for OtlpTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OtlpHttpClient")
-            .field("to_google", &self.google.is_some())
+        f.debug_struct("OtlpTransport")
+            .field("authorized", &self.authorize.is_some())
             .finish_non_exhaustive()
     }
 }
 
 #[async_trait]
-impl HttpClient for OtlpHttpClient {
+impl HttpClient for OtlpTransport {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
-        let (http, google, timeout) = (self.http.clone(), self.google.clone(), self.timeout);
+        let (http, authorize, timeout) = (self.http.clone(), self.authorize.clone(), self.timeout);
         let exporting = async move {
             let mut request = request.map(Full::new);
-            // ANCHOR: google_auth
-            if let Some(google) = google {
-                let token = google.tokens.token(&[TRACE_APPEND_SCOPE]).await?;
-                let mut bearer = HeaderValue::try_from(format!("Bearer {}", token.as_str()))?;
-                bearer.set_sensitive(true);
-                let headers = request.headers_mut();
-                headers.insert(AUTHORIZATION, bearer);
-                headers.insert(
-                    "x-goog-user-project",
-                    HeaderValue::try_from(google.project_id.as_ref())?,
-                );
+            if let Some(authorize) = authorize {
+                authorize.authorize(request.headers_mut()).await?;
             }
-            // ANCHOR_END: google_auth
             let response = http.request(request).await?;
             let status = response.status();
             let body = response.into_body().collect().await?.to_bytes();

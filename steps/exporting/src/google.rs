@@ -8,7 +8,7 @@ use std::{error::Error, io, sync::Arc, time::Duration};
 use gcp_auth::TokenProvider;
 use tokio::time::{Instant, timeout_at};
 
-use crate::{StartupError, config::read};
+use step_support::{StartupError, variable as read};
 
 /// The permission the spans need: append spans to the project's traces.
 pub const TRACE_APPEND_SCOPE: &str = "https://www.googleapis.com/auth/trace.append";
