@@ -1,6 +1,6 @@
 //! What this step adds to the frontend, checked in memory: the request's span continues the
 //! trace its caller sent, in the W3C header or in Google's. (The export to Cloud Trace itself is
-//! checked by `tests/tests/cloud_trace`, against a stand-in for Google.)
+//! checked by `tests/cloud_trace`, against a stand-in for Google.)
 
 use std::time::Duration;
 

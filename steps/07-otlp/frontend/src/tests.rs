@@ -1,6 +1,6 @@
 //! The frontend, checked in memory: the request's span continues the trace its caller sent in
 //! `traceparent`, and ignores a malformed one. (The OTLP export itself is checked with the real
-//! programs, by `tests/tests/otlp.rs`.)
+//! programs, by `tests/otlp.rs`.)
 
 use std::time::Duration;
 

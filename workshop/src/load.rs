@@ -1,7 +1,7 @@
 //! Load for the steps' programs: a burst of `GET` requests, so many at a time, every answer's
 //! status counted and its latency recorded in a histogram (the `histogram` crate, of the
 //! HdrHistogram kind: every value to within 0.2%, in a few hundred kilobytes).
-//! `tests/tests/load.rs` and the cost benchmark (`--bin cost`) send their load with it.
+//! `tests/load.rs` and the cost benchmark (`--bin cost`) send their load with it.
 
 use std::{
     collections::BTreeMap,

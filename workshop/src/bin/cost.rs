@@ -5,7 +5,7 @@
 //!    to each in turn, in alternating rounds, so that whatever else the machine does hits both
 //!    alike. For each: requests per second, latency percentiles, CPU time per request and each
 //!    service's peak resident memory; then traced against untraced.
-//! 2. Per operation: the criterion micro-benchmarks in `tests/benches/per_request.rs`.
+//! 2. Per operation: the criterion micro-benchmarks in `workshop/benches/per_request.rs`.
 //! 3. Building: the workspace's cold build, its warm test run, and `cargo tree -d`.
 //!
 //! It prints the figures as Markdown and writes them to `book/src/generated/cost.md`, which the

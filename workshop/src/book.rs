@@ -1,7 +1,7 @@
 //! What the book shows that is made from the steps, not written by hand: the diffs between
 //! neighbouring steps, and a picture of the trace each traced step exports.
 //! `cargo run -p workshop --bin book-assets` writes them under `book/src/generated/`; the tests
-//! in `tests/tests/book.rs` fail when they no longer match the code or what the steps export.
+//! in `tests/book.rs` fail when they no longer match the code or what the steps export.
 
 use std::{
     fmt::Write,

@@ -174,15 +174,18 @@ pub fn assume_every_step_built() {
     built_packages().extend(every_program());
 }
 
-/// Every program the tests run: each step's two, the trace viewer, the delay proxy and the W3C
-/// test service.
+/// Every program the tests run: each step's two, the trace viewer, the delay proxy, the W3C
+/// test service and the workshop's runner.
 fn every_program() -> Vec<String> {
     STEPS
         .iter()
         .flat_map(|step| [step.frontend(), step.backend()])
-        .chain([TRACE_VIEWER, DELAY_PROXY, W3C_TEST_SERVICE].map(str::to_owned))
+        .chain([TRACE_VIEWER, DELAY_PROXY, W3C_TEST_SERVICE, RUNNER].map(str::to_owned))
         .collect()
 }
+
+/// The package of the runner, `cargo run -p workshop` (its program has the package's name).
+pub const RUNNER: &str = "workshop";
 
 /// The package of the delay proxy (`cargo run -p delay-proxy`).
 pub const DELAY_PROXY: &str = "delay-proxy";

@@ -227,7 +227,7 @@ async fn each_trace_picture_shows_what_its_step_exports() {
 
 #[test]
 fn step_06s_chapter_shows_step_05s_picture_because_it_exports_the_same_trace() {
-    // Step 06's spans go to Google; tests/tests/cloud_trace checks that they arrive with
+    // Step 06's spans go to Google; tests/cloud_trace checks that they arrive with
     // exactly this structure.
     let (step_05, step_06) = (steps::find("05").unwrap(), steps::find("06").unwrap());
     assert_eq!(step_05.trace, step_06.trace);
@@ -267,7 +267,7 @@ fn every_command_the_book_shows_is_run_by_ci() {
     assert!(commands.len() > 20, "{commands:?}");
     for (file, command) in commands {
         // No Docker engine runs where CI does: the compose file and the Dockerfile are checked
-        // without one (tests/tests/compose.rs), and the same programs run there with the
+        // without one (tests/compose.rs), and the same programs run there with the
         // compose file's variables.
         if command.starts_with("docker ") || command.contains(" docker compose ") {
             continue;

@@ -127,7 +127,7 @@ async fn the_frontend_calls_the_backend_directly_whatever_the_proxy_variables_sa
 
 #[test]
 fn the_quick_start_shows_a_trace_across_both_services() {
-    let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+    let output = Command::new(process::program(process::RUNNER).unwrap())
         .output()
         .expect("running the workshop runner");
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -165,7 +165,7 @@ fn the_quick_start_shows_a_trace_across_both_services() {
 
     // The README shows this output: it must not go stale. Ids and timings differ per run.
     let printed = trace_block(&stdout);
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../README.md");
     let sample = readme
         .split("```text\n")
         .nth(1)
@@ -251,7 +251,7 @@ fn the_quick_start_compiles_each_shared_dependency_once() {
 
 #[test]
 fn the_runner_refuses_an_unknown_step_with_exit_code_2() {
-    let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+    let output = Command::new(process::program(process::RUNNER).unwrap())
         .arg("99")
         .output()
         .expect("running the workshop runner");
@@ -265,7 +265,7 @@ fn the_runner_refuses_an_unknown_step_with_exit_code_2() {
 
 #[test]
 fn the_runner_sends_a_reader_to_the_readme_for_step_06() {
-    let output = Command::new(env!("CARGO_BIN_EXE_workshop"))
+    let output = Command::new(process::program(process::RUNNER).unwrap())
         .arg("06")
         .output()
         .expect("running the workshop runner");
@@ -282,10 +282,10 @@ fn the_runner_sends_a_reader_to_the_readme_for_step_06() {
 
 #[test]
 fn every_command_the_readme_shows_is_run_by_ci() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../README.md");
     let ci = [
-        include_str!("../../.ci/run"),
-        include_str!("../../.ci/book-experiments"),
+        include_str!("../.ci/run"),
+        include_str!("../.ci/book-experiments"),
     ]
     .join("\n");
     // Each line of a `sh` block, and each inline `cargo ...` or `curl ...` in the prose.
