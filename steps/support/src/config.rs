@@ -1,6 +1,6 @@
-//! Configuration from environment variables, as `steps/CONTRACT.md` lists them. A value that cannot be
-//! used is a [`StartupError`] naming the variable and the value; unset and empty mean the default,
-//! as the OpenTelemetry specification says of its own variables.
+//! Configuration from environment variables, as `steps/CONTRACT.md` lists them. A value that
+//! cannot be used is a [`StartupError`] naming the variable and the value; unset and empty mean
+//! the default, as the OpenTelemetry specification says of its own variables.
 
 use std::{env, fmt, time::Duration};
 

@@ -20,7 +20,7 @@ use opentelemetry_otlp::{RetryPolicy, SpanExporter, WithExportConfig, WithHttpCo
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use step_exporting::{
     google::{self, CONNECT_TIMEOUT, TRACE_APPEND_SCOPE},
-    otlp::{Authorize, OtlpSettings, OtlpTransport},
+    otlp::{Authorize, DEFAULT_TIMEOUT, OtlpSettings, OtlpTransport},
     shut_down_provider,
 };
 use step_support::StartupError;
@@ -31,7 +31,7 @@ pub const GOOGLE_ENDPOINT: &str = "https://telemetry.googleapis.com";
 
 /// How long the shutdown may take to export the last batch: one export at the default timeout
 /// (10 s), and a little more. (The SDK's own default, 5 s, is shorter than one export may take.)
-pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(12);
+pub const SHUTDOWN_TIMEOUT: Duration = DEFAULT_TIMEOUT.saturating_add(Duration::from_secs(2));
 
 /// A configured exporter, and what the resource must say for its destination.
 pub struct Otlp {
