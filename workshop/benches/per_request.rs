@@ -1,9 +1,9 @@
-//! The tracing work one request does in step 07's programs, operation by operation,
-//! with the SDK set up as they set it up (always-on sampler, batch processor): starting and
-//! ending a span with an event, injecting and extracting the context, and each service's whole
-//! share. Only the exporter differs: here it drops each batch, so that what is measured is the
-//! request's own path, not the network. The steps are programs, not libraries, so their calls
-//! are repeated here as step 07 makes them: keep the two alike.
+//! What the SDK's operations on a request's path cost, one at a time, with the SDK set up as
+//! step 07 sets it up (always-on sampler, batch processor): starting and ending a span with an
+//! event, and injecting and extracting the context. Only the exporter differs: here it drops
+//! each batch, so that what is measured is the operation, not the export. A whole request's
+//! cost is measured on step 07's own programs, under load, by `--bin cost`: never on a copy of
+//! their handlers.
 //!
 //! `cargo bench -p workshop --bench per_request`; `cargo run --release -p workshop --bin cost`
 //! runs it and reads back the estimates criterion writes under `target/criterion/`.
@@ -16,7 +16,7 @@ use opentelemetry::{
     Context, KeyValue,
     baggage::BaggageExt,
     propagation::{TextMapCompositePropagator, TextMapPropagator},
-    trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider},
+    trace::{SpanKind, TraceContextExt, Tracer, TracerProvider},
 };
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::{
@@ -61,52 +61,6 @@ fn headers_as_sent(tracer: &SdkTracer) -> HeaderMap {
     let mut headers = HeaderMap::new();
     propagator().inject_context(&cx, &mut HeaderInjector(&mut headers));
     headers
-}
-
-/// The frontend's tracing work for one request, as `handle_request` does it in step 07.
-fn frontend_request(
-    tracer: &SdkTracer,
-    incoming: &W3cTraceContextPropagator,
-    outgoing: &TextMapCompositePropagator,
-    caller_headers: &HeaderMap,
-) -> HeaderMap {
-    let caller_cx = incoming.extract(&W3cHeaderExtractor::new(caller_headers));
-    let span = tracer
-        .span_builder("incoming call")
-        .with_kind(SpanKind::Server)
-        .start_with_context(tracer, &caller_cx);
-    let cx = caller_cx
-        .with_span(span)
-        .with_baggage([KeyValue::new("demo.origin", "frontend")]);
-    let backend_span = tracer
-        .span_builder("backend call")
-        .with_kind(SpanKind::Client)
-        .start_with_context(tracer, &cx);
-    let backend_cx = cx.with_span(backend_span);
-    let mut headers = HeaderMap::new();
-    outgoing.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
-    backend_cx.span().add_event("making backend call", vec![]);
-    backend_cx.span().end();
-    cx.span().end();
-    headers
-}
-
-/// The backend's tracing work for one request, as `handle_request` does it in step 07.
-fn backend_request(
-    tracer: &SdkTracer,
-    propagator: &TextMapCompositePropagator,
-    headers: &HeaderMap,
-) {
-    let parent_cx = propagator.extract(&W3cHeaderExtractor::new(headers));
-    let mut span = tracer
-        .span_builder("backend call received")
-        .with_kind(SpanKind::Server)
-        .start_with_context(tracer, &parent_cx);
-    for (key, (value, _metadata)) in parent_cx.baggage() {
-        span.set_attribute(KeyValue::new(key.clone(), value.clone()));
-    }
-    span.add_event("handling backend call", vec![]);
-    span.end();
 }
 
 fn spans(c: &mut Criterion) {
@@ -164,22 +118,6 @@ fn context(c: &mut Criterion) {
     let _ = provider.shutdown();
 }
 
-fn requests(c: &mut Criterion) {
-    let provider = provider(Sampler::AlwaysOn);
-    let tracer = provider.tracer("bench");
-    let (incoming, outgoing) = (W3cTraceContextPropagator::new(), propagator());
-    // A caller that sends no trace, as `curl` and the load do.
-    let no_headers = HeaderMap::new();
-    c.bench_function("request: the frontend's tracing work", |b| {
-        b.iter(|| frontend_request(&tracer, &incoming, &outgoing, black_box(&no_headers)))
-    });
-    let headers = headers_as_sent(&tracer);
-    c.bench_function("request: the backend's tracing work", |b| {
-        b.iter(|| backend_request(&tracer, &outgoing, black_box(&headers)))
-    });
-    let _ = provider.shutdown();
-}
-
 fn config() -> Criterion {
     // Short enough for the whole set to take well under a minute; `--bin cost --short` asks
     // for shorter still on the command line, which overrides this.
@@ -191,6 +129,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = per_request;
     config = config();
-    targets = spans, context, requests
+    targets = spans, context
 }
 criterion_main!(per_request);

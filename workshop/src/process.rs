@@ -382,13 +382,28 @@ impl Service {
     /// together, as Linux reports it; `None` elsewhere. Its resolution is a clock tick: 10 ms.
     pub fn cpu_time(&self) -> Option<Duration> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()?)).ok()?;
-        // `pid (name) state ppid ...`: the name may hold spaces, so count from after it.
-        // utime and stime are fields 14 and 15, the 12th and 13th after the name.
-        let mut after_name = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
-        let user: u64 = after_name.next()?.parse().ok()?;
-        let system: u64 = after_name.next()?.parse().ok()?;
-        // In USER_HZ, which Linux fixes at 100 a second for what it shows to programs.
-        Some(Duration::from_millis((user + system) * 10))
+        Some(parse_stat(&stat)?.1)
+    }
+
+    /// The CPU time used so far by the program's threads named `thread_name`, as
+    /// [`cpu_time`](Self::cpu_time) counts it; zero when it has no such thread, `None` where
+    /// Linux's `/proc` is missing. (The batch span processor's thread is
+    /// `OpenTelemetry.Traces.BatchProcessor`.)
+    pub fn cpu_time_of_threads(&self, thread_name: &str) -> Option<Duration> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()?)).ok()?;
+        let mut total = Duration::ZERO;
+        for task in tasks.flatten() {
+            // A thread that ended since the folder was listed has no stat to read.
+            let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+                continue;
+            };
+            if let Some((kept_name, used)) = parse_stat(&stat)
+                && is_kept_name_of(kept_name, thread_name)
+            {
+                total += used;
+            }
+        }
+        Some(total)
     }
 
     /// Waits until the program has written `text` to stdout `times` times. Panics if it has
@@ -488,6 +503,25 @@ impl Pair {
         let backend = self.backend.stop_with(signal).await;
         Ok((frontend?, backend?))
     }
+}
+
+/// Whether `kept_name` is what Linux keeps of `thread_name`: its first 15 bytes.
+fn is_kept_name_of(kept_name: &str, thread_name: &str) -> bool {
+    let name = thread_name.as_bytes();
+    kept_name.as_bytes() == name.get(..15).unwrap_or(name)
+}
+
+/// The name and the CPU time (user and kernel) of a `/proc/…/stat` line.
+fn parse_stat(stat: &str) -> Option<(&str, Duration)> {
+    // `pid (name) state ppid ...`: the name may hold spaces and parentheses, so it ends at the
+    // last `)`. utime and stime are fields 14 and 15, the 12th and 13th after the name.
+    let (before, after) = stat.rsplit_once(')')?;
+    let name = before.split_once('(')?.1;
+    let mut after_name = after.split_whitespace().skip(11);
+    let user: u64 = after_name.next()?.parse().ok()?;
+    let system: u64 = after_name.next()?.parse().ok()?;
+    // In USER_HZ, which Linux fixes at 100 a second for what it shows to programs.
+    Some((name, Duration::from_millis((user + system) * 10)))
 }
 
 /// Every span the step's traced programs printed, frontend's first.
@@ -646,4 +680,30 @@ fn send(child: &mut Child, stop: StopSignal) {
 fn send(child: &mut Child, _stop: StopSignal) {
     // No signals here: the programs cannot be asked to stop gracefully, only killed.
     let _ = child.start_kill();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_line_gives_the_name_and_the_cpu_time_even_with_parentheses_in_the_name() {
+        // Fields 14 and 15 (utime 7, stime 5) are the 12th and 13th after the name.
+        let stat = "42 (a (b) c) S 1 2 3 4 5 6 7 8 9 10 7 5 0 0 20 0 1 0";
+        assert_eq!(
+            parse_stat(stat),
+            Some(("a (b) c", Duration::from_millis(120)))
+        );
+        assert_eq!(parse_stat("42 no name"), None);
+    }
+
+    #[test]
+    fn a_thread_is_found_by_the_15_bytes_linux_keeps_of_its_name() {
+        let batch = "OpenTelemetry.Traces.BatchProcessor";
+        assert!(is_kept_name_of("OpenTelemetry.T", batch));
+        assert!(is_kept_name_of("short", "short"));
+        assert!(!is_kept_name_of("OpenTelemetry.M", batch));
+        assert!(!is_kept_name_of("tokio-runtime-w", batch));
+        assert!(!is_kept_name_of("OpenTelemetry", batch));
+    }
 }

@@ -24,7 +24,7 @@ use std::{
 use workshop::{
     book,
     load::{self, Answers},
-    process::{self, Pair, Service},
+    process::{self, Pair},
     steps::{self, Step},
 };
 
@@ -32,6 +32,10 @@ const USAGE: &str = "usage: cargo run --release -p workshop --bin cost [-- --sho
 
 /// The concurrency the targets are set at.
 const CONCURRENCY: usize = 32;
+
+/// The thread the SDK's batch span processor exports from: the export path's CPU time is
+/// read from it, on the step's own programs.
+const BATCH_THREAD: &str = "OpenTelemetry.Traces.BatchProcessor";
 
 /// How much of everything to do.
 #[derive(Debug, Clone, Copy)]
@@ -241,6 +245,8 @@ struct Figures {
     round_rates: Vec<f64>,
     /// CPU time the frontend and the backend used during the measured rounds.
     cpu: [Duration; 2],
+    /// The part of it used by each one's batch span processor thread.
+    batch_cpu: [Duration; 2],
     /// Every request sent, warm-up included: every traced one's spans must arrive.
     sent: usize,
     /// Peak resident memory of the frontend and the backend, in KiB.
@@ -259,6 +265,7 @@ impl Running {
                 answers: Answers::default(),
                 round_rates: Vec::new(),
                 cpu: [Duration::ZERO; 2],
+                batch_cpu: [Duration::ZERO; 2],
                 sent: 0,
                 peak_kib: [None; 2],
                 spans_received: 0,
@@ -281,22 +288,30 @@ impl Running {
         }
     }
 
-    fn cpu_now(&self) -> Result<[Duration; 2], String> {
-        let read = |service: &Service| {
-            service
-                .cpu_time()
-                .ok_or("cannot read a program's CPU time from /proc (Linux only)")
-        };
-        Ok([read(&self.pair.frontend)?, read(&self.pair.backend)?])
+    /// The CPU time the frontend and the backend have used so far: all their threads, then
+    /// their batch span processor's thread.
+    fn cpu_now(&self) -> Result<[[Duration; 2]; 2], String> {
+        let services = [&self.pair.frontend, &self.pair.backend];
+        let unreadable = "cannot read a program's CPU time from /proc (Linux only)";
+        let mut now = [[Duration::ZERO; 2]; 2];
+        for (index, service) in services.into_iter().enumerate() {
+            now[0][index] = service.cpu_time().ok_or(unreadable)?;
+            now[1][index] = service
+                .cpu_time_of_threads(BATCH_THREAD)
+                .ok_or(unreadable)?;
+        }
+        Ok(now)
     }
 
     async fn round(&mut self, requests: usize) -> Result<(), String> {
-        let before = self.cpu_now()?;
+        let [before, batch_before] = self.cpu_now()?;
         let answers = self.send(requests).await?;
-        let after = self.cpu_now()?;
+        let [after, batch_after] = self.cpu_now()?;
         let figures = &mut self.figures;
-        for (total, (after, before)) in figures.cpu.iter_mut().zip(after.into_iter().zip(before)) {
-            *total += after.saturating_sub(before);
+        for service in 0..2 {
+            figures.cpu[service] += after[service].saturating_sub(before[service]);
+            figures.batch_cpu[service] +=
+                batch_after[service].saturating_sub(batch_before[service]);
         }
         figures.round_rates.push(answers.per_second());
         figures.answers.add(&answers);
@@ -328,8 +343,16 @@ impl Running {
 
 impl Figures {
     fn cpu_per_request(&self, service: usize) -> Duration {
+        self.per_request(self.cpu[service])
+    }
+
+    fn batch_cpu_per_request(&self, service: usize) -> Duration {
+        self.per_request(self.batch_cpu[service])
+    }
+
+    fn per_request(&self, total: Duration) -> Duration {
         let requests = u32::try_from(self.answers.sent().max(1)).unwrap_or(u32::MAX);
-        self.cpu[service] / requests
+        total / requests
     }
 
     fn cpu_per_request_total(&self) -> Duration {
@@ -461,6 +484,19 @@ impl UnderLoad {
             );
         }
         for (label, service) in [("frontend", 0), ("backend", 1)] {
+            let (before, after) = (
+                untraced.batch_cpu_per_request(service),
+                traced.batch_cpu_per_request(service),
+            );
+            let _ = writeln!(
+                text,
+                "| CPU per request, {label}'s batch processor thread | {} | {} | {} |",
+                microseconds(before),
+                microseconds(after),
+                added_microseconds(before, after)
+            );
+        }
+        for (label, service) in [("frontend", 0), ("backend", 1)] {
             let (before, after) = (untraced.peak_kib[service], traced.peak_kib[service]);
             let added = match (before, after) {
                 (Some(before), Some(after)) => {
@@ -479,7 +515,9 @@ impl UnderLoad {
             text,
             "\nEvery request was answered `200 OK`, and the receiver got all {} spans of the \
              traced pair's {} requests. CPU time is read from `/proc`, in 10 ms ticks, over \
-             each round.\n",
+             each round; a service's batch processor thread (`{BATCH_THREAD}`) converts its \
+             spans to OTLP and encodes them, and the runtime's threads, which serve the \
+             requests, also send the encoded batches.\n",
             thousands(traced.spans_received as f64),
             thousands(traced.sent as f64),
         );
@@ -649,7 +687,7 @@ fn read_estimates(home: &Path) -> Result<BTreeMap<String, Operation>, String> {
 fn report_operations(operations: &[Operation]) -> String {
     let mut text = String::from(
         "### Per operation\n\n\
-         The tracing work of one request, set up as step 07 sets it up (always-on \
+         The SDK's operations on a request's path, set up as step 07 sets it up (always-on \
          sampler, batch processor), with an exporter that drops each batch: criterion's median \
          time per operation, and its 95% confidence interval.\n\n\
          | Operation | Median | 95% interval |\n|---|--:|--:|\n",
