@@ -105,3 +105,40 @@ async fn a_bad_listen_addr_exits_2_and_a_malformed_export_is_a_400() {
     exited.assert_success();
     assert_eq!(exited.stdout, "", "nothing drawn from bad exports");
 }
+
+/// Anyone who can reach a backend chooses what its span holds: the baggage it copies onto its
+/// span comes from the caller, percent-decoded. The viewer must show it, never pass it on to the
+/// terminal: here an escape that would set the window's title and clear the screen.
+#[tokio::test]
+async fn what_a_caller_puts_in_a_span_reaches_the_terminal_written_out_never_raw() {
+    let viewer = Service::start(TRACE_VIEWER, &[]).await.unwrap();
+    let endpoint = viewer.url().trim_end_matches('/').to_owned();
+    let backend = Service::start(
+        &steps::find("07").unwrap().backend(),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())],
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let answer = client
+        .get(backend.url())
+        .header(
+            "baggage",
+            "evil=%1B%5D0%3BOWNED%07%1B%5B2J,bidi=%E2%80%AEdrow",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    backend.stop().await.unwrap().assert_success();
+    viewer.wait_for_output("1 spans from backend", 1).await;
+    let exited = viewer.stop().await.unwrap();
+    exited.assert_success();
+
+    let drawn = &exited.stdout;
+    assert!(drawn.contains(r"evil = \x1b]0;OWNED\x07\x1b[2J"), "{drawn}");
+    assert!(drawn.contains(r"bidi = \u{202e}drow"), "{drawn}");
+    // Not one byte a terminal acts on but the line ends.
+    let acted_on = |c: char| (c.is_control() && c != '\n') || c == '\u{202e}';
+    assert!(!drawn.contains(acted_on), "{drawn:?}");
+}

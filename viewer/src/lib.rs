@@ -4,9 +4,11 @@
 //! - [`otlp`] decodes what an OTLP exporter sends (protobuf or JSON) into [`spans::SpanRecord`]s;
 //! - [`receiver`] is the HTTP endpoint an exporter sends to (`POST /v1/traces`);
 //! - [`live`] groups spans into traces and says when one is complete enough to draw;
-//! - [`spans`] draws a trace (also used by the workshop's runner and tests).
+//! - [`spans`] draws a trace (also used by the workshop's runner and tests);
+//! - [`terminal`] makes text from the network safe to print.
 
 pub mod live;
 pub mod otlp;
 pub mod receiver;
 pub mod spans;
+pub mod terminal;

@@ -9,6 +9,8 @@ use std::{
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 
+use crate::terminal::{pad, printable};
+
 /// One finished span, with the service that exported it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpanRecord {
@@ -94,7 +96,11 @@ pub fn render(spans: &[SpanRecord]) -> String {
         text,
         "{} spans from {}, {}",
         spans.len(),
-        services.join(" and "),
+        services
+            .iter()
+            .map(|service| printable(service))
+            .collect::<Vec<_>>()
+            .join(" and "),
         millis(total)
     );
     let _ = writeln!(
@@ -118,26 +124,32 @@ pub fn render(spans: &[SpanRecord]) -> String {
         } else {
             ""
         };
+        // Names come from the network: `pad` shows them printable, clipped and padded by
+        // terminal columns (a column of its own between each).
         let _ = writeln!(
             text,
-            "{:<10}{:<30}{:<9}{:>9}  {bar}{marker}",
-            clip(&span.service, 9),
-            clip(&format!("{branch}{}", span.name), 29),
+            "{} {} {:<9}{:>9}  {bar}{marker}",
+            pad(&span.service, 9),
+            pad(&format!("{branch}{}", span.name), 29),
             kind_name(&span.kind),
             millis(span.duration()),
         );
         let detail_indent = " ".repeat(10 + 3 * depth + 2);
         for event in &span.events {
             let at = event.time.duration_since(span.start).unwrap_or_default();
-            let _ = writeln!(text, "{detail_indent}· {} (+{})", event.name, millis(at));
+            let name = printable(&event.name);
+            let _ = writeln!(text, "{detail_indent}· {name} (+{})", millis(at));
             for (key, value) in &event.attributes {
+                let (key, value) = (printable(key), printable(value));
                 let _ = writeln!(text, "{detail_indent}    {key} = {value}");
             }
         }
         for (key, value) in &span.attributes {
+            let (key, value) = (printable(key), printable(value));
             let _ = writeln!(text, "{detail_indent}{key} = {value}");
         }
         if let Some(description) = span.error_description() {
+            let description = printable(description);
             let _ = writeln!(text, "{detail_indent}✗ error: {description}");
         }
     }
@@ -224,16 +236,6 @@ fn millis(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1000.0)
 }
 
-fn clip(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_owned()
-    } else {
-        let mut clipped: String = text.chars().take(width - 1).collect();
-        clipped.push('…');
-        clipped
-    }
-}
-
 /// A bar of `width` cells: blank until the span starts, full while it runs. Every span gets
 /// at least one cell, so a very short one is still visible.
 fn waterfall(offset: Duration, length: Duration, total: Duration, width: usize) -> String {
@@ -279,5 +281,50 @@ mod tests {
         let mut cycle = spans[..3].to_vec();
         cycle[0].parent_span_id = Some(SpanId::from(3));
         assert_eq!(tree(&cycle).len(), 3);
+    }
+
+    #[test]
+    fn hostile_and_wide_names_keep_the_columns_and_reach_the_terminal_written_out() {
+        let start = SystemTime::UNIX_EPOCH;
+        let span = |id: u64, service: &str, name: &str| SpanRecord {
+            service: service.into(),
+            scope: String::new(),
+            name: name.into(),
+            kind: SpanKind::Server,
+            trace_id: TraceId::from(1u128),
+            span_id: SpanId::from(id),
+            parent_span_id: (id > 1).then(|| SpanId::from(1)),
+            status: Status::error("\u{1b}[31mred\u{9b}"),
+            start,
+            end: start + Duration::from_millis(1),
+            attributes: BTreeMap::from([("k\u{7}".into(), "v\r\u{202e}".into())]),
+            events: vec![EventRecord {
+                name: "\u{1b}]0;title\u{7}".into(),
+                time: start,
+                attributes: BTreeMap::new(),
+            }],
+        };
+        let spans = [
+            span(
+                1,
+                "日本語のサービス",
+                "日本語の名前がとても長いスパンの名前です",
+            ),
+            span(2, "\u{1b}[2J", "e\u{301}e\u{301}e\u{301} combining"),
+        ];
+        let drawing = render(&spans);
+        assert!(
+            !drawing.contains(|c: char| c.is_control() && c != '\n'),
+            "{drawing:?}"
+        );
+        assert!(drawing.contains(r"\x1b]0;title\x07"), "{drawing}");
+        assert!(drawing.contains(r"k\x07 = v\r\u{202e}"), "{drawing}");
+        assert!(drawing.contains(r"error: \x1b[31mred\u{9b}"), "{drawing}");
+        // The span lines' kind column starts at column 40 whatever the names hold.
+        for line in drawing.lines().filter(|line| line.contains("server ")) {
+            let before_kind = &line[..line.find("server ").unwrap()];
+            assert_eq!(crate::terminal::width(before_kind), 40, "{line}");
+            assert!(crate::terminal::width(line) <= 80, "{line}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 
+use trace_viewer::terminal::printable;
 use workshop::{
     process::{self, Exited, Pair},
     spans,
@@ -111,7 +112,9 @@ fn show_log(name: &str, exited: &Exited) {
         exited.status
     );
     for line in exited.stderr.lines() {
-        let mut parts = wrapped(line, LOG_WIDTH).into_iter();
+        // What a program logs may hold what a caller sent it: shown, never acted on.
+        let line = printable(line);
+        let mut parts = wrapped(&line, LOG_WIDTH).into_iter();
         if let Some(first) = parts.next() {
             println!("  | {first}");
         }
