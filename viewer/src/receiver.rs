@@ -1,25 +1,39 @@
 //! The OTLP/HTTP endpoint an exporter sends its spans to: `POST /v1/traces`, protobuf or JSON,
 //! as OTLP/HTTP specifies it. It keeps every export it received, with the headers that came
-//! with it, and says when a new one arrives.
+//! with it, and says when a new one arrives. An inbox with a budget refuses exports once what
+//! waits in it reaches the budget, with `429 Too Many Requests` and `Retry-After`, which
+//! OTLP/HTTP exporters answer by sending again later: a reader that falls behind (a terminal
+//! that is not read) slows the senders down instead of growing without end.
 
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, MutexGuard},
-    time::SystemTime,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime},
 };
 
 use axum::{
     Router,
     body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode, header::CONTENT_TYPE},
+    extract::{FromRequest, Request, State},
+    http::{
+        StatusCode,
+        header::{CONTENT_TYPE, RETRY_AFTER},
+    },
     response::{IntoResponse, Response},
     routing::post,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
-use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use tokio::{
+    net::TcpListener,
+    sync::{Semaphore, watch},
+    task::JoinHandle,
+};
+use tower_http::timeout::TimeoutLayer;
 
 use crate::{
     otlp::{self, Encoding, Export},
@@ -39,45 +53,118 @@ pub struct Received {
 /// Everything received, shared between the endpoint and whoever reads it. Clones share.
 #[derive(Clone)]
 pub struct Inbox {
-    received: Arc<Mutex<Vec<Received>>>,
+    waiting: Arc<Mutex<Waiting>>,
     arrived: Arc<watch::Sender<usize>>,
+    /// The most the exports waiting may take, in bytes, as [`Received::held_bytes`] counts.
+    budget: usize,
+    /// Exports refused since [`Inbox::refused`] was last asked.
+    refused: Arc<AtomicU64>,
+    /// A turn for each export being read and decoded: [`EXPORTS_AT_ONCE`].
+    turns: Arc<Semaphore>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    received: Vec<Received>,
+    bytes: usize,
 }
 
 impl Default for Inbox {
+    /// An inbox that keeps everything: for tests, and runs that read it once at the end.
     fn default() -> Self {
-        Inbox {
-            received: Arc::default(),
-            arrived: Arc::new(watch::channel(0).0),
-        }
+        Inbox::with_budget(usize::MAX)
+    }
+}
+
+impl Received {
+    /// About how many bytes it takes while it waits: its spans, and its headers.
+    pub fn held_bytes(&self) -> usize {
+        let spans: usize = self.export.spans.iter().map(SpanRecord::held_bytes).sum();
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.len() + value.len() + 64)
+            .sum();
+        size_of::<Received>() + spans + headers
     }
 }
 
 impl Inbox {
-    fn lock(&self) -> MutexGuard<'_, Vec<Received>> {
+    /// An inbox that refuses exports while those waiting take `budget` bytes or more.
+    pub fn with_budget(budget: usize) -> Inbox {
+        Inbox {
+            waiting: Arc::default(),
+            arrived: Arc::new(watch::channel(0).0),
+            budget,
+            refused: Arc::default(),
+            turns: Arc::new(Semaphore::new(EXPORTS_AT_ONCE)),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
         // A panic elsewhere while holding the lock leaves the list as it was: still usable.
-        self.received
+        self.waiting
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Every export received so far, oldest first.
     pub fn received(&self) -> Vec<Received> {
-        self.lock().clone()
+        self.lock().received.clone()
     }
 
     /// Every export received so far, removed from the inbox: for a long-running reader that
     /// must not keep them all.
     pub fn take(&self) -> Vec<Received> {
-        std::mem::take(&mut *self.lock())
+        let mut waiting = self.lock();
+        waiting.bytes = 0;
+        std::mem::take(&mut waiting.received)
     }
 
     /// Every span received so far, in the order they arrived.
     pub fn spans(&self) -> Vec<SpanRecord> {
-        let received = self.lock();
-        received
+        let waiting = self.lock();
+        waiting
+            .received
             .iter()
             .flat_map(|request| request.export.spans.iter().cloned())
             .collect()
+    }
+
+    /// How many exports were refused, over the budget, since the last call.
+    pub fn refused(&self) -> u64 {
+        self.refused.swap(0, Ordering::Relaxed)
+    }
+
+    /// Whether the exports waiting already fill the budget.
+    fn is_full(&self) -> bool {
+        self.lock().bytes >= self.budget
+    }
+
+    /// Keeps `received`, unless it does not fit the budget; an export is always kept when
+    /// nothing waits, however large, so that every export can get in.
+    fn deliver(&self, received: Received) -> Result<(), ()> {
+        let bytes = received.held_bytes();
+        let mut waiting = self.lock();
+        if waiting.bytes > 0 && waiting.bytes.saturating_add(bytes) > self.budget {
+            return Err(());
+        }
+        waiting.bytes = waiting.bytes.saturating_add(bytes);
+        waiting.received.push(received);
+        drop(waiting);
+        self.arrived.send_modify(|count| *count += 1);
+        Ok(())
+    }
+
+    fn refuse(&self) -> Response {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        // OTLP/HTTP's answer for "not now": the exporter sends the batch again after the delay.
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(RETRY_AFTER, "1")],
+            "the trace viewer is behind: it draws the spans it has first\n",
+        )
+            .into_response()
     }
 
     /// A watch on the number of exports received (taken ones included): it changes with each
@@ -87,11 +174,23 @@ impl Inbox {
     }
 }
 
+/// How many exports are read and decoded at once: the others wait their turn, holding only
+/// their connection, so that what bodies take in memory is bounded (at most this many times
+/// axum's 2 MB body limit), however many uploads stall.
+pub const EXPORTS_AT_ONCE: usize = 4;
+/// How long one export may take, from its headers to its answer, waiting its turn included:
+/// an upload that stalls is answered `408 Request Timeout` and its turn goes to the next.
+pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The OTLP/HTTP endpoint, `POST /v1/traces`, delivering into `inbox`.
 pub fn router(inbox: Inbox) -> Router {
     Router::new()
         .route("/v1/traces", post(receive))
         .with_state(inbox)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            EXPORT_TIMEOUT,
+        ))
 }
 
 /// A receiver running on its own task, for tests and the workshop's runner. Dropping it stops
@@ -146,11 +245,25 @@ impl Drop for Receiver {
     }
 }
 
-async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive(State(inbox): State<Inbox>, request: Request) -> Response {
+    // The body is read only once it is this export's turn.
+    let Ok(_turn) = inbox.turns.acquire().await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let headers = request.headers().clone();
+    let body = match Bytes::from_request(request, &()).await {
+        Ok(body) => body,
+        // Too large (413), or cut off by the client.
+        Err(rejection) => return rejection.into_response(),
+    };
     let content_type = headers
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
+    // Refused before the work of decoding, when nothing more can be taken anyway.
+    if inbox.is_full() {
+        return inbox.refuse();
+    }
     let Some(encoding) = Encoding::from_content_type(content_type) else {
         return (
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -169,13 +282,15 @@ async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) ->
             (name.as_str().to_owned(), value)
         })
         .collect();
-    inbox.lock().push(Received {
+    let received = Received {
         at: SystemTime::now(),
         headers,
         encoding,
         export,
-    });
-    inbox.arrived.send_modify(|count| *count += 1);
+    };
+    if inbox.deliver(received).is_err() {
+        return inbox.refuse();
+    }
     // The answer OTLP/HTTP asks for: an (empty) ExportTraceServiceResponse, in the request's
     // encoding.
     let response = ExportTraceServiceResponse::default();

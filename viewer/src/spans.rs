@@ -49,6 +49,25 @@ impl SpanRecord {
         self.events.iter().find(|event| event.name == name)
     }
 
+    /// About how many bytes of memory the record takes, with what it owns: for the trace
+    /// viewer's memory budget. An estimate on the high side: each string's allocation, each
+    /// map entry's share of its tree's nodes.
+    pub fn held_bytes(&self) -> usize {
+        let description = self.error_description().map_or(0, str::len);
+        size_of::<SpanRecord>()
+            + self.service.capacity()
+            + self.scope.capacity()
+            + self.name.capacity()
+            + description
+            + map_bytes(&self.attributes)
+            + self.events.capacity() * size_of::<EventRecord>()
+            + self
+                .events
+                .iter()
+                .map(|event| event.name.capacity() + map_bytes(&event.attributes))
+                .sum::<usize>()
+    }
+
     /// The status's description when it is an error.
     pub fn error_description(&self) -> Option<&str> {
         match &self.status {
@@ -56,6 +75,14 @@ impl SpanRecord {
             _ => None,
         }
     }
+}
+
+/// What a map of attributes takes: each entry's strings, and its share of the tree's nodes
+/// (a B-tree node holds up to 11 entries, with room for their keys, values and links).
+fn map_bytes(map: &BTreeMap<String, String>) -> usize {
+    map.iter()
+        .map(|(key, value)| key.capacity() + value.capacity() + 2 * size_of::<String>() + 16)
+        .sum()
 }
 
 /// Groups spans by trace, traces in the order they started, spans in the order they started.

@@ -225,6 +225,8 @@ pub struct Service {
     /// Where a program that exports with OTLP sends its spans: its own receiver, so that each
     /// program's spans are told apart whatever their service name.
     receiver: Option<Receiver>,
+    /// The program's stdout, when nobody is to read it.
+    _unread_stdout: Option<tokio::process::ChildStdout>,
 }
 
 /// A program that has exited, with everything it printed.
@@ -270,6 +272,23 @@ impl Service {
     /// A program that exports with OTLP gets a receiver of its own, in
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, unless `env` says otherwise.
     pub async fn start(package: &str, env: &[(&str, &str)]) -> Result<Service, String> {
+        Self::launch(package, env, true).await
+    }
+
+    /// As [`Service::start`], but nobody reads what the program writes to stdout: its pipe
+    /// fills, and then writing blocks, as with a paused terminal.
+    pub async fn start_with_stdout_unread(
+        package: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Service, String> {
+        Self::launch(package, env, false).await
+    }
+
+    async fn launch(
+        package: &str,
+        env: &[(&str, &str)],
+        read_stdout: bool,
+    ) -> Result<Service, String> {
         let exports_otlp = package == W3C_TEST_SERVICE
             || STEPS
                 .iter()
@@ -294,10 +313,17 @@ impl Service {
             return Err(format!("{package}: no pipe for stdout or stderr"));
         };
         let (printed, output) = watch::channel(String::new());
+        // Held open, never read, until the service is dropped: writing to it then blocks.
+        let (stdout, unread_stdout) = match read_stdout {
+            true => (Some(stdout), None),
+            false => (None, Some(stdout)),
+        };
         let stdout_done = tokio::spawn(async move {
+            let Some(mut stdout) = stdout else {
+                return;
+            };
             let mut bytes = Vec::new();
             let mut chunk = [0; 8192];
-            let mut stdout = stdout;
             while let Ok(read) = stdout.read(&mut chunk).await {
                 if read == 0 {
                     break;
@@ -319,6 +345,7 @@ impl Service {
                 stderr: log,
                 stderr_done,
                 receiver,
+                _unread_stdout: unread_stdout,
             }),
             outcome => {
                 let _ = child.start_kill();
@@ -361,6 +388,11 @@ impl Service {
         }
     }
 
+    /// The program's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The program's resident memory, in KiB, as Linux reports it (`VmRSS`); `None` elsewhere.
     pub fn resident_kib(&self) -> Option<u64> {
         self.memory_kib("VmRSS:")
@@ -397,10 +429,11 @@ impl Service {
             let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
                 continue;
             };
-            if let Some((kept_name, used)) = parse_stat(&stat)
-                && is_kept_name_of(kept_name, thread_name)
-            {
-                total += used;
+            match parse_stat(&stat) {
+                Some((kept_name, used)) if is_kept_name_of(kept_name, thread_name) => {
+                    total += used;
+                }
+                _ => {}
             }
         }
         Some(total)

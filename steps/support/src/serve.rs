@@ -1,15 +1,25 @@
 //! Binding the port and serving until SIGINT or SIGTERM, with the `listening on` line that
 //! scripts and tests wait for.
 
-use std::{future::Future, io, net::SocketAddr, time::Duration};
+use std::{
+    collections::VecDeque,
+    future::Future,
+    io,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use axum::Router;
 use hyper::server::conn::http1;
-use hyper_util::{rt::TokioIo, server::graceful::GracefulShutdown, service::TowerToHyperService};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
 use tokio::{
     net::{TcpListener, TcpStream},
     sync::mpsc,
-    task::JoinSet,
+    task::{AbortHandle, JoinSet},
 };
 
 use crate::StartupError;
@@ -19,6 +29,27 @@ use crate::StartupError;
 /// before it kills. Then the connections still open are dropped: a client that never finishes
 /// its request cannot keep the program, and its spans, from shutting down.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// What one client may hold of a server: a stranger on the network must not be able to keep
+/// its connections, or its descriptors, to itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a connection may take to send a request's headers, and may stay idle between
+    /// two requests, before it is closed (hyper's `header_read_timeout`): a client that sends a
+    /// byte a second, or nothing, is not kept.
+    pub header_timeout: Duration,
+    /// At most this many connections are open: one more closes the oldest, which is most
+    /// likely a client that has been holding it idle.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// The steps': hyper's default header timeout, and room for any load the tests make.
+    pub const DEFAULT: Limits = Limits {
+        header_timeout: Duration::from_secs(30),
+        max_connections: 1024,
+    };
+}
 
 /// A bound port, ready to serve, already listening for the shutdown signals.
 pub struct Listener {
@@ -96,10 +127,15 @@ impl Listener {
 /// signal, before it returns. The caller flushes its spans afterwards; one more signal while it
 /// does ends the program at once, without them.
 pub async fn serve(listener: Listener, router: Router) {
+    serve_with(listener, router, Limits::DEFAULT).await;
+}
+
+/// [`serve`], with the [`Limits`] given.
+pub async fn serve_with(listener: Listener, router: Router, limits: Limits) {
     listener.announce();
     let (names, mut signals) = mpsc::unbounded_channel();
     tokio::spawn(listener.signals.forward(names));
-    serve_until(listener.tcp, router, &mut signals, SHUTDOWN_GRACE).await;
+    serve_until(listener.tcp, router, &mut signals, SHUTDOWN_GRACE, limits).await;
     tokio::spawn(async move {
         let name = next(&mut signals).await;
         eprintln!("{name} received again: stopping now, without the spans not yet exported");
@@ -119,19 +155,39 @@ async fn serve_until(
     router: Router,
     signals: &mut mpsc::UnboundedReceiver<&'static str>,
     grace: Duration,
+    limits: Limits,
 ) {
     let mut connections = JoinSet::new();
+    // The same connections, oldest first, to close the oldest when there are too many.
+    let mut oldest_first: VecDeque<AbortHandle> = VecDeque::new();
+    let mut last_warned: Option<Instant> = None;
     let graceful = GracefulShutdown::new();
     let name = loop {
         tokio::select! {
             accepted = tcp.accept() => match accepted {
                 Ok((stream, _)) => {
+                    oldest_first.retain(|connection| !connection.is_finished());
+                    if oldest_first.len() >= limits.max_connections {
+                        if let Some(oldest) = oldest_first.pop_front() {
+                            oldest.abort();
+                        }
+                        if last_warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
+                            last_warned = Some(Instant::now());
+                            eprintln!(
+                                "warning: {} connections open, the most this program keeps: \
+                                 closing the oldest for each new one",
+                                limits.max_connections
+                            );
+                        }
+                    }
                     let service = TowerToHyperService::new(router.clone());
                     let connection = http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(limits.header_timeout)
                         .serve_connection(TokioIo::new(stream), service);
                     // A client that goes away mid-request ends its connection with an error;
                     // that is the client's business, not the server's.
-                    connections.spawn(graceful.watch(connection));
+                    oldest_first.push_back(connections.spawn(graceful.watch(connection)));
                 }
                 Err(error) => accept_failed(error).await,
             },
@@ -289,8 +345,9 @@ mod tests {
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = tcp.local_addr().unwrap();
         let (signal, mut signals) = mpsc::unbounded_channel();
-        let server =
-            tokio::spawn(async move { serve_until(tcp, router, &mut signals, grace).await });
+        let server = tokio::spawn(async move {
+            serve_until(tcp, router, &mut signals, grace, Limits::DEFAULT).await
+        });
         let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
         client
             .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
@@ -351,5 +408,111 @@ mod tests {
             .expect("serving stops without waiting an hour")
             .unwrap();
         assert_cut(request).await;
+    }
+
+    /// A server with `limits` on 127.0.0.1:0 that answers `GET /` at once.
+    async fn server_with(limits: Limits) -> (SocketAddr, mpsc::UnboundedSender<&'static str>) {
+        let router = Router::new().route("/", get(|| async { "OK" }));
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = tcp.local_addr().unwrap();
+        let (signal, mut signals) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            serve_until(tcp, router, &mut signals, Duration::ZERO, limits).await
+        });
+        (address, signal)
+    }
+
+    /// Whether the server has closed `client`'s connection: it reads the end, or a reset.
+    async fn closed_within(client: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+        let mut byte = [0; 1];
+        matches!(
+            tokio::time::timeout(wait, client.read(&mut byte)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    }
+
+    #[tokio::test]
+    async fn a_client_that_sends_nothing_or_a_byte_at_a_time_is_closed_after_the_header_timeout() {
+        let header_timeout = Duration::from_millis(300);
+        let (address, _signal) = server_with(Limits {
+            header_timeout,
+            max_connections: 10,
+        })
+        .await;
+        let mut idle = tokio::net::TcpStream::connect(address).await.unwrap();
+        let mut slow = tokio::net::TcpStream::connect(address).await.unwrap();
+        let started = Instant::now();
+        // A request's first bytes, then one more every 100 ms: never the end of its headers.
+        let dripping = async {
+            for byte in b"GET / HTTP/1.1\r\nhost: a-very-slow-client\r\n"
+                .iter()
+                .cycle()
+            {
+                if slow.write_all(&[*byte]).await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        tokio::select! {
+            () = dripping => {}
+            () = tokio::time::sleep(Duration::from_secs(5)) => panic!("the slow client was kept"),
+        }
+        assert!(closed_within(&mut slow, Duration::from_secs(1)).await);
+        assert!(closed_within(&mut idle, Duration::from_secs(1)).await);
+        assert!(
+            started.elapsed() >= header_timeout,
+            "{:?}",
+            started.elapsed()
+        );
+
+        // A client that sends its request in time is answered, and its connection kept.
+        let mut prompt = tokio::net::TcpStream::connect(address).await.unwrap();
+        prompt
+            .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0; 15];
+        prompt.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200 OK");
+        // Then idle between requests, it goes the same way.
+        let mut rest = vec![0; 256];
+        let answered = prompt.read(&mut rest).await.unwrap();
+        assert!(answered > 0);
+        assert!(closed_within(&mut prompt, header_timeout * 4).await);
+    }
+
+    #[tokio::test]
+    async fn one_connection_more_than_the_most_closes_the_oldest() {
+        let (address, _signal) = server_with(Limits {
+            header_timeout: Duration::from_secs(3600),
+            max_connections: 3,
+        })
+        .await;
+        let mut open = Vec::new();
+        for _ in 0..3 {
+            open.push(tokio::net::TcpStream::connect(address).await.unwrap());
+        }
+        // The server has accepted all three once it answers a request on the last.
+        let last = open.last_mut().unwrap();
+        last.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = [0; 15];
+        last.read_exact(&mut answer).await.unwrap();
+        assert!(!closed_within(&mut open[0], Duration::from_millis(200)).await);
+
+        let mut newest = tokio::net::TcpStream::connect(address).await.unwrap();
+        newest
+            .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
+            .await
+            .unwrap();
+        newest.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200 OK", "the newest is served");
+        assert!(
+            closed_within(&mut open[0], Duration::from_secs(2)).await,
+            "the oldest went"
+        );
+        assert!(!closed_within(&mut open[1], Duration::from_millis(200)).await);
     }
 }
