@@ -4,7 +4,7 @@
 //!
 //! It takes whatever arrives on its port, so it holds at most `VIEWER_MAX_MEMORY` of spans
 //! (64 MiB unless told), a quarter for exports waiting to be sorted into traces and the rest for
-//! the traces; past that, the oldest traces go, with one line a second saying how many. When
+//! the traces (the program, and the exports being read, take about 48 MiB more); past that, the oldest traces go, with one line a second saying how many. When
 //! its terminal does not keep up (a paused terminal, a pipe nobody reads), exports are answered
 //! `429 Too Many Requests`, which exporters answer by sending again later.
 
