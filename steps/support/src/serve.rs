@@ -28,7 +28,7 @@ use crate::StartupError;
 /// than the frontend's default backend timeout (5 s), shorter than the 10 s `docker stop` waits
 /// before it kills. Then the connections still open are dropped: a client that never finishes
 /// its request cannot keep the program, and its spans, from shutting down.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 
 /// What one client may hold of a server: a stranger on the network must not be able to keep
 /// its connections, or its descriptors, to itself.
@@ -110,13 +110,19 @@ impl Listener {
     }
 
     /// The next connection, or `None` once SIGINT or SIGTERM has come: for a program that
-    /// handles TCP connections itself rather than serving a router (the delay proxy).
-    pub async fn accept(&mut self) -> Option<io::Result<TcpStream>> {
-        tokio::select! {
-            accepted = self.tcp.accept() => Some(accepted.map(|(stream, _)| stream)),
-            name = self.signals.next() => {
-                eprintln!("{name} received: stopping");
-                None
+    /// handles TCP connections itself rather than serving a router (the delay proxy). A failed
+    /// accept is handled as [`serve`] handles it: waited out, not returned.
+    pub async fn accept(&mut self) -> Option<TcpStream> {
+        loop {
+            tokio::select! {
+                accepted = self.tcp.accept() => match accepted {
+                    Ok((stream, _)) => return Some(stream),
+                    Err(error) => accept_failed(error).await,
+                },
+                name = self.signals.next() => {
+                    eprintln!("{name} received: stopping");
+                    return None;
+                }
             }
         }
     }
