@@ -331,3 +331,45 @@ async fn to_google_cloud_each_export_carries_a_fresh_token_and_the_project() {
     // Each program got a token at start-up and a new one for its later export.
     assert!(issued.len() >= 4, "{} tokens issued", issued.len());
 }
+
+/// An OTLP endpoint that accepts connections, reads the exports and never answers: the
+/// shutdown must neither wait past its budget nor report success.
+#[tokio::test]
+async fn spans_an_endpoint_never_answers_for_end_the_shutdown_in_its_budget_with_exit_1() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            held.push(connection);
+        }
+    });
+    // The default timeout of one export (10 s), and one longer than any shutdown may take.
+    for timeout in [None, Some("60000")] {
+        let mut env = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+        env.extend(timeout.map(|timeout| ("OTEL_EXPORTER_OTLP_TIMEOUT", timeout)));
+        let backend = workshop::process::Service::start(&step_07().backend(), &env)
+            .await
+            .unwrap();
+        let answer = http_get(&backend.url()).await.unwrap();
+        assert_eq!(answer.0, StatusCode::OK);
+        let signalled = std::time::Instant::now();
+        let exited = backend.stop().await.unwrap();
+        let took = signalled.elapsed();
+        assert_eq!(
+            exited.status.code(),
+            Some(1),
+            "{timeout:?}: {}",
+            exited.stderr
+        );
+        assert!(took < Duration::from_secs(10), "{timeout:?}: {took:?}");
+        let last_line = exited.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last_line.starts_with("error: at least 1 span not delivered (1 span still being sent"),
+            "{timeout:?}: {}",
+            exited.stderr
+        );
+        println!("{timeout:?}: exit 1 after {took:?}: {last_line}");
+    }
+    holding.abort();
+}

@@ -14,7 +14,7 @@
 //! Variables: `LISTEN_ADDR` (default `127.0.0.1:8082`), `UPSTREAM_ADDR`, where to pass the bytes
 //! on (default `127.0.0.1:8081`, the backend; never the proxy's own address), and `DELAY_MS`
 //! (default 0). A connection nothing passes on for 10 s is closed. On SIGINT or SIGTERM it
-//! stops accepting and reading, delivers the bytes it holds (8 s at most, as the steps drain
+//! stops accepting and reading, delivers the bytes it holds (6 s at most, as the steps drain
 //! their requests), then exits.
 
 use std::{

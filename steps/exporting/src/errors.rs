@@ -111,24 +111,95 @@ pub fn not_repeated<S>() -> DynFilterFn<S, impl Fn(&Metadata<'_>, &layer::Contex
     })
 }
 
-/// Runs a tracer provider's `shutdown` (`move || provider.shutdown_with_timeout(timeout)`): its
-/// batch processor exports what is waiting. `shutdown` blocks until the exporter is done, and
-/// the exporter may need the runtime's threads meanwhile: so it runs on a thread set aside for
-/// blocking. A failure is printed, and gives exit code 1.
-pub async fn shut_down_provider<E: Display + Send + 'static>(
-    shutdown: impl FnOnce() -> Result<(), E> + Send + 'static,
-) -> ExitCode {
-    match tokio::task::spawn_blocking(shutdown).await {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(error)) => {
-            eprintln!("error: spans may have been lost: {error}");
-            ExitCode::FAILURE
-        }
-        Err(panicked) => {
-            eprintln!("error: spans may have been lost: the shutdown failed: {panicked}");
-            ExitCode::FAILURE
-        }
+/// What became of the spans handed to the exporter, as the OTLP steps' exporter counts them
+/// (`otlp::Delivery`): one exporter per program, so counted once for the process.
+pub(crate) mod delivery {
+    use std::sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    };
+
+    static HANDED: AtomicU64 = AtomicU64::new(0);
+    static DELIVERED: AtomicU64 = AtomicU64::new(0);
+    static FAILED: AtomicU64 = AtomicU64::new(0);
+    static LAST_FAILURE: Mutex<String> = Mutex::new(String::new());
+
+    // Step 06 exports with the 0.32 SDK, without the counting exporter.
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn handed(spans: usize) {
+        HANDED.fetch_add(spans as u64, Ordering::Relaxed);
     }
+
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn delivered(spans: usize) {
+        DELIVERED.fetch_add(spans as u64, Ordering::Relaxed);
+    }
+
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn failed(spans: usize, why: String) {
+        FAILED.fetch_add(spans as u64, Ordering::Relaxed);
+        *LAST_FAILURE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = why;
+    }
+
+    /// Spans whose export failed, spans handed over and not yet delivered or failed (still
+    /// being sent), and why the last export failed.
+    pub(crate) fn undelivered() -> (u64, u64, String) {
+        let failed = FAILED.load(Ordering::Relaxed);
+        let delivered = DELIVERED.load(Ordering::Relaxed);
+        let sending = HANDED
+            .load(Ordering::Relaxed)
+            .saturating_sub(delivered + failed);
+        let why = LAST_FAILURE
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        (failed, sending, why)
+    }
+}
+
+/// Runs a tracer provider's `shutdown` (`move |time_left| provider.shutdown_with_timeout
+/// (time_left)`), given what is left of the shutdown's budget
+/// ([`step_support::SHUTDOWN_BUDGET`]): its batch processor exports what is waiting. `shutdown`
+/// blocks until the exporter is done, and the exporter may need the runtime's threads
+/// meanwhile: so it runs on a thread set aside for blocking.
+///
+/// Exit code 1, and a line that says how many spans and why, when spans were not delivered:
+/// the shutdown failed or ran out of time, or an export failed (the SDK's shutdown reports
+/// neither a failed last export nor earlier ones; the OTLP steps' exporter counts them).
+pub async fn shut_down_provider<E: Display + Send + 'static>(
+    shutdown: impl FnOnce(Duration) -> Result<(), E> + Send + 'static,
+) -> ExitCode {
+    let time_left = step_support::shutdown_time_left();
+    let outcome = match tokio::task::spawn_blocking(move || shutdown(time_left)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(panicked) => Err(format!("the shutdown failed: {panicked}")),
+    };
+    let (failed, sending, why) = delivery::undelivered();
+    let spans = |count: u64| match count {
+        1 => "1 span".to_owned(),
+        _ => format!("{count} spans"),
+    };
+    match outcome {
+        Ok(()) if failed + sending == 0 => return ExitCode::SUCCESS,
+        Ok(()) => eprintln!("error: {} not delivered: {why}", spans(failed + sending)),
+        Err(error) if failed + sending == 0 => {
+            eprintln!("error: spans may have been lost: {error}")
+        }
+        Err(error) => eprintln!(
+            "error: at least {} not delivered ({} still being sent when the shutdown ended): \
+             {error}{}",
+            spans(failed + sending),
+            spans(sending),
+            match why.is_empty() {
+                true => String::new(),
+                false => format!("; the last failure: {why}"),
+            }
+        ),
+    }
+    ExitCode::FAILURE
 }
 
 #[cfg(test)]

@@ -16,10 +16,15 @@ use hyper_util::{
 };
 use opentelemetry_http::{HttpClient, HttpError};
 use opentelemetry_otlp::Protocol;
+use opentelemetry_sdk::{
+    Resource,
+    error::OTelSdkResult,
+    trace::{SpanData, SpanExporter},
+};
 use step_support::{StartupError, flag, variable as read};
 use tokio::runtime::Handle;
 
-use crate::errors::warn;
+use crate::errors::{delivery, warn};
 
 /// Where spans go when no variable says otherwise: the OTLP/HTTP default.
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -311,5 +316,38 @@ impl HttpClient for OtlpTransport {
             sent
         });
         sending.await?
+    }
+}
+
+/// An exporter that counts the spans it is handed and what became of them, so that the
+/// shutdown can say how many were not delivered ([`shut_down_provider`]): the SDK's shutdown
+/// reports success even when the last export failed.
+///
+/// [`shut_down_provider`]: crate::shut_down_provider
+#[derive(Debug)]
+pub struct Delivery<E>(pub E);
+
+impl<E: SpanExporter> SpanExporter for Delivery<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let spans = batch.len();
+        delivery::handed(spans);
+        let exported = self.0.export(batch).await;
+        match &exported {
+            Ok(()) => delivery::delivered(spans),
+            Err(error) => delivery::failed(spans, error.to_string()),
+        }
+        exported
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
     }
 }

@@ -20,6 +20,8 @@ pub use config::{
 };
 #[cfg(feature = "propagator-0-32")]
 pub use propagator_0_32::Propagator032;
-pub use serve::{Limits, Listener, SHUTDOWN_GRACE, bind, serve, serve_with};
+pub use serve::{
+    Limits, Listener, SHUTDOWN_BUDGET, SHUTDOWN_GRACE, bind, serve, serve_with, shutdown_time_left,
+};
 pub use trace_context::W3cTraceContextPropagator;
 pub use trace_headers::W3cHeaderExtractor;

@@ -6,6 +6,7 @@ use std::{
     future::Future,
     io,
     net::SocketAddr,
+    sync::OnceLock,
     time::{Duration, Instant},
 };
 
@@ -24,11 +25,30 @@ use tokio::{
 
 use crate::StartupError;
 
-/// After the first SIGINT or SIGTERM, the requests in flight have this long to finish. Longer
-/// than the frontend's default backend timeout (5 s), shorter than the 10 s `docker stop` waits
-/// before it kills. Then the connections still open are dropped: a client that never finishes
-/// its request cannot keep the program, and its spans, from shutting down.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+/// From the first SIGINT or SIGTERM, the whole shutdown takes at most this long: the requests in
+/// flight finish (for [`SHUTDOWN_GRACE`] at most), and the spans are flushed in what is left
+/// ([`shutdown_time_left`]). Less than the 10 s that `docker stop` and Kubernetes wait before
+/// they kill, whatever the exporter's own timeout says.
+pub const SHUTDOWN_BUDGET: Duration = Duration::from_secs(9);
+
+/// After the first SIGINT or SIGTERM, the requests in flight have this long to finish: longer
+/// than the frontend's default backend timeout (5 s), and leaving at least 3 s of
+/// [`SHUTDOWN_BUDGET`] to flush the spans. Then the connections still open are dropped: a
+/// client that never finishes its request cannot keep the program, and its spans, from
+/// shutting down.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(6);
+
+/// When the first SIGINT or SIGTERM came, once it has.
+static STOPPING_SINCE: OnceLock<Instant> = OnceLock::new();
+
+/// What is left of [`SHUTDOWN_BUDGET`] since the first SIGINT or SIGTERM (all of it before
+/// one came): how long the spans' flush may take.
+pub fn shutdown_time_left() -> Duration {
+    let since = STOPPING_SINCE
+        .get()
+        .map_or(Duration::ZERO, Instant::elapsed);
+    SHUTDOWN_BUDGET.saturating_sub(since)
+}
 
 /// What one client may hold of a server: a stranger on the network must not be able to keep
 /// its connections, or its descriptors, to itself.
@@ -202,6 +222,7 @@ async fn serve_until(
             name = next(signals) => break name,
         }
     };
+    let _ = STOPPING_SINCE.set(Instant::now());
     eprintln!(
         "{name} received: stopping once the requests in flight finish ({} s at most)",
         grace.as_secs_f64()

@@ -9,7 +9,7 @@
 //! `#[allow(deprecated)]`. Its last release is built on OpenTelemetry 0.32, and so is this step:
 //! the 0.32 crates are named `*_0_32` here, for the one step that needs them.
 
-use std::{future::Future, process::ExitCode, time::Duration};
+use std::{future::Future, process::ExitCode};
 
 use opentelemetry_0_32::propagation::Extractor;
 use opentelemetry_sdk_0_32::trace::SdkTracerProvider;
@@ -25,13 +25,6 @@ use tokio::{
     task::JoinHandle,
     time::{Instant, timeout_at},
 };
-
-/// How long the provider's shutdown may take to hand the last batch to the exporter (the SDK's
-/// default).
-const PROVIDER_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long the exporter may take, after the provider's shutdown, to send what it was handed.
-pub const SENDING_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Finds credentials as Google's client libraries do, gets a first access token with them
 /// ([`google::credentials`]), and connects the exporter to `cloudtrace.googleapis.com:443`.
@@ -67,9 +60,11 @@ pub async fn connect() -> Result<
 /// processor drops its own at shutdown; keep no other).
 pub async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> ExitCode {
     let exit_code =
-        shut_down_provider(move || provider.shutdown_with_timeout(PROVIDER_SHUTDOWN_TIMEOUT)).await;
-    // Bounded: the exporter sets no timeout of its own, and a stopped network would hang here.
-    match tokio::time::timeout(SENDING_TIMEOUT, sending).await {
+        shut_down_provider(move |time_left| provider.shutdown_with_timeout(time_left)).await;
+    // Bounded, by what is left of the shutdown's budget: the exporter sets no timeout of its
+    // own, and a stopped network would hang here.
+    let time_left = step_support::shutdown_time_left();
+    match tokio::time::timeout(time_left, sending).await {
         Ok(Ok(())) => exit_code,
         Ok(Err(panicked)) => {
             eprintln!("error: spans may have been lost: the exporter failed: {panicked}");
@@ -77,8 +72,8 @@ pub async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> 
         }
         Err(_) => {
             eprintln!(
-                "error: spans not sent to Cloud Trace within {} s were dropped",
-                SENDING_TIMEOUT.as_secs()
+                "error: spans not sent to Cloud Trace within the shutdown's {} s were dropped",
+                step_support::SHUTDOWN_BUDGET.as_secs()
             );
             ExitCode::FAILURE
         }

@@ -10,7 +10,7 @@
 //! that cannot be used stops the program, naming it), the HTTP client with its TLS, the
 //! credentials found and tried.
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, sync::Arc};
 
 use async_trait::async_trait;
 use http::{HeaderMap, HeaderValue, header::AUTHORIZATION};
@@ -20,7 +20,7 @@ use opentelemetry_otlp::{RetryPolicy, SpanExporter, WithExportConfig, WithHttpCo
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use step_exporting::{
     google::{self, CONNECT_TIMEOUT, TRACE_APPEND_SCOPE},
-    otlp::{Authorize, DEFAULT_TIMEOUT, OtlpSettings, OtlpTransport},
+    otlp::{Authorize, Delivery, OtlpSettings, OtlpTransport},
     shut_down_provider,
 };
 use step_support::StartupError;
@@ -29,13 +29,10 @@ use tokio::time::Instant;
 /// Google Cloud's OTLP endpoint (the Telemetry API).
 pub const GOOGLE_ENDPOINT: &str = "https://telemetry.googleapis.com";
 
-/// How long the shutdown may take to export the last batch: one export at the default timeout
-/// (10 s), and a little more. (The SDK's own default, 5 s, is shorter than one export may take.)
-pub const SHUTDOWN_TIMEOUT: Duration = DEFAULT_TIMEOUT.saturating_add(Duration::from_secs(2));
-
 /// A configured exporter, and what the resource must say for its destination.
 pub struct Otlp {
-    pub exporter: SpanExporter,
+    /// The exporter, counting what it delivers, for the shutdown to report.
+    pub exporter: Delivery<SpanExporter>,
     /// Attributes the destination needs on the resource: Google Cloud's `gcp.project_id`.
     pub resource_attributes: Vec<KeyValue>,
     /// Where the spans go, and how: for the program's log.
@@ -75,7 +72,7 @@ pub async fn connect() -> Result<Otlp, StartupError> {
         .build()
         .map_err(|error| StartupError(format!("cannot set up the OTLP exporter: {error}")))?;
     Ok(Otlp {
-        exporter,
+        exporter: Delivery(exporter),
         resource_attributes,
         destination: settings.destination(),
     })
@@ -104,7 +101,9 @@ impl Authorize for GoogleAuth {
 }
 
 /// Shuts the provider down: the batch processor exports its last batch, and the exporter has
-/// sent it (or given up) when this returns, within [`SHUTDOWN_TIMEOUT`].
+/// sent it (or given up) when this returns, within what is left of the shutdown's budget (9 s
+/// from the signal, whatever `OTEL_EXPORTER_OTLP_TIMEOUT` says). Exit code 1 if any span was
+/// not delivered.
 pub async fn shut_down(provider: SdkTracerProvider) -> ExitCode {
-    shut_down_provider(move || provider.shutdown_with_timeout(SHUTDOWN_TIMEOUT)).await
+    shut_down_provider(move |time_left| provider.shutdown_with_timeout(time_left)).await
 }
