@@ -373,3 +373,41 @@ async fn spans_an_endpoint_never_answers_for_end_the_shutdown_in_its_budget_with
     }
     holding.abort();
 }
+
+/// A request still waiting for its backend when the grace is over is cut, without an answer;
+/// its spans still reach the exporter, ended where they were cut, and the stop stays within
+/// its budget.
+#[tokio::test]
+async fn a_request_cut_after_the_grace_still_has_its_spans_exported() {
+    let stuck = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let backend_url = format!("http://{}/", stuck.local_addr().unwrap());
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = stuck.accept().await {
+            held.push(connection);
+        }
+    });
+    let frontend = workshop::process::Service::start(
+        &step_07().frontend(),
+        &[
+            ("BACKEND_URL", &backend_url),
+            ("BACKEND_TIMEOUT_MS", "60000"),
+        ],
+    )
+    .await
+    .unwrap();
+    let url = frontend.url();
+    let request = tokio::spawn(async move { http_get(&url).await });
+    frontend.wait_for_log("Sending request...").await;
+    let signalled = std::time::Instant::now();
+    let exited = frontend.stop().await.unwrap();
+    let took = signalled.elapsed();
+    exited.assert_success();
+    assert!(request.await.unwrap().is_err(), "cut, without an answer");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let spans = exited.sent.unwrap();
+    let names: Vec<&str> = spans.iter().map(|span| span.name.as_str()).collect();
+    assert!(names.contains(&"incoming call"), "{names:?}");
+    assert!(names.contains(&"backend call"), "{names:?}");
+    holding.abort();
+}

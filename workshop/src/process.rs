@@ -322,14 +322,16 @@ impl Service {
             let Some(mut stdout) = stdout else {
                 return;
             };
-            let mut bytes = Vec::new();
+            // Appended as it comes, not decoded again whole: a viewer draws megabytes.
+            let mut undecoded = Vec::new();
             let mut chunk = [0; 8192];
             while let Ok(read) = stdout.read(&mut chunk).await {
                 if read == 0 {
                     break;
                 }
-                bytes.extend_from_slice(&chunk[..read]);
-                printed.send_replace(String::from_utf8_lossy(&bytes).into_owned());
+                undecoded.extend_from_slice(&chunk[..read]);
+                let text = decoded_so_far(&mut undecoded);
+                printed.send_modify(|printed| printed.push_str(&text));
             }
         });
         let (logged, log) = watch::channel(String::new());
@@ -538,6 +540,18 @@ impl Pair {
     }
 }
 
+/// The text of `bytes`, taken out of it, but for a character cut in two at its end, which
+/// stays for the next read to complete. Bytes that are not UTF-8 become U+FFFD.
+fn decoded_so_far(bytes: &mut Vec<u8>) -> String {
+    let complete = match std::str::from_utf8(bytes) {
+        Err(error) if error.error_len().is_none() => error.valid_up_to(),
+        _ => bytes.len(),
+    };
+    let text = String::from_utf8_lossy(&bytes[..complete]).into_owned();
+    bytes.drain(..complete);
+    text
+}
+
 /// Whether `kept_name` is what Linux keeps of `thread_name`: its first 15 bytes.
 fn is_kept_name_of(kept_name: &str, thread_name: &str) -> bool {
     let name = thread_name.as_bytes();
@@ -728,6 +742,17 @@ mod tests {
             Some(("a (b) c", Duration::from_millis(120)))
         );
         assert_eq!(parse_stat("42 no name"), None);
+    }
+
+    #[test]
+    fn output_is_decoded_as_it_comes_even_with_a_character_cut_between_two_reads() {
+        let mut bytes = "a é".as_bytes()[..3].to_vec();
+        assert_eq!(decoded_so_far(&mut bytes), "a ");
+        bytes.extend_from_slice(&"é b".as_bytes()[1..]);
+        assert_eq!(decoded_so_far(&mut bytes), "é b");
+        assert!(bytes.is_empty());
+        let mut invalid = b"x\xffy".to_vec();
+        assert_eq!(decoded_so_far(&mut invalid), "x\u{fffd}y");
     }
 
     #[test]

@@ -2,16 +2,18 @@
 //! scripts and tests wait for.
 
 use std::{
-    collections::VecDeque,
     future::Future,
     io,
     net::SocketAddr,
-    sync::OnceLock,
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
 use axum::Router;
-use hyper::server::conn::http1;
+use hyper::{Request, body::Incoming, server::conn::http1};
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
@@ -22,6 +24,7 @@ use tokio::{
     sync::mpsc,
     task::{AbortHandle, JoinSet},
 };
+use tower::ServiceExt;
 
 use crate::StartupError;
 
@@ -58,8 +61,9 @@ pub struct Limits {
     /// two requests, before it is closed (hyper's `header_read_timeout`): a client that sends a
     /// byte a second, or nothing, is not kept.
     pub header_timeout: Duration,
-    /// At most this many connections are open: one more closes the oldest, which is most
-    /// likely a client that has been holding it idle.
+    /// At most this many connections are open: one more closes the one idle longest (no
+    /// request answered on it for the longest time), most likely a client holding it to keep
+    /// others out.
     pub max_connections: usize,
 }
 
@@ -184,36 +188,46 @@ async fn serve_until(
     limits: Limits,
 ) {
     let mut connections = JoinSet::new();
-    // The same connections, oldest first, to close the oldest when there are too many.
-    let mut oldest_first: VecDeque<AbortHandle> = VecDeque::new();
+    // The same connections, to close the least recently active when there are too many.
+    let mut open: Vec<Open> = Vec::new();
+    let started = Instant::now();
     let mut last_warned: Option<Instant> = None;
     let graceful = GracefulShutdown::new();
     let name = loop {
         tokio::select! {
             accepted = tcp.accept() => match accepted {
                 Ok((stream, _)) => {
-                    oldest_first.retain(|connection| !connection.is_finished());
-                    if oldest_first.len() >= limits.max_connections {
-                        if let Some(oldest) = oldest_first.pop_front() {
-                            oldest.abort();
-                        }
+                    open.retain(|connection| !connection.handle.is_finished());
+                    if open.len() >= limits.max_connections {
+                        close_least_active(&mut open);
                         if last_warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(1)) {
                             last_warned = Some(Instant::now());
                             eprintln!(
                                 "warning: {} connections open, the most this program keeps: \
-                                 closing the oldest for each new one",
+                                 closing the one idle longest for each new one",
                                 limits.max_connections
                             );
                         }
                     }
-                    let service = TowerToHyperService::new(router.clone());
+                    let last_active = Arc::new(AtomicU64::new(millis_since(started)));
+                    let active = last_active.clone();
+                    // Each answer marks its connection active: an exporter's connection that
+                    // sends every few seconds is kept, one that never finishes a request is not.
+                    let router = ServiceExt::<Request<Incoming>>::map_response(
+                        router.clone(),
+                        move |response| {
+                            active.store(millis_since(started), Ordering::Relaxed);
+                            response
+                        },
+                    );
                     let connection = http1::Builder::new()
                         .timer(TokioTimer::new())
                         .header_read_timeout(limits.header_timeout)
-                        .serve_connection(TokioIo::new(stream), service);
+                        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
                     // A client that goes away mid-request ends its connection with an error;
                     // that is the client's business, not the server's.
-                    oldest_first.push_back(connections.spawn(graceful.watch(connection)));
+                    let handle = connections.spawn(graceful.watch(connection));
+                    open.push(Open { handle, last_active });
                 }
                 Err(error) => accept_failed(error).await,
             },
@@ -239,6 +253,30 @@ async fn serve_until(
     }
     // Closes whatever is still open, and waits until it is closed.
     connections.shutdown().await;
+}
+
+/// An open connection: how to close it, and when it was last active (opened, or a request
+/// answered), in milliseconds since serving started.
+struct Open {
+    handle: AbortHandle,
+    last_active: Arc<AtomicU64>,
+}
+
+/// Closes the connection that has been idle longest: most likely one held open by a client
+/// that sends nothing, or never finishes its request.
+fn close_least_active(open: &mut Vec<Open>) {
+    let least_active = open
+        .iter()
+        .enumerate()
+        .min_by_key(|(_, connection)| connection.last_active.load(Ordering::Relaxed))
+        .map(|(index, _)| index);
+    if let Some(index) = least_active {
+        open.remove(index).handle.abort();
+    }
+}
+
+fn millis_since(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// A connection could not be accepted. One the client gave up on is its business. Any other
@@ -510,36 +548,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn one_connection_more_than_the_most_closes_the_oldest() {
+    async fn one_connection_more_than_the_most_closes_the_one_idle_longest() {
         let (address, _signal) = server_with(Limits {
             header_timeout: Duration::from_secs(3600),
             max_connections: 3,
         })
         .await;
-        let mut open = Vec::new();
-        for _ in 0..3 {
-            open.push(tokio::net::TcpStream::connect(address).await.unwrap());
-        }
-        // The server has accepted all three once it answers a request on the last.
-        let last = open.last_mut().unwrap();
-        last.write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
-            .await
-            .unwrap();
+        let request = b"GET / HTTP/1.1\r\nhost: test\r\n\r\n";
         let mut answer = [0; 15];
-        last.read_exact(&mut answer).await.unwrap();
-        assert!(!closed_within(&mut open[0], Duration::from_millis(200)).await);
+        // The first to open, but the one that has just been answered: an exporter's, say.
+        let mut busy = tokio::net::TcpStream::connect(address).await.unwrap();
+        let mut idle = Vec::new();
+        for _ in 0..2 {
+            idle.push(tokio::net::TcpStream::connect(address).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        busy.write_all(request).await.unwrap();
+        busy.read_exact(&mut answer).await.unwrap();
+        assert!(!closed_within(&mut idle[0], Duration::from_millis(200)).await);
 
         let mut newest = tokio::net::TcpStream::connect(address).await.unwrap();
-        newest
-            .write_all(b"GET / HTTP/1.1\r\nhost: test\r\n\r\n")
-            .await
-            .unwrap();
+        newest.write_all(request).await.unwrap();
         newest.read_exact(&mut answer).await.unwrap();
         assert_eq!(&answer, b"HTTP/1.1 200 OK", "the newest is served");
         assert!(
-            closed_within(&mut open[0], Duration::from_secs(2)).await,
-            "the oldest went"
+            closed_within(&mut idle[0], Duration::from_secs(2)).await,
+            "the one idle longest went"
         );
-        assert!(!closed_within(&mut open[1], Duration::from_millis(200)).await);
+        assert!(!closed_within(&mut idle[1], Duration::from_millis(200)).await);
+        let mut rest = [0; 256];
+        let _ = busy.read(&mut rest).await;
+        busy.write_all(request).await.unwrap();
+        busy.read_exact(&mut answer).await.unwrap();
+        assert_eq!(&answer, b"HTTP/1.1 200 OK", "the busy one is kept");
     }
 }
