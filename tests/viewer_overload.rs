@@ -270,20 +270,9 @@ async fn stalled_uploads_hold_little_memory_and_are_answered_408_then_exports_go
 #[tokio::test]
 async fn a_thousand_idle_connections_under_a_256_descriptor_limit_do_not_keep_an_export_out() {
     let viewer = Service::start(TRACE_VIEWER, &[]).await.unwrap();
-    // macOS's default limit on open files, set on the running viewer (util-linux's prlimit).
-    let limited = std::process::Command::new("prlimit")
-        .arg(format!("--pid={}", viewer.pid().unwrap()))
-        .arg("--nofile=256:256")
-        .status();
-    match limited {
-        Ok(status) if status.success() => {}
-        outcome if std::env::var_os("CI").is_some() => {
-            panic!("prlimit is needed in CI (Debian: util-linux): {outcome:?}")
-        }
-        outcome => {
-            println!("skipped: cannot limit the viewer's open files with prlimit: {outcome:?}");
-            return;
-        }
+    // macOS's default limit on open files.
+    if !viewer.limit_open_files(256) {
+        return;
     }
     let mut idle = Vec::new();
     for _ in 0..1_000 {

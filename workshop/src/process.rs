@@ -395,6 +395,31 @@ impl Service {
         self.child.id()
     }
 
+    /// Lowers the running program's limit on open files to `limit`, as on a machine whose
+    /// default is low (macOS: 256), with util-linux's `prlimit`. Where that cannot be done it
+    /// says why and returns `false`, for the test to skip; in CI (`CI` set) it panics instead,
+    /// since there every test must run.
+    pub fn limit_open_files(&self, limit: u32) -> bool {
+        let limited = self.pid().map(|pid| {
+            std::process::Command::new("prlimit")
+                .arg(format!("--pid={pid}"))
+                .arg(format!("--nofile={limit}:{limit}"))
+                .status()
+        });
+        match limited {
+            Some(Ok(status)) if status.success() => true,
+            outcome if std::env::var_os("CI").is_some() => {
+                panic!("prlimit is needed in CI (Debian: util-linux): {outcome:?}")
+            }
+            outcome => {
+                println!(
+                    "skipped: cannot limit the program's open files with prlimit: {outcome:?}"
+                );
+                false
+            }
+        }
+    }
+
     /// The program's resident memory, in KiB, as Linux reports it (`VmRSS`); `None` elsewhere.
     pub fn resident_kib(&self) -> Option<u64> {
         self.memory_kib("VmRSS:")
