@@ -2,6 +2,8 @@
 //! the tests that prove what each step's programs export.
 //!
 //! - [`book`] makes what the book shows of the steps: diffs and trace pictures;
+//! - [`exercises`] makes each exercise's starter from its step;
+//! - [`check`] runs an attendee's exercise and says what its trace still lacks;
 //! - [`drawing`] compares drawings of traces with samples;
 //! - [`process`] builds and runs the steps' real programs;
 //! - [`stdout`] reads back the spans they print;
@@ -13,7 +15,9 @@
 //! - [`steps`] lists the steps.
 
 pub mod book;
+pub mod check;
 pub mod drawing;
+pub mod exercises;
 pub mod fake_backend;
 pub mod hostile_headers;
 pub mod in_process;

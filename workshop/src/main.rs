@@ -1,11 +1,18 @@
 //! `cargo run -p workshop [STEP]`: starts one step's backend and frontend on free ports, sends
 //! the frontend one request, stops both with SIGTERM so that they export every span, and shows
 //! what they logged and the trace they exported. Without STEP, the latest local step.
+//!
+//! The exercises: `check NN` runs exercise NN's programs the same way and says what their trace
+//! still lacks (`--hint N` shows hint N instead); `reset NN` gives the starter back; `starters`
+//! writes every starter from its step.
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use trace_viewer::terminal::printable;
 use workshop::{
+    check::{self, Verdict},
+    exercises::{self, StepExercise},
     process::{self, Exited, Pair},
     spans,
     steps::{self, Step},
@@ -14,17 +21,74 @@ use workshop::{
 const USAGE: &str =
     "usage: cargo run -p workshop [STEP]    (STEP: 01 to 10, but not 06; default: the latest)";
 
+/// The workshop's runner: runs a step, or checks your exercise.
+#[derive(Parser)]
+#[command(
+    name = "cargo run -p workshop --",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    /// The step to run: 01 to 10, but not 06 (default: the latest).
+    step: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs your exercise's programs and says what their trace still lacks (exit code 0: done,
+    /// 1: not yet, 2: they cannot run). Without STEP: every exercise, a line each.
+    Check {
+        /// The exercise: 03 checks exercises/03-*.
+        step: Option<String>,
+        /// Shows hint N of the exercise (1 when N is left out) instead of checking.
+        #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+        hint: Option<usize>,
+        /// Checks the step's own programs, the solution, instead of your exercise.
+        #[arg(long)]
+        solution: bool,
+    },
+    /// Gives you exercise STEP's starter back; your files are kept in target/exercise-backups/.
+    Reset {
+        /// The exercise: 03 resets exercises/03-*.
+        step: String,
+    },
+    /// Writes every exercise's starter from its step (after a step's code or its exercise.toml
+    /// changed).
+    Starters,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let step = match choose_step(std::env::args().skip(1).collect()) {
+    let cli = Cli::parse();
+    match cli.command {
+        None => run_step(cli.step).await,
+        Some(Command::Check {
+            step,
+            hint: Some(number),
+            ..
+        }) => show_hint(step.as_deref(), number),
+        Some(Command::Check {
+            step: Some(step),
+            hint: None,
+            solution,
+        }) => check_one(&step, solution).await,
+        Some(Command::Check {
+            step: None,
+            hint: None,
+            solution,
+        }) => check_all(solution).await,
+        Some(Command::Reset { step }) => reset(&step),
+        Some(Command::Starters) => write_starters(),
+    }
+}
+
+async fn run_step(step: Option<String>) -> ExitCode {
+    let step = match choose_step(step) {
         Ok(step) => step,
-        Err(Some(message)) => {
+        Err(message) => {
             eprintln!("error: {message}\n{USAGE}");
             return ExitCode::from(2);
-        }
-        Err(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
         }
     };
     match run(step).await {
@@ -36,21 +100,167 @@ async fn main() -> ExitCode {
     }
 }
 
-/// The step named on the command line. `Err(None)` asks for the usage text.
-fn choose_step(args: Vec<String>) -> Result<&'static Step, Option<String>> {
-    match args.as_slice() {
-        [] => Ok(steps::latest_local()),
-        [flag] if flag == "-h" || flag == "--help" => Err(None),
-        [number] => match steps::find(number) {
-            None => Err(Some(format!("there is no step {number:?}"))),
-            Some(step) if !step.local => Err(Some(format!(
-                "step {} sends its spans to Google Cloud Trace, so it needs a Google Cloud \
-                 project: run its two programs yourself, as the README shows",
-                step.number
-            ))),
-            Some(step) => Ok(step),
-        },
-        _ => Err(Some("too many arguments".into())),
+/// The step named on the command line, or the latest local one.
+fn choose_step(number: Option<String>) -> Result<&'static Step, String> {
+    let Some(number) = number else {
+        return Ok(steps::latest_local());
+    };
+    match steps::find(&number) {
+        None => Err(format!("there is no step {number:?}")),
+        Some(step) if !step.local => Err(format!(
+            "step {} sends its spans to Google Cloud Trace, so it needs a Google Cloud \
+             project: run its two programs yourself, as the README shows",
+            step.number
+        )),
+        Some(step) => Ok(step),
+    }
+}
+
+/// The exercise named on the command line; a message and exit code 2 when there is none.
+fn choose_exercise(number: &str) -> Result<StepExercise, ExitCode> {
+    exercises::find(number).map_err(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    })
+}
+
+fn show_hint(step: Option<&str>, number: usize) -> ExitCode {
+    let Some(step) = step else {
+        eprintln!("error: which exercise? `cargo run -p workshop check 03 --hint`");
+        return ExitCode::from(2);
+    };
+    let exercise = match choose_exercise(step) {
+        Ok(exercise) => exercise,
+        Err(code) => return code,
+    };
+    let hints = exercise.hints();
+    let count = hints.len();
+    let Some(hint) = number.checked_sub(1).and_then(|at| hints.get(at)) else {
+        eprintln!(
+            "error: exercise {} has hints 1 to {count}",
+            exercise.step.number
+        );
+        return ExitCode::from(2);
+    };
+    println!(
+        "Hint {number} of {count} for exercise {}:\n",
+        exercise.step.number
+    );
+    println!("{hint}");
+    if number < count {
+        println!(
+            "\nStill stuck? `cargo run -p workshop check {} --hint {}`",
+            exercise.step.number,
+            number + 1
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+async fn check_one(step: &str, solution: bool) -> ExitCode {
+    let exercise = match choose_exercise(step) {
+        Ok(exercise) => exercise,
+        Err(code) => return code,
+    };
+    let programs = match solution {
+        true => [exercise.step.frontend(), exercise.step.backend()],
+        false => check::exercise_programs(&exercise),
+    };
+    println!(
+        "Checking exercise {} ({}): {} and {}",
+        exercise.step.number, exercise.step.title, programs[0], programs[1]
+    );
+    println!("Building them, running them on free ports, sending one request, stopping them...\n");
+    let report = check::check(&exercise, &programs).await;
+    print!("{}", report.text);
+    match report.verdict {
+        Verdict::Done => ExitCode::SUCCESS,
+        Verdict::NotYet => {
+            if !exercise.exercise.hints.is_empty() {
+                println!(
+                    "\nStuck? `cargo run -p workshop check {} --hint` shows a first hint.",
+                    exercise.step.number
+                );
+            }
+            ExitCode::FAILURE
+        }
+        Verdict::CannotRun => ExitCode::from(2),
+    }
+}
+
+/// Every exercise's state, a line each.
+async fn check_all(solution: bool) -> ExitCode {
+    let all = exercises::all();
+    let mut done = 0;
+    for exercise in &all {
+        let programs = match solution {
+            true => [exercise.step.frontend(), exercise.step.backend()],
+            false => check::exercise_programs(exercise),
+        };
+        let report = check::check(exercise, &programs).await;
+        let state = match report.verdict {
+            Verdict::Done => {
+                done += 1;
+                "done".to_owned()
+            }
+            Verdict::NotYet => match report.problems.len() {
+                1 => "not yet: 1 thing to do".to_owned(),
+                n => format!("not yet: {n} things to do"),
+            },
+            Verdict::CannotRun => "does not run yet".to_owned(),
+        };
+        println!(
+            "{}  {:<50}  {state}",
+            exercise.step.number, exercise.step.title
+        );
+    }
+    println!(
+        "\n{done} of {} done. `cargo run -p workshop check NN` says what one still lacks.",
+        all.len()
+    );
+    match done == all.len() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    }
+}
+
+fn reset(step: &str) -> ExitCode {
+    let exercise = match choose_exercise(step) {
+        Ok(exercise) => exercise,
+        Err(code) => return code,
+    };
+    match exercise.reset() {
+        Ok(Some(backup)) => {
+            println!(
+                "{} is the starter again; your files are in {}",
+                exercise.folder(),
+                backup.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            println!("{} is the starter again", exercise.folder());
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_starters() -> ExitCode {
+    let result = exercises::all().iter().try_for_each(|exercise| {
+        exercise.write()?;
+        println!("wrote {}", exercise.folder());
+        Ok::<(), String>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -56,25 +56,17 @@ fn is_scrubbed(variable: &str) -> bool {
 pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
     // Held while cargo runs: callers on other threads wait for this build, not start another.
     let mut built = built_packages();
-    let missing: Vec<&String> = packages.iter().filter(|p| !built.contains(*p)).collect();
+    let missing: Vec<String> = packages
+        .iter()
+        .filter(|p| !built.contains(*p))
+        .cloned()
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    let output = Output::of_this_program()?;
-    // Told to build into the folder this program was built in, with its profile: so the
-    // programs are found where they were built, whatever `--target-dir` or `--release` the
-    // outer command was given.
-    let mut command = cargo();
-    command
-        .args(["build", "--bins"])
-        .arg("--target-dir")
-        .arg(&output.target_dir)
-        .args(["--profile", &output.profile]);
+    let mut command = build_command(&missing)?;
     if !show_progress {
         command.arg("--quiet");
-    }
-    for package in &missing {
-        command.args(["--package", package.as_str()]);
     }
     let status = command
         .stdin(Stdio::null())
@@ -83,8 +75,52 @@ pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
     if !status.success() {
         return Err(format!("cargo build failed ({status})"));
     }
-    built.extend(missing.into_iter().cloned());
+    built.extend(missing);
     Ok(())
+}
+
+/// Why [`build_capturing`] built nothing.
+#[derive(Debug)]
+pub enum BuildFailure {
+    /// Cargo could not be run, or this program cannot tell where it builds.
+    NoCargo(String),
+    /// The code does not compile: what cargo printed on stderr.
+    Rejected(String),
+}
+
+/// As [`build`], with what cargo prints kept instead of shown, for a caller that explains a
+/// failed build in its own words (`cargo run -p workshop check`).
+pub fn build_capturing(packages: &[String]) -> Result<(), BuildFailure> {
+    let mut built = built_packages();
+    let output = build_command(packages)
+        .map_err(BuildFailure::NoCargo)?
+        .arg("--quiet")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| BuildFailure::NoCargo(format!("cannot run cargo: {error}")))?;
+    if !output.status.success() {
+        let printed = String::from_utf8_lossy(&output.stderr).into_owned();
+        return Err(BuildFailure::Rejected(printed));
+    }
+    built.extend(packages.iter().cloned());
+    Ok(())
+}
+
+/// `cargo build` of `packages`' programs, told to build into the folder this program was built
+/// in, with its profile: so the programs are found where they were built, whatever
+/// `--target-dir` or `--release` the outer command was given.
+fn build_command(packages: &[String]) -> Result<std::process::Command, String> {
+    let output = Output::of_this_program()?;
+    let mut command = cargo();
+    command
+        .args(["build", "--bins"])
+        .arg("--target-dir")
+        .arg(&output.target_dir)
+        .args(["--profile", &output.profile]);
+    for package in packages {
+        command.args(["--package", package.as_str()]);
+    }
+    Ok(command)
 }
 
 /// The cargo that runs this program (the tests, `cargo run`), in the workspace's folder.
@@ -290,9 +326,7 @@ impl Service {
         read_stdout: bool,
     ) -> Result<Service, String> {
         let exports_otlp = package == W3C_TEST_SERVICE
-            || STEPS
-                .iter()
-                .any(|step| step.otlp && (step.frontend() == package || step.backend() == package));
+            || crate::steps::of_package(package).is_some_and(|step| step.otlp);
         let receiver = match exports_otlp {
             true => Some(
                 Receiver::bind("127.0.0.1:0")
@@ -538,12 +572,22 @@ impl Pair {
         both_env: &[(&str, &str)],
         frontend_env: &[(&str, &str)],
     ) -> Result<Pair, String> {
-        let backend = Service::start(&step.backend(), both_env).await?;
+        Self::start_packages([&step.frontend(), &step.backend()], both_env, frontend_env).await
+    }
+
+    /// As [`Pair::start_with`], with the two programs named by their packages, frontend first:
+    /// an exercise's (`exercise-03-frontend`) rather than a step's.
+    pub async fn start_packages(
+        [frontend, backend]: [&str; 2],
+        both_env: &[(&str, &str)],
+        frontend_env: &[(&str, &str)],
+    ) -> Result<Pair, String> {
+        let backend = Service::start(backend, both_env).await?;
         let backend_url = backend.url();
         let mut env = both_env.to_vec();
         env.push(("BACKEND_URL", backend_url.as_str()));
         env.extend_from_slice(frontend_env);
-        match Service::start(&step.frontend(), &env).await {
+        match Service::start(frontend, &env).await {
             Ok(frontend) => Ok(Pair { backend, frontend }),
             Err(error) => {
                 let _ = backend.stop().await;

@@ -1,5 +1,7 @@
 //! The workshop's steps: which programs each has and what it adds.
 
+use crate::exercises::{Exercise, Received, Todo};
+
 /// One step of the workshop: a folder under `steps/` with a frontend and a backend package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
@@ -23,6 +25,9 @@ pub struct Step {
     /// structure the tests hold each step's programs to. It is the step's own `trace.txt`
     /// (`steps/NN-*/trace.txt`; step 01, untraced, has none), which the book draws too.
     pub trace: &'static str,
+    /// The step as an exercise, from its `exercise.rs` (`steps/NN-*/exercise.rs`), if it is
+    /// one: what its starter leaves to the attendee (see [`crate::exercises`]).
+    pub exercise: Option<&'static Exercise>,
 }
 
 impl Step {
@@ -54,6 +59,13 @@ impl Step {
     }
 }
 
+/// The exercise of a step, from the `exercise.rs` beside its two programs.
+macro_rules! exercise_of {
+    ($folder:literal) => {
+        Some(&include!(concat!("../../steps/", $folder, "/exercise.rs")))
+    };
+}
+
 /// The trace of a step, from the `trace.txt` beside its two programs.
 macro_rules! trace_of {
     ($folder:literal) => {
@@ -71,6 +83,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
+        exercise: None,
         trace: "",
     },
     Step {
@@ -82,6 +95,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
+        exercise: exercise_of!("02-root-span"),
         trace: trace_of!("02-root-span"),
     },
     Step {
@@ -93,6 +107,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
+        exercise: exercise_of!("03-child-span-and-events"),
         trace: trace_of!("03-child-span-and-events"),
     },
     Step {
@@ -104,6 +119,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
+        exercise: exercise_of!("04-w3c-propagation"),
         trace: trace_of!("04-w3c-propagation"),
     },
     Step {
@@ -115,6 +131,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: false,
         local: true,
         otlp: false,
+        exercise: exercise_of!("05-backend-extraction"),
         trace: trace_of!("05-backend-extraction"),
     },
     Step {
@@ -127,6 +144,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: false,
         otlp: false,
+        exercise: None,
         trace: trace_of!("06-cloud-trace"),
     },
     Step {
@@ -138,6 +156,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
+        exercise: None,
         trace: trace_of!("07-otlp"),
     },
     Step {
@@ -149,6 +168,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
+        exercise: None,
         trace: trace_of!("08-http-client-spans"),
     },
     Step {
@@ -160,6 +180,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
+        exercise: None,
         trace: trace_of!("09-propagators-and-sampling"),
     },
     Step {
@@ -171,6 +192,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
+        exercise: None,
         trace: trace_of!("10-tracing-crate"),
     },
 ];
@@ -182,6 +204,16 @@ pub fn latest_local() -> &'static Step {
         .rev()
         .find(|step| step.local)
         .expect("step 01 is local")
+}
+
+/// The step whose program `package` is: `step-05-frontend`, or its exercise's starter,
+/// `exercise-05-frontend`.
+pub fn of_package(package: &str) -> Option<&'static Step> {
+    STEPS.iter().find(|step| {
+        [step.frontend(), step.backend()]
+            .iter()
+            .any(|name| name == package || name.replacen("step-", "exercise-", 1) == package)
+    })
 }
 
 /// The step numbered `number` (`"5"`, `"05"` and `"step-05"` all name step 05).
@@ -229,5 +261,16 @@ mod tests {
         assert_eq!(find("step-03").map(|s| s.number), Some("03"));
         assert_eq!(find("99"), None);
         assert_eq!(find("x"), None);
+    }
+
+    #[test]
+    fn finds_the_step_of_a_program_or_of_its_exercise() {
+        assert_eq!(of_package("step-07-backend").map(|s| s.number), Some("07"));
+        assert_eq!(
+            of_package("exercise-07-frontend").map(|s| s.number),
+            Some("07")
+        );
+        assert_eq!(of_package("trace-viewer"), None);
+        assert_eq!(of_package("exercise-99-frontend"), None);
     }
 }

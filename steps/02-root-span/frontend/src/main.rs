@@ -46,6 +46,7 @@ async fn main() -> ExitCode {
 // ANCHOR: init_tracer
 /// NEW: the tracer provider: who this service is, which traces to keep, where spans go.
 fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
+    // ANCHOR: todo_provider
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("frontend"))
         .build();
@@ -59,6 +60,7 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         // Production services batch their exports instead, off the request's path.
         .with_simple_exporter(exporter)
         .build()
+    // ANCHOR_END: todo_provider
 }
 // ANCHOR_END: init_tracer
 
@@ -78,12 +80,14 @@ fn router(app: Frontend) -> Router {
 
 // ANCHOR: handle_request
 async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, BackendError> {
+    // ANCHOR: todo_root_span
     // NEW: the root span covers the whole request; it is the server side of the user's call.
     let mut span = app
         .tracer
         .span_builder("incoming call")
         .with_kind(SpanKind::Server)
         .start(&app.tracer);
+    // ANCHOR_END: todo_root_span
 
     eprintln!("Sending request...");
     let result = call_backend(&app).await;

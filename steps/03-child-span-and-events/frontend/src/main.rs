@@ -84,12 +84,14 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
     // NEW: the request's context holds its root span; spans started from it are its children.
     let cx = Context::current_with_span(span);
 
+    // ANCHOR: todo_child_span
     // NEW: the backend call as a child span: how long the backend took, as the frontend saw it.
     let mut backend_span = tracer
         .span_builder("backend call")
         .with_kind(SpanKind::Client)
         .start_with_context(tracer, &cx);
     backend_span.add_event("making backend call", vec![]);
+    // ANCHOR_END: todo_child_span
 
     eprintln!("Sending request...");
     let result = call_backend(&app).await;
@@ -98,9 +100,11 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
         backend_span.record_error(error);
         backend_span.set_status(Status::error(error.to_string()));
     }
+    // ANCHOR: todo_end_child
     // NEW: end the child span explicitly, now that the whole answer has been read, so that its
     // duration is the backend call's and nothing else's.
     backend_span.end();
+    // ANCHOR_END: todo_end_child
 
     match &result {
         Ok(status) => eprintln!("backend answered {status}"),

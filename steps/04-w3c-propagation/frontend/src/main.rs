@@ -74,10 +74,12 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 /// `tracestate`) and the W3C Baggage header (`baggage`). Trace Context at Level 2, with its
 /// `random` flag: step-support's propagator, as the SDK's stops at Level 1.
 fn init_propagator() -> TextMapCompositePropagator {
+    // ANCHOR: todo_propagator
     TextMapCompositePropagator::new(vec![
         Box::new(W3cTraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ])
+    // ANCHOR_END: todo_propagator
 }
 // ANCHOR_END: init_propagator
 
@@ -105,21 +107,25 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
         .start(tracer);
     // ANCHOR: inject
     // The request's context holds its root span; spans started from it are its children.
+    // ANCHOR: todo_baggage
     // NEW: it also holds baggage, entries that travel with the trace to every service called.
     let cx =
         Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")]);
+    // ANCHOR_END: todo_baggage
 
     // The backend call as a child span: how long the backend took, as the frontend saw it.
     let backend_span = tracer
         .span_builder("backend call")
         .with_kind(SpanKind::Client)
         .start_with_context(tracer, &cx);
+    // ANCHOR: todo_inject
     // NEW: put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();
     app.propagator
         .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
     let backend_span = backend_cx.span();
+    // ANCHOR_END: todo_inject
     backend_span.add_event("making backend call", vec![]);
     // ANCHOR_END: inject
 

@@ -86,26 +86,34 @@ fn router(app: Backend) -> Router {
 
 // ANCHOR: handle_request
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
+    // ANCHOR: todo_extract
     // NEW: the caller's span context and baggage, from the headers. Headers that are missing
     // or malformed give an empty context, and the span below starts a new trace. (The
     // extractor from step-support holds the headers to the W3C grammar and reads repeated
     // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
     // SDK's propagator do not.)
     let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+    // ANCHOR_END: todo_extract
 
+    // ANCHOR: todo_server_span
     // NEW: the server span of the backend call, a child of the frontend's `backend call` span.
     let tracer = &app.tracer;
     let mut span = tracer
         .span_builder("backend call received")
         .with_kind(SpanKind::Server)
         .start_with_context(tracer, &parent_cx);
+    // ANCHOR_END: todo_server_span
+    // ANCHOR: todo_baggage
     // NEW: record the baggage that came with the request on the span, key for key, as the
     // OpenTelemetry baggage span processors of other languages do. Baggage comes from whoever
     // called: a production service would copy only the keys it expects.
     for (key, (value, _metadata)) in parent_cx.baggage() {
         span.set_attribute(KeyValue::new(key.clone(), value.clone()));
     }
+    // ANCHOR_END: todo_baggage
+    // ANCHOR: todo_event
     span.add_event("handling backend call", vec![]);
+    // ANCHOR_END: todo_event
 
     eprintln!("backend call received");
     span.end();

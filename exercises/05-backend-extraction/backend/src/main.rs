@@ -1,0 +1,121 @@
+// Exercise 05: made from steps/05-backend-extraction by `cargo run -p workshop starters`.
+// Write what each TODO asks for, then `cargo run -p workshop check 05` says what the trace
+// still lacks. `cargo run -p workshop reset 05` gives you this starter back.
+//! Step 05, backend: extraction. The backend reads the trace context and the baggage from the
+//! request's headers and starts `backend call received` as a child of the frontend's
+//! `backend call` span. One trace id now spans both services.
+
+// Until every TODO is done, some of what the code imports or holds is unused.
+#![allow(dead_code, unused_imports, unused_mut, unused_variables)]
+
+use std::{process::ExitCode, sync::Arc};
+
+use axum::{Router, extract::State, http::HeaderMap, routing::get};
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{Span, SpanKind, Tracer, TracerProvider},
+};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::BaggagePropagator,
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // ANCHOR: provider
+    // NEW: the backend is traced too: spans to stdout, logs to stderr, as in the frontend.
+    let provider = init_tracer(opentelemetry_stdout::SpanExporter::default());
+    let app = Backend {
+        tracer: provider.tracer("backend"),
+        propagator: Arc::new(init_propagator()),
+    };
+    step_support::serve(listener, router(app)).await;
+    // ANCHOR_END: provider
+
+    // Export what is left and close the exporter (see the frontend).
+    if let Err(error) = provider.shutdown() {
+        eprintln!("error: spans may have been lost: {error}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// The tracer provider, set up as the frontend's, under the service name `backend`.
+fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("backend"))
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // Keep every trace, for the demonstration. In production, follow the caller's decision
+        // so that a trace is kept whole or not at all:
+        // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
+        .with_sampler(Sampler::AlwaysOn)
+        // Each span is exported the moment it ends; production services batch instead.
+        .with_simple_exporter(exporter)
+        .build()
+}
+
+// ANCHOR: init_propagator
+/// NEW: the same propagators as the frontend's, to read what it sent: the W3C Trace Context
+/// headers and the W3C Baggage header.
+fn init_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(W3cTraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+// ANCHOR_END: init_propagator
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Backend {
+    tracer: SdkTracer,
+    propagator: Arc<TextMapCompositePropagator>,
+}
+
+fn router(app: Backend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
+}
+
+// ANCHOR: handle_request
+async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
+    // ANCHOR: todo_extract
+    // TODO: Read the caller's context from the request's headers: the span context of the
+    // frontend's `backend call` and the baggage, with the propagator in `app` and step-support's
+    // `W3cHeaderExtractor`.
+    // An empty context, so that the code compiles: a span started in it begins a new trace.
+    let parent_cx = opentelemetry::Context::new();
+    // ANCHOR_END: todo_extract
+
+    // ANCHOR: todo_server_span
+    // TODO: Start the span `backend call received`, of kind server, as a child of the caller's
+    // span: start it with the context you extracted, with the tracer in `app`.
+    // A span that records nothing, so that the code below compiles: replace it.
+    let mut span = opentelemetry::trace::noop::NoopSpan::DEFAULT;
+    // ANCHOR_END: todo_server_span
+    // ANCHOR: todo_baggage
+    // TODO: Record the baggage that came with the request on the span, an attribute for each entry,
+    // so that the trace shows who called (`demo.origin=frontend`).
+    // ANCHOR_END: todo_baggage
+    // ANCHOR: todo_event
+    // TODO: Add the event `handling backend call` to the span.
+    // ANCHOR_END: todo_event
+
+    eprintln!("backend call received");
+    span.end();
+    "OK"
+}
+// ANCHOR_END: handle_request

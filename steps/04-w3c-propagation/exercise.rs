@@ -1,0 +1,74 @@
+// Step 04 as an exercise: the regions of the step's code that its starter leaves to the
+// attendee, what each TODO says, the stand-in that keeps the starter compiling, and the hints.
+// Not part of the step's programs: the workshop runner compiles it in (workshop/src/steps.rs),
+// and workshop/src/exercises.rs says how a starter is made from it.
+Exercise {
+    hints: &[
+        r#"
+        Three pieces: a propagator that knows the header formats, a context that holds what is to be
+        sent (the `backend call` span and the baggage), and the call that writes that context into the
+        request's headers.
+        "#,
+        r#"
+        `TextMapCompositePropagator::new(vec![...])` combines propagators: `W3cTraceContextPropagator`
+        writes `traceparent`, the SDK's `BaggagePropagator` writes `baggage`. A context gets baggage
+        with `with_baggage([KeyValue::new(key, value)])` (from `BaggageExt`), and a propagator writes a
+        context into a header map with `inject_context(&cx, &mut HeaderInjector(&mut headers))`.
+        "#,
+        r#"
+        Nearly the answer: the propagator is
+        `TextMapCompositePropagator::new(vec![Box::new(W3cTraceContextPropagator::new()), Box::new(BaggagePropagator::new())])`;
+        the context is
+        `Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")])`;
+        and between `let mut headers = HeaderMap::new();` and `let backend_span = backend_cx.span();`,
+        `app.propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));`.
+        "#,
+    ],
+    todos: &[
+        Todo {
+            file: "frontend/src/main.rs",
+            region: "todo_propagator",
+            say: r#"
+            Combine the two W3C propagators: Trace Context (`traceparent`, `tracestate`), with
+            step-support's `W3cTraceContextPropagator`, and Baggage (`baggage`), with the SDK's
+            `BaggagePropagator`.
+            "#,
+            stand_in: r#"
+            // A propagator that writes no header, so that the code compiles: replace it.
+            TextMapCompositePropagator::new(vec![])
+            "#,
+        },
+        Todo {
+            file: "frontend/src/main.rs",
+            region: "todo_baggage",
+            say: r#"
+            The request's context holds its root span. Give it baggage too: the entry
+            `demo.origin=frontend`, which travels with the trace to every service called.
+            "#,
+            stand_in: r#"
+            let cx = Context::current_with_span(span);
+            "#,
+        },
+        Todo {
+            file: "frontend/src/main.rs",
+            region: "todo_inject",
+            say: r#"
+            Put the trace context and the baggage into the request's headers: `backend_cx` holds the
+            `backend call` span and the baggage; the propagator in `app` writes what a context holds into
+            `headers`, which `call_backend` sends.
+            "#,
+            stand_in: r#"
+            let backend_cx = cx.with_span(backend_span);
+            let mut headers = HeaderMap::new();
+            let backend_span = backend_cx.span();
+            "#,
+        },
+    ],
+    // The backend is not traced: it logs the trace headers it received (`received traceparent:
+    // "00-…"`). The check holds them to what the frontend exported: a `traceparent` that names
+    // this span, and this baggage entry.
+    backend_receives: Some(Received {
+        traceparent_of: "backend call",
+        baggage: "demo.origin=frontend",
+    }),
+}

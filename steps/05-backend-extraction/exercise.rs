@@ -1,0 +1,71 @@
+// Step 05 as an exercise: the regions of the step's code that its starter leaves to the
+// attendee, what each TODO says, the stand-in that keeps the starter compiling, and the hints.
+// Not part of the step's programs: the workshop runner compiles it in (workshop/src/steps.rs),
+// and workshop/src/exercises.rs says how a starter is made from it.
+Exercise {
+    hints: &[
+        r#"
+        The backend's span continues the frontend's trace when it starts with the context the
+        frontend sent: the propagator reads it from the request's headers (`extract`), and the span is
+        started with it as its parent context.
+        "#,
+        r#"
+        `app.propagator.extract(&W3cHeaderExtractor::new(&headers))` gives the caller's context: its
+        span context and its baggage. `tracer.span_builder(...).with_kind(SpanKind::Server)
+        .start_with_context(tracer, &parent_cx)` starts a span in it. `parent_cx.baggage()` lists the
+        baggage entries; `span.set_attribute(KeyValue::new(key, value))` records one on the span.
+        "#,
+        r#"
+        Nearly the answer: `let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));`,
+        then `let tracer = &app.tracer;` and
+        `let mut span = tracer.span_builder("backend call received").with_kind(SpanKind::Server).start_with_context(tracer, &parent_cx);`,
+        then `for (key, (value, _metadata)) in parent_cx.baggage() { span.set_attribute(KeyValue::new(key.clone(), value.clone())); }`
+        and `span.add_event("handling backend call", vec![]);`.
+        "#,
+    ],
+    todos: &[
+        Todo {
+            file: "backend/src/main.rs",
+            region: "todo_extract",
+            say: r#"
+            Read the caller's context from the request's headers: the span context of the frontend's
+            `backend call` and the baggage, with the propagator in `app` and step-support's
+            `W3cHeaderExtractor`.
+            "#,
+            stand_in: r#"
+            // An empty context, so that the code compiles: a span started in it begins a new trace.
+            let parent_cx = opentelemetry::Context::new();
+            "#,
+        },
+        Todo {
+            file: "backend/src/main.rs",
+            region: "todo_server_span",
+            say: r#"
+            Start the span `backend call received`, of kind server, as a child of the caller's span: start
+            it with the context you extracted, with the tracer in `app`.
+            "#,
+            stand_in: r#"
+            // A span that records nothing, so that the code below compiles: replace it.
+            let mut span = opentelemetry::trace::noop::NoopSpan::DEFAULT;
+            "#,
+        },
+        Todo {
+            file: "backend/src/main.rs",
+            region: "todo_baggage",
+            say: r#"
+            Record the baggage that came with the request on the span, an attribute for each entry, so
+            that the trace shows who called (`demo.origin=frontend`).
+            "#,
+            stand_in: "",
+        },
+        Todo {
+            file: "backend/src/main.rs",
+            region: "todo_event",
+            say: r#"
+            Add the event `handling backend call` to the span.
+            "#,
+            stand_in: "",
+        },
+    ],
+    backend_receives: None,
+}

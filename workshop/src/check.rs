@@ -1,0 +1,778 @@
+//! The check behind `cargo run -p workshop check NN`: it runs an attendee's exercise programs
+//! as the tests run a step's (free ports, one request, SIGTERM), and compares what they
+//! exported with the step's trace, `steps/NN-*/trace.txt`, the expectation the step's own
+//! tests hold. What differs is told in plain words: which span is missing, in which trace a
+//! span landed, what its parent, kind, events and attributes should be.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use crate::{
+    exercises::{Received, StepExercise},
+    process::{self, BuildFailure, Exited, Pair},
+    spans::{self, SpanRecord, kind_name},
+};
+
+/// One span of a step's trace, as `trace.txt` draws it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedSpan {
+    pub service: String,
+    pub name: String,
+    /// `server`, `client`, `internal`, ...
+    pub kind: String,
+    /// Whether the span records an error.
+    pub error: bool,
+    /// Attributes by key; `None` where the value varies from run to run (`key=…`).
+    pub attributes: Vec<(String, Option<String>)>,
+    pub events: Vec<String>,
+    /// The index of its parent in the trace.
+    pub parent: Option<usize>,
+}
+
+/// A step's trace (`trace.txt`, as [`spans::outline`] draws it) read back, parents first.
+pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
+    let mut spans: Vec<ExpectedSpan> = Vec::new();
+    // The index of the last span seen at each depth: a span's parent is the last one above it.
+    let mut open: Vec<usize> = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let problem = |what: &str| format!("line {}: {what}: {line:?}", number + 1);
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let depth = indent / 2;
+        let content = line.trim_start_matches(' ');
+        if let Some(event) = content.strip_prefix("event: ") {
+            let owner = depth
+                .checked_sub(1)
+                .and_then(|depth| open.get(depth))
+                .ok_or_else(|| problem("an event outside a span"))?;
+            spans[*owner].events.push(event.to_owned());
+            continue;
+        }
+        let (service, rest) = content
+            .split_once(": ")
+            .ok_or_else(|| problem("no `service: name`"))?;
+        let (name, rest) = rest
+            .split_once(" (")
+            .ok_or_else(|| problem("no `(kind)`"))?;
+        let (notes, attributes) = rest
+            .split_once(')')
+            .ok_or_else(|| problem("no `)` after the kind"))?;
+        let mut notes = notes.split(", ");
+        let kind = notes.next().unwrap_or_default().to_owned();
+        let error = notes.any(|note| note == "error");
+        let attributes = attributes
+            .split_whitespace()
+            .map(|pair| {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                let value = (value != "…").then(|| value.to_owned());
+                (key.to_owned(), value)
+            })
+            .collect();
+        if depth > open.len() {
+            return Err(problem("indented deeper than a child"));
+        }
+        open.truncate(depth);
+        let parent = open.last().copied();
+        open.push(spans.len());
+        spans.push(ExpectedSpan {
+            service: service.to_owned(),
+            name: name.to_owned(),
+            kind,
+            error,
+            attributes,
+            events: Vec::new(),
+            parent,
+        });
+    }
+    Ok(spans)
+}
+
+/// What differs between the trace a step expects and the spans the programs exported, as
+/// sentences for the attendee, the most basic first; none when the trace is the step's.
+pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if exported.is_empty() {
+        let services: Vec<String> = distinct(expected.iter().map(|span| span.service.clone()));
+        problems.push(format!(
+            "Your programs exported no span at all; the step expects spans from the {}. A span \
+             reaches the exporter only when the tracer comes from a provider that has the \
+             exporter, and the span is ended.",
+            services.join(" and the ")
+        ));
+    }
+    for service in distinct(expected.iter().map(|span| span.service.clone())) {
+        let exported_any = exported.iter().any(|span| span.service == service);
+        if !exported.is_empty() && !exported_any {
+            let first = expected
+                .iter()
+                .find(|span| span.service == service)
+                .map(|span| describe(span, expected))
+                .unwrap_or_default();
+            problems.push(format!(
+                "Your {service} exported no span; the step expects {first}."
+            ));
+        }
+    }
+
+    // Each expected span, matched with the exported span of its service and name.
+    let mut matched: Vec<Option<&SpanRecord>> = Vec::new();
+    for span in expected {
+        let same: Vec<&SpanRecord> = exported
+            .iter()
+            .filter(|found| found.service == span.service && found.name == span.name)
+            .collect();
+        matched.push(same.first().copied());
+        match same.len() {
+            0 if exported.iter().any(|found| found.service == span.service) => {
+                problems.push(missing(span, expected, exported));
+            }
+            0 | 1 => {}
+            count => problems.push(format!(
+                "Your {} exported {count} spans called `{}` for one request; the step expects \
+                 one: start it once, and end it once.",
+                span.service, span.name
+            )),
+        }
+    }
+
+    for (index, span) in expected.iter().enumerate() {
+        let Some(found) = matched[index] else {
+            continue;
+        };
+        let name = &span.name;
+        let kind = kind_name(&found.kind);
+        if kind != span.kind {
+            problems.push(format!(
+                "`{name}` is a span of kind {kind}; the step expects {}: set it with \
+                 `with_kind(SpanKind::{})` when you build the span.",
+                span.kind,
+                capitalised(&span.kind)
+            ));
+        }
+        if let Some(parent_index) = span.parent {
+            let parent = &expected[parent_index];
+            if let Some(parent_found) = matched[parent_index] {
+                problems.extend(wrong_parent(span, found, parent, parent_found, exported));
+            }
+        }
+        for event in &span.events {
+            if !found.events.iter().any(|seen| &seen.name == event) {
+                let seen: Vec<String> = found
+                    .events
+                    .iter()
+                    .map(|seen| format!("`{}`", seen.name))
+                    .collect();
+                let instead = match seen.as_slice() {
+                    [] => String::from("it has no event"),
+                    _ => format!("it has {}", seen.join(", ")),
+                };
+                problems.push(format!(
+                    "`{name}` has no event `{event}` ({instead}): add it to the span with \
+                     `add_event`."
+                ));
+            }
+        }
+        for (key, value) in &span.attributes {
+            match (found.attributes.get(key), value) {
+                (None, Some(value)) => problems.push(format!(
+                    "`{name}` has no attribute `{key}`; the step expects `{key}={value}`."
+                )),
+                (None, None) => problems.push(format!(
+                    "`{name}` has no attribute `{key}`, which the step expects."
+                )),
+                (Some(seen), Some(value)) if seen != value => problems.push(format!(
+                    "`{name}` has `{key}={seen}`; the step expects `{key}={value}`."
+                )),
+                _ => {}
+            }
+        }
+        let failed = matches!(found.status, opentelemetry::trace::Status::Error { .. });
+        if failed && !span.error {
+            problems.push(format!(
+                "`{name}` records an error ({}), though the request succeeded.",
+                found.error_description().unwrap_or("no description")
+            ));
+        }
+    }
+
+    for found in exported {
+        let expected_here = expected
+            .iter()
+            .any(|span| span.service == found.service && span.name == found.name);
+        if !expected_here && !looks_like_a_misnamed(found, expected, exported) {
+            problems.push(format!(
+                "Your {} exported a span the step does not expect: `{}` ({}).",
+                found.service,
+                found.name,
+                kind_name(&found.kind)
+            ));
+        }
+    }
+    problems
+}
+
+/// The sentence for an expected span its service did not export.
+fn missing(span: &ExpectedSpan, expected: &[ExpectedSpan], exported: &[SpanRecord]) -> String {
+    let service = &span.service;
+    let wanted = describe(span, expected);
+    let unexpected: Vec<&SpanRecord> = exported
+        .iter()
+        .filter(|found| found.service == *service && !expects(expected, found))
+        .collect();
+    let close = unexpected
+        .iter()
+        .find(|found| same_words(&found.name, &span.name));
+    match close {
+        Some(found) => format!(
+            "Your {service} exported `{}`; the step expects it named `{}`, exactly: the name is \
+             how a trace is searched. The step expects {wanted}.",
+            found.name, span.name
+        ),
+        None => {
+            let seen: Vec<String> = exported
+                .iter()
+                .filter(|found| found.service == *service)
+                .map(|found| format!("`{}` ({})", found.name, kind_name(&found.kind)))
+                .collect();
+            let count = match seen.len() {
+                1 => "one span".to_owned(),
+                n => format!("{n} spans"),
+            };
+            format!(
+                "Your {service} exported {count}, {}; the step expects {wanted}.",
+                seen.join(", ")
+            )
+        }
+    }
+}
+
+/// What is wrong with where `found` sits, if anything: `parent` is the span the step expects
+/// above it, `parent_found` what was exported for that.
+fn wrong_parent(
+    span: &ExpectedSpan,
+    found: &SpanRecord,
+    parent: &ExpectedSpan,
+    parent_found: &SpanRecord,
+    exported: &[SpanRecord],
+) -> Option<String> {
+    let name = &span.name;
+    let parent_name = &parent.name;
+    let crosses = span.service != parent.service;
+    if found.trace_id != parent_found.trace_id {
+        let how = match (crosses, found.parent_span_id) {
+            (false, None) => format!(
+                "it has no parent, so it began a trace of its own. Start it with the context \
+                 that holds `{parent_name}`."
+            ),
+            (false, Some(_)) => format!(
+                "its parent is not `{parent_name}`. Start it with the context that holds \
+                 `{parent_name}`."
+            ),
+            (true, None) => format!(
+                "it has no parent, so it began a trace of its own: the {} did not continue the \
+                 trace the {}'s request carried. Extract the caller's context from the \
+                 request's headers, and start the span with it.",
+                span.service, parent.service
+            ),
+            (true, Some(_)) => format!(
+                "its parent is a span the {} did not export. The trace context the {} sends \
+                 must be that of `{parent_name}`: inject the context that holds it.",
+                parent.service, parent.service
+            ),
+        };
+        return Some(format!(
+            "`{name}` is not in the same trace as `{parent_name}`: {how}"
+        ));
+    }
+    if found.parent_span_id != Some(parent_found.span_id) {
+        let actual = found
+            .parent_span_id
+            .and_then(|id| exported.iter().find(|other| other.span_id == id))
+            .map(|other| format!("a child of `{}`", other.name))
+            .unwrap_or_else(|| "a child of a span nobody exported".to_owned());
+        return Some(format!(
+            "`{name}` is {actual}; the step expects it to be a child of `{parent_name}`."
+        ));
+    }
+    if !crosses && found.end > parent_found.end {
+        let later = found
+            .end
+            .duration_since(parent_found.end)
+            .unwrap_or(Duration::ZERO);
+        return Some(format!(
+            "`{name}` ended {:.2} ms after its parent `{parent_name}`: a child span ends \
+             within its parent. End it explicitly, where its work is done, not when it is \
+             dropped.",
+            later.as_secs_f64() * 1000.0
+        ));
+    }
+    None
+}
+
+/// `spans`, which the program `program` exported, told apart by the service name the steps
+/// give it (`frontend`, `backend`). Spans that name another service (a provider built without
+/// the resource: `unknown_service`) are reported once, and then taken as the program's, so that
+/// the rest of the check can still compare them.
+fn named_for(program: &str, spans: Vec<SpanRecord>, problems: &mut Vec<String>) -> Vec<SpanRecord> {
+    let others: Vec<String> = distinct(
+        spans
+            .iter()
+            .filter(|span| span.service != program)
+            .map(|span| span.service.clone()),
+    );
+    for other in others {
+        problems.push(format!(
+            "Your {program}'s spans say they come from the service `{other}`; the step names it \
+             `{program}`: build the provider with a resource that has the service name \
+             (`Resource::builder().with_service_name(step_support::service_name(\"{program}\"))`)."
+        ));
+    }
+    spans
+        .into_iter()
+        .map(|span| SpanRecord {
+            service: program.to_owned(),
+            ..span
+        })
+        .collect()
+}
+
+/// What is wrong with the trace headers an untraced backend logged that it received, held to
+/// what the frontend exported (step 04).
+pub fn headers_problems(
+    wanted: &Received,
+    exported: &[SpanRecord],
+    backend_log: &str,
+) -> Vec<String> {
+    let received = |header: &str| -> Vec<String> {
+        let prefix = format!("received {header}: ");
+        backend_log
+            .lines()
+            .filter_map(|line| line.strip_prefix(&prefix))
+            .map(|value| value.trim_matches('"').to_owned())
+            .collect()
+    };
+    let mut problems = Vec::new();
+    let span_name = &wanted.traceparent_of;
+    let span = exported.iter().find(|span| &span.name == span_name);
+    match received("traceparent").as_slice() {
+        [] => problems.push(format!(
+            "The backend received no `traceparent` header: the request must carry the trace \
+             context of `{span_name}`. Inject the context that holds `{span_name}` into the \
+             request's headers with the propagator, and send those headers."
+        )),
+        [traceparent] => {
+            let fields: Vec<&str> = traceparent.split('-').collect();
+            if let (Some(span), [_, trace_id, span_id, _]) = (span, fields.as_slice()) {
+                let named = exported
+                    .iter()
+                    .find(|other| other.span_id.to_string() == *span_id)
+                    .map(|other| format!("`{}`", other.name))
+                    .unwrap_or_else(|| format!("the span {span_id}, which nobody exported"));
+                if *trace_id != span.trace_id.to_string() {
+                    problems.push(format!(
+                        "The `traceparent` the backend received carries the trace {trace_id}, \
+                         not the trace of `{span_name}` ({}): inject the context that holds \
+                         `{span_name}`.",
+                        span.trace_id
+                    ));
+                } else if *span_id != span.span_id.to_string() {
+                    problems.push(format!(
+                        "The `traceparent` the backend received names {named} as the caller, \
+                         not `{span_name}`: inject the context that holds `{span_name}`, so \
+                         that the backend's work is its child."
+                    ));
+                }
+            }
+        }
+        many => problems.push(format!(
+            "The backend received {} `traceparent` headers; a request carries one: inject once.",
+            many.len()
+        )),
+    }
+    let baggage = received("baggage");
+    let has_entry = baggage.iter().any(|header| {
+        header
+            .split(',')
+            .any(|entry| entry.trim() == wanted.baggage)
+    });
+    if !has_entry {
+        let got = match baggage.as_slice() {
+            [] => "no `baggage` header".to_owned(),
+            values => format!("`baggage: {}`", values.join(", ")),
+        };
+        problems.push(format!(
+            "The backend received {got}; the step sends the baggage entry `{}`. Put it in the \
+             context you inject (`with_baggage`), and the baggage propagator among the \
+             propagators.",
+            wanted.baggage
+        ));
+    }
+    problems
+}
+
+/// An expected span in words: "`backend call` (client), a child of `incoming call`, with the
+/// event `making backend call`".
+fn describe(span: &ExpectedSpan, expected: &[ExpectedSpan]) -> String {
+    let mut text = format!("`{}` ({})", span.name, span.kind);
+    if let Some(parent) = span.parent.map(|index| &expected[index]) {
+        match parent.service == span.service {
+            true => text.push_str(&format!(", a child of `{}`", parent.name)),
+            false => text.push_str(&format!(
+                ", a child of the {}'s `{}`",
+                parent.service, parent.name
+            )),
+        }
+    } else {
+        text.push_str(", the root of the trace");
+    }
+    if !span.events.is_empty() {
+        let events: Vec<String> = span.events.iter().map(|e| format!("`{e}`")).collect();
+        let word = if events.len() == 1 { "event" } else { "events" };
+        text.push_str(&format!(", with the {word} {}", events.join(" and ")));
+    }
+    let fixed: Vec<String> = span
+        .attributes
+        .iter()
+        .filter_map(|(key, value)| value.as_ref().map(|value| format!("`{key}={value}`")))
+        .collect();
+    match fixed.len() {
+        1 => text.push_str(&format!(" and the attribute {}", fixed[0])),
+        2 => text.push_str(&format!(" and the attributes {}", fixed.join(" and "))),
+        // A long list is for the step's trace, shown below, to give.
+        _ => {}
+    }
+    text
+}
+
+/// Whether `found` is a span of `expected`.
+fn expects(expected: &[ExpectedSpan], found: &SpanRecord) -> bool {
+    expected
+        .iter()
+        .any(|span| span.service == found.service && span.name == found.name)
+}
+
+/// Whether `found`, which the step does not expect, is an expected span under a name that
+/// differs only in case or spacing (already reported as such).
+fn looks_like_a_misnamed(
+    found: &SpanRecord,
+    expected: &[ExpectedSpan],
+    exported: &[SpanRecord],
+) -> bool {
+    expected.iter().any(|span| {
+        span.service == found.service
+            && same_words(&found.name, &span.name)
+            && !exported
+                .iter()
+                .any(|other| other.service == span.service && other.name == span.name)
+    })
+}
+
+/// Whether two names are the same words, case, spaces, `-` and `_` aside.
+fn same_words(a: &str, b: &str) -> bool {
+    let words = |name: &str| -> String {
+        name.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    words(a) == words(b)
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The distinct items of `items`, in their first order.
+fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The programs exported the step's trace: exit code 0.
+    Done,
+    /// They ran, and something is missing or wrong: exit code 1.
+    NotYet,
+    /// They could not be run (they do not compile, never listened): exit code 2.
+    CannotRun,
+}
+
+/// What a check found, and its words for the attendee.
+#[derive(Debug)]
+pub struct Report {
+    pub verdict: Verdict,
+    /// What to tell the attendee, line by line.
+    pub text: String,
+    /// The problems found, one sentence each (empty when done, or when it could not run).
+    pub problems: Vec<String>,
+}
+
+/// The two programs a check runs, frontend first: an exercise's starter, or a step's own.
+pub fn exercise_programs(exercise: &StepExercise) -> [String; 2] {
+    [exercise.frontend(), exercise.backend()]
+}
+
+/// Builds `programs` (frontend, backend), runs them as the step's tests do and compares what
+/// they exported with `exercise`'s step's trace.
+pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
+    let mut text = String::new();
+    let packages = programs.to_vec();
+    let built = tokio::task::spawn_blocking(move || process::build_capturing(&packages)).await;
+    match built {
+        Ok(Ok(())) => {}
+        Ok(Err(BuildFailure::Rejected(printed))) => {
+            text.push_str(&format!(
+                "Your programs do not compile yet. The compiler's first error:\n\n{}\n",
+                first_error(&printed)
+            ));
+            return cannot_run(text);
+        }
+        Ok(Err(BuildFailure::NoCargo(why))) => return cannot_run(format!("{why}\n")),
+        Err(error) => return cannot_run(format!("the build stopped: {error}\n")),
+    }
+    let [frontend, backend] = programs;
+    let pair = match Pair::start_packages([frontend, backend], &[], &[]).await {
+        Ok(pair) => pair,
+        Err(error) => {
+            text.push_str(&format!(
+                "Your programs did not start: a program must print `listening on <address>` \
+                 once it listens (step-support's `bind` does).\n{error}\n"
+            ));
+            return cannot_run(text);
+        }
+    };
+    let url = pair.frontend.url();
+    let answer = process::http_get(&url).await;
+    let stopped = pair.stop().await;
+    let (frontend_exited, backend_exited) = match stopped {
+        Ok(exited) => exited,
+        Err(error) => return cannot_run(format!("{error}\n")),
+    };
+
+    let mut problems = Vec::new();
+    match &answer {
+        Ok((status, body)) if status.is_success() && body == "OK" => {}
+        Ok((status, body)) => problems.push(format!(
+            "The frontend answered {status} {body:?} to `GET /`; the step answers 200 \"OK\"."
+        )),
+        Err(error) => problems.push(format!("The frontend did not answer `GET /`: {error}.")),
+    }
+    for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
+        if let Some(panic) = exited
+            .stderr
+            .lines()
+            .find(|line| line.contains("panicked at"))
+        {
+            problems.push(format!("Your {name} panicked: {panic}"));
+        }
+        if !exited.status.success() {
+            problems.push(format!(
+                "Your {name} did not exit cleanly on SIGTERM ({}); the step exits 0 once its \
+                 spans are exported.",
+                exited.status
+            ));
+        }
+    }
+    let mut exported = Vec::new();
+    for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
+        match exited.parse_spans() {
+            Ok(spans) => exported.extend(named_for(name, spans, &mut problems)),
+            Err(error) => problems.push(format!(
+                "Your {name} printed something to stdout that is not a span ({error}). Spans go \
+                 to stdout; logs go to stderr (`eprintln!`)."
+            )),
+        }
+    }
+    let expected = match parse_trace(exercise.step.trace) {
+        Ok(expected) => expected,
+        Err(error) => return cannot_run(format!("the step's trace.txt: {error}\n")),
+    };
+    problems.extend(diagnose(&expected, &exported));
+    if let Some(received) = &exercise.exercise.backend_receives {
+        problems.extend(headers_problems(
+            received,
+            &exported,
+            &backend_exited.stderr,
+        ));
+    }
+    text.push_str(&seen(&exported));
+    if problems.is_empty() {
+        text.push_str(&format!(
+            "\nDone: that is step {}'s trace. The solution is the step's own code, in steps/{}/.\n",
+            exercise.step.number, exercise.step.folder
+        ));
+        return Report {
+            verdict: Verdict::Done,
+            text,
+            problems,
+        };
+    }
+    text.push_str("\nNot yet:\n");
+    for problem in &problems {
+        text.push_str(&bullet(problem));
+    }
+    text.push_str(&format!(
+        "\nThe step's trace (steps/{}/trace.txt):\n{}",
+        exercise.step.folder,
+        indented(exercise.step.trace)
+    ));
+    for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
+        text.push_str(&log_of(name, exited));
+    }
+    Report {
+        verdict: Verdict::NotYet,
+        text,
+        problems,
+    }
+}
+
+fn cannot_run(text: String) -> Report {
+    Report {
+        verdict: Verdict::CannotRun,
+        text,
+        problems: Vec::new(),
+    }
+}
+
+/// What the programs exported, in the outline the step's trace is drawn in.
+fn seen(exported: &[SpanRecord]) -> String {
+    if exported.is_empty() {
+        return "Your programs exported no span.\n".to_owned();
+    }
+    let mut by_service: BTreeMap<&str, usize> = BTreeMap::new();
+    for span in exported {
+        *by_service.entry(&span.service).or_default() += 1;
+    }
+    let counts: Vec<String> = by_service
+        .iter()
+        .map(|(service, count)| match count {
+            1 => format!("one span from the {service}"),
+            n => format!("{n} spans from the {service}"),
+        })
+        .collect();
+    let traces = spans::traces(exported).len();
+    let in_traces = match traces {
+        1 => "in one trace".to_owned(),
+        n => format!("in {n} traces"),
+    };
+    format!(
+        "Your programs exported {} {in_traces}:\n{}",
+        counts.join(" and "),
+        indented(&spans::outline(exported))
+    )
+}
+
+/// What a program wrote to stderr, when it holds more than the `listening on` line.
+fn log_of(name: &str, exited: &Exited) -> String {
+    let lines: Vec<&str> = exited
+        .stderr
+        .lines()
+        .filter(|line| !line.starts_with("listening on "))
+        .collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let shown: Vec<String> = lines
+        .iter()
+        .take(20)
+        .map(|line| format!("  | {}\n", trace_viewer::terminal::printable(line)))
+        .collect();
+    format!("\nYour {name} logged (stderr):\n{}", shown.concat())
+}
+
+/// The first error block cargo printed: from the first line that starts with `error` to the
+/// blank line that ends it.
+pub fn first_error(printed: &str) -> String {
+    let mut lines = printed
+        .lines()
+        .skip_while(|line| !line.starts_with("error"));
+    let mut block: Vec<&str> = Vec::new();
+    for line in lines.by_ref() {
+        if line.trim().is_empty() {
+            break;
+        }
+        block.push(line);
+    }
+    match block.is_empty() {
+        true => printed.trim_end().to_owned(),
+        false => block.join("\n"),
+    }
+}
+
+fn indented(text: &str) -> String {
+    text.lines().map(|line| format!("  {line}\n")).collect()
+}
+
+/// `text` as a bullet, wrapped to 96 columns.
+fn bullet(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::from("  -");
+    for word in text.split_whitespace() {
+        if line.chars().count() + 1 + word.chars().count() > 96 && line.len() > 4 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("   ");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::STEPS;
+
+    #[test]
+    fn every_steps_trace_reads_back_as_it_is_drawn() {
+        for step in STEPS.iter().filter(|step| !step.trace.is_empty()) {
+            let spans = parse_trace(step.trace).unwrap();
+            assert_eq!(spans[0].name, "incoming call", "step {}", step.number);
+            assert_eq!(spans[0].parent, None);
+            assert!(spans[1..].iter().all(|span| span.parent.is_some()));
+        }
+        let step_05 = parse_trace(crate::steps::find("05").unwrap().trace).unwrap();
+        assert_eq!(
+            step_05[2],
+            ExpectedSpan {
+                service: "backend".into(),
+                name: "backend call received".into(),
+                kind: "server".into(),
+                error: false,
+                attributes: vec![("demo.origin".into(), Some("frontend".into()))],
+                events: vec!["handling backend call".into()],
+                parent: Some(1),
+            }
+        );
+        let step_08 = parse_trace(crate::steps::find("08").unwrap().trace).unwrap();
+        let connect = step_08.iter().find(|span| span.name == "connect").unwrap();
+        assert_eq!(step_08[connect.parent.unwrap()].name, "send request");
+        assert!(
+            connect
+                .attributes
+                .contains(&("network.peer.port".into(), None))
+        );
+    }
+
+    #[test]
+    fn the_first_error_is_the_block_it_starts() {
+        let printed = "warning: unused\n --> a.rs:1:1\n\nerror[E0425]: cannot find value `cx`\n \
+                       --> src/main.rs:9:5\n  |\n9 |     cx\n\nerror: could not compile\n";
+        assert_eq!(
+            first_error(printed),
+            "error[E0425]: cannot find value `cx`\n --> src/main.rs:9:5\n  |\n9 |     cx"
+        );
+    }
+}

@@ -1,0 +1,569 @@
+//! The exercises: for each step that has an `exercise.rs`, a starter made from the step's own
+//! code, so that the starter and the solution (the step) can never disagree.
+//!
+//! A step marks what its attendees write as regions of its files, between
+//! `// ANCHOR: <region>` and `// ANCHOR_END: <region>` (the book's include markers, which the
+//! book and its diffs leave out). Its `exercise.rs` (an [`Exercise`], compiled into this crate
+//! by [`crate::steps`]) gives, for each region, the TODO text that replaces it and a stand-in:
+//! code that compiles and puts nothing in the trace. The starter of step `NN` is the whole
+//! step, both programs, with those regions replaced, under `exercises/NN-name/`, as the packages
+//! `exercise-NN-frontend` and `exercise-NN-backend`. `cargo run -p workshop starters` writes
+//! every starter; a test fails when a committed one is not what it would write.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
+
+use crate::{
+    book::repository,
+    steps::{STEPS, Step},
+};
+
+/// The folder of the starters, relative to the repository.
+pub const FOLDER: &str = "exercises";
+
+/// The name of the file, in a step's folder, that makes the step an exercise.
+pub const EXERCISE_FILE: &str = "exercise.rs";
+
+/// The most columns a line of a starter's TODO comment takes, as rustfmt's limit for code.
+const WIDTH: usize = 100;
+
+/// A step as an exercise, as its `exercise.rs` writes it. Texts are indented as the file
+/// indents them: they are read without their common indentation.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Exercise {
+    /// From a first pointer at the right API to nearly the answer.
+    pub hints: &'static [&'static str],
+    pub todos: &'static [Todo],
+    /// For a step whose backend is not traced but logs the trace headers it received.
+    pub backend_receives: Option<Received>,
+}
+
+/// One region of a step's file that the starter leaves to the attendee.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Todo {
+    /// The file, relative to the step's folder: `frontend/src/main.rs`.
+    pub file: &'static str,
+    /// The region's anchor name: `todo_child_span`.
+    pub region: &'static str,
+    /// What to write there, in the post's terms.
+    pub say: &'static str,
+    /// What stands in the region's place in the starter, so that it compiles: a neutral value,
+    /// never a panic. Empty when the rest of the code needs nothing there.
+    pub stand_in: &'static str,
+}
+
+/// What a step's untraced backend must have received, as it logs it (`received traceparent:
+/// "00-…"`, `received baggage: "…"`): step 04's, which shows what crossed the wire.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Received {
+    /// The frontend's span that the `traceparent` must name.
+    pub traceparent_of: &'static str,
+    /// A baggage entry, `key=value`, that the `baggage` header must hold.
+    pub baggage: &'static str,
+}
+
+/// A step and its exercise.
+#[derive(Debug, Clone, Copy)]
+pub struct StepExercise {
+    pub step: &'static Step,
+    pub exercise: &'static Exercise,
+}
+
+/// Every step that is an exercise, in order.
+pub fn all() -> Vec<StepExercise> {
+    STEPS
+        .iter()
+        .filter_map(|step| {
+            step.exercise
+                .map(|exercise| StepExercise { step, exercise })
+        })
+        .collect()
+}
+
+/// The exercise of the step numbered `number` (as [`crate::steps::find`] reads it).
+pub fn find(number: &str) -> Result<StepExercise, String> {
+    let step = crate::steps::find(number).ok_or_else(|| format!("there is no step {number:?}"))?;
+    let exercise = step.exercise.ok_or_else(|| {
+        let numbers: Vec<&str> = all().iter().map(|each| each.step.number).collect();
+        format!(
+            "step {} has no exercise; these steps do: {}",
+            step.number,
+            numbers.join(", ")
+        )
+    })?;
+    Ok(StepExercise { step, exercise })
+}
+
+impl StepExercise {
+    /// The hints, as the attendee reads them.
+    pub fn hints(&self) -> Vec<String> {
+        self.exercise
+            .hints
+            .iter()
+            .map(|hint| dedent(hint))
+            .collect()
+    }
+
+    /// The starter's folder, relative to the repository: `exercises/03-child-span-and-events`.
+    pub fn folder(&self) -> String {
+        format!("{FOLDER}/{}", self.step.folder)
+    }
+
+    /// The package of the starter's frontend: `exercise-03-frontend`.
+    pub fn frontend(&self) -> String {
+        format!("exercise-{}-frontend", self.step.number)
+    }
+
+    /// The package of the starter's backend: `exercise-03-backend`.
+    pub fn backend(&self) -> String {
+        format!("exercise-{}-backend", self.step.number)
+    }
+
+    /// Every file of the starter, as (path relative to the repository, contents).
+    pub fn starter(&self) -> Result<Vec<(String, String)>, String> {
+        let step_folder = repository().join("steps").join(self.step.folder);
+        let mut files = Vec::new();
+        for program in ["frontend", "backend"] {
+            let from = step_folder.join(program);
+            let to = format!("{}/{program}", self.folder());
+            let manifest = read(&from.join("Cargo.toml"))?;
+            files.push((
+                format!("{to}/Cargo.toml"),
+                self.starter_manifest(program, &manifest)?,
+            ));
+            for name in source_files(&from.join("src"))? {
+                let relative = format!("{program}/src/{name}");
+                let mut text = without_unit_tests(&read(&from.join("src").join(&name))?);
+                for todo in self
+                    .exercise
+                    .todos
+                    .iter()
+                    .filter(|todo| todo.file == relative)
+                {
+                    text = todo.replace_region(&text).map_err(|problem| {
+                        format!("steps/{}/{relative}: {problem}", self.step.folder)
+                    })?;
+                }
+                if name == "main.rs" {
+                    text = self.with_starter_header(&text);
+                }
+                files.push((format!("{to}/src/{name}"), text));
+            }
+        }
+        for todo in self.exercise.todos {
+            let known = files
+                .iter()
+                .any(|(path, _)| path == &format!("{}/{}", self.folder(), todo.file));
+            if !known {
+                return Err(format!(
+                    "steps/{}/{EXERCISE_FILE}: a todo names {}, which the step does not have",
+                    self.step.folder, todo.file
+                ));
+            }
+        }
+        Ok(files)
+    }
+
+    /// Replaces the starter's folder with a fresh starter.
+    pub fn write(&self) -> Result<(), String> {
+        self.write_under(&repository())
+    }
+
+    /// Writes the starter as [`Exercise::write`] does, under `root` instead of the repository.
+    fn write_under(&self, root: &Path) -> Result<(), String> {
+        let files = self.starter()?;
+        let folder = root.join(self.folder());
+        if folder.exists() {
+            fs::remove_dir_all(&folder)
+                .map_err(|error| format!("cannot remove {}: {error}", folder.display()))?;
+        }
+        for (path, contents) in files {
+            let path = root.join(path);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent)
+                    .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+            }
+            fs::write(&path, contents)
+                .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Gives the attendee the starter back. What was in its folder, if it differs from the
+    /// starter, is first copied to `target/exercise-backups/<folder>-<seconds since 1970>/`,
+    /// whose path is returned.
+    pub fn reset(&self) -> Result<Option<PathBuf>, String> {
+        let backups = crate::process::target_dir()?.join("exercise-backups");
+        self.reset_under(&repository(), &backups)
+    }
+
+    /// As [`Exercise::reset`], with the starter under `root` and the backups in `backups`.
+    fn reset_under(&self, root: &Path, backups: &Path) -> Result<Option<PathBuf>, String> {
+        let files = self.starter()?;
+        let unchanged = files.iter().all(|(path, contents)| {
+            fs::read_to_string(root.join(path)).is_ok_and(|text| &text == contents)
+        });
+        let folder = root.join(self.folder());
+        let mut backup = None;
+        if folder.exists() && !unchanged {
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs());
+            let to = backups.join(format!("{}-{seconds}", self.step.folder));
+            copy_folder(&folder, &to)?;
+            backup = Some(to);
+        }
+        self.write_under(root)?;
+        Ok(backup)
+    }
+
+    /// The step's `Cargo.toml` as the starter's: the package renamed, described as a starter,
+    /// without the dev-dependencies of the step's unit tests (the starter has none).
+    fn starter_manifest(&self, program: &str, manifest: &str) -> Result<String, String> {
+        let step_package = format!("step-{}-{program}", self.step.number);
+        let name_line = format!("name = \"{step_package}\"");
+        if !manifest.lines().any(|line| line == name_line) {
+            return Err(format!(
+                "{step_package}'s Cargo.toml has no line {name_line:?}"
+            ));
+        }
+        let mut out = String::new();
+        let mut in_dev_dependencies = false;
+        for line in manifest.lines() {
+            if line.starts_with('[') {
+                in_dev_dependencies = line == "[dev-dependencies]";
+            }
+            if in_dev_dependencies {
+                continue;
+            }
+            if line == name_line {
+                out.push_str(&format!(
+                    "name = \"exercise-{}-{program}\"\n",
+                    self.step.number
+                ));
+            } else if line.starts_with("description = ") {
+                out.push_str(&format!(
+                    "description = \"Exercise {}, {program}: the starter of step {} ({}), for \
+                     you to complete\"\n",
+                    self.step.number, self.step.number, self.step.title
+                ));
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        // Leaving out a section leaves the blank line that ended the one before it.
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+        Ok(out)
+    }
+
+    /// `main.rs` with a first comment that says what the file is and how to check it, and the
+    /// lints a starter trips by design allowed (after the file's own `//!` lines).
+    fn with_starter_header(&self, text: &str) -> String {
+        let number = self.step.number;
+        let mut out = format!(
+            "// Exercise {number}: made from steps/{} by `cargo run -p workshop starters`.\n\
+             // Write what each TODO asks for, then `cargo run -p workshop check {number}` says \
+             what the trace\n\
+             // still lacks. `cargo run -p workshop reset {number}` gives you this starter back.\n",
+            self.step.folder
+        );
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next_if(|line| line.starts_with("//!")) {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push_str(
+            "\n// Until every TODO is done, some of what the code imports or holds is unused.\n\
+             #![allow(dead_code, unused_imports, unused_mut, unused_variables)]\n",
+        );
+        for line in lines {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+impl Todo {
+    /// `text` with this todo's region replaced by its TODO comment and its stand-in; the anchor
+    /// lines stay, so that the book can show the region of the starter.
+    fn replace_region(&self, text: &str) -> Result<String, String> {
+        let lines: Vec<&str> = text.lines().collect();
+        let start_marker = format!("// ANCHOR: {}", self.region);
+        let end_marker = format!("// ANCHOR_END: {}", self.region);
+        let find = |marker: &str| {
+            let found: Vec<usize> = (0..lines.len())
+                .filter(|&at| lines[at].trim() == marker)
+                .collect();
+            match found.as_slice() {
+                [at] => Ok(*at),
+                _ => Err(format!(
+                    "{} lines {marker:?}, where one is needed",
+                    found.len()
+                )),
+            }
+        };
+        let (start, end) = (find(&start_marker)?, find(&end_marker)?);
+        if end <= start {
+            return Err(format!("{end_marker:?} comes before {start_marker:?}"));
+        }
+        let indent: String = lines[start]
+            .chars()
+            .take_while(|c| c.is_whitespace())
+            .collect();
+        let mut out: Vec<String> = lines[..=start].iter().map(|&l| l.to_owned()).collect();
+        out.extend(todo_comment(self.say, &indent));
+        for line in dedent(self.stand_in).lines() {
+            match line.trim().is_empty() {
+                true => out.push(String::new()),
+                false => out.push(format!("{indent}{line}")),
+            }
+        }
+        out.extend(lines[end..].iter().map(|&l| l.to_owned()));
+        Ok(out.join("\n") + "\n")
+    }
+}
+
+/// `say` as comment lines at `indent`, the first starting `TODO:`, wrapped to [`WIDTH`]
+/// columns; a blank line in `say` starts a new paragraph.
+fn todo_comment(say: &str, indent: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (index, paragraph) in say.trim().split("\n\n").enumerate() {
+        if index > 0 {
+            lines.push(format!("{indent}//"));
+        }
+        let mut line = match index {
+            0 => format!("{indent}// TODO:"),
+            _ => format!("{indent}//"),
+        };
+        for word in paragraph.split_whitespace() {
+            let fresh = line.trim_end().ends_with("//") || line.ends_with("TODO:");
+            if !fresh && line.chars().count() + 1 + word.chars().count() > WIDTH {
+                lines.push(line);
+                line = format!("{indent}//");
+            }
+            line.push(' ');
+            line.push_str(word);
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+/// The source files of a program's `src` folder but its unit tests (`tests.rs`), sorted.
+fn source_files(src: &Path) -> Result<Vec<String>, String> {
+    let entries = fs::read_dir(src).map_err(|error| format!("{}: {error}", src.display()))?;
+    let mut names: Vec<String> = entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".rs") && name != "tests.rs")
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// `text` without its unit tests: `#[cfg(test)] mod tests;` (the tests in `tests.rs`) and a
+/// `#[cfg(test)] mod tests { ... }` that ends the file. The starter's programs are the
+/// attendee's, and `check` is their test.
+fn without_unit_tests(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out: Vec<&str> = Vec::new();
+    let mut at = 0;
+    while at < lines.len() {
+        let is_test_module = lines[at] == "#[cfg(test)]"
+            && lines
+                .get(at + 1)
+                .is_some_and(|next| next.starts_with("mod tests"));
+        if is_test_module {
+            if lines[at + 1] == "mod tests {" {
+                // An inline test module: the rest of the file.
+                break;
+            }
+            at += 2;
+            continue;
+        }
+        out.push(lines[at]);
+        at += 1;
+    }
+    while out.last().is_some_and(|line| line.is_empty()) {
+        out.pop();
+    }
+    out.join("\n") + "\n"
+}
+
+/// Copies the files under `from` to `to`, keeping their relative paths.
+fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
+    fs::create_dir_all(to).map_err(|error| format!("cannot create {}: {error}", to.display()))?;
+    let entries = fs::read_dir(from).map_err(|error| format!("{}: {error}", from.display()))?;
+    for entry in entries.flatten() {
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if source.is_dir() {
+            copy_folder(&source, &target)?;
+        } else {
+            fs::copy(&source, &target)
+                .map_err(|error| format!("cannot copy {}: {error}", source.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// `text` without the blank lines around it and without the indentation all its lines share.
+pub fn dedent(text: &str) -> String {
+    let lines: Vec<&str> = text.trim_matches('\n').lines().collect();
+    let common = lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let lines: Vec<&str> = lines
+        .iter()
+        .map(|line| line.get(common..).unwrap_or("").trim_end())
+        .collect();
+    lines.join("\n").trim_end().to_owned()
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// Every file under the starters' folder, relative to the repository, sorted.
+pub fn committed_files() -> Vec<String> {
+    fn walk(folder: &Path, root: &Path, found: &mut Vec<String>) {
+        let Ok(entries) = fs::read_dir(folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path: PathBuf = entry.path();
+            if path.is_dir() {
+                walk(&path, root, found);
+            } else if let Ok(relative) = path.strip_prefix(root) {
+                found.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let root = repository();
+    let mut found = Vec::new();
+    walk(&root.join(FOLDER), &root, &mut found);
+    found.sort();
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_committed_starter_is_what_the_generator_makes_from_its_step() {
+        let root = repository();
+        let mut expected = Vec::new();
+        for exercise in all() {
+            for (path, contents) in exercise.starter().unwrap() {
+                let committed = fs::read_to_string(root.join(&path)).unwrap_or_default();
+                assert!(
+                    committed == contents,
+                    "{path} is not what `cargo run -p workshop starters` makes from step {}: \
+                     run it (and `cargo run -p workshop reset NN` gives an attendee theirs)",
+                    exercise.step.number
+                );
+                expected.push(path);
+            }
+        }
+        expected.sort();
+        assert_eq!(committed_files(), expected, "files under {FOLDER}/");
+        assert!(!expected.is_empty());
+    }
+
+    #[test]
+    fn a_region_becomes_its_todo_and_its_stand_in_at_the_regions_indent() {
+        let todo = Todo {
+            file: "frontend/src/main.rs",
+            region: "todo_x",
+            say: "\n    Start the span.\n    Then end it.\n\n    A second paragraph.\n    ",
+            stand_in: "\n            let span = 1;\n\n            let other = 2;\n            ",
+        };
+        let text = "fn f() {\n    // ANCHOR: todo_x\n    let span = start();\n    \
+                    // ANCHOR_END: todo_x\n    span.end();\n}\n";
+        assert_eq!(
+            todo.replace_region(text).unwrap(),
+            "fn f() {\n    // ANCHOR: todo_x\n    // TODO: Start the span. Then end it.\n    \
+             //\n    // A second paragraph.\n    let span = 1;\n\n    let other = 2;\n    \
+             // ANCHOR_END: todo_x\n    span.end();\n}\n"
+        );
+        let missing = Todo {
+            region: "todo_y",
+            ..todo
+        };
+        assert_eq!(
+            missing.replace_region(text).unwrap_err(),
+            "0 lines \"// ANCHOR: todo_y\", where one is needed"
+        );
+    }
+
+    #[test]
+    fn reset_gives_the_starter_back_and_keeps_the_attendees_files() {
+        let scratch = std::env::temp_dir().join(format!("reset-test-{}", std::process::id()));
+        let (root, backups) = (scratch.join("repository"), scratch.join("backups"));
+        let exercise = find("03").unwrap();
+        // A fresh starter needs no backup.
+        assert_eq!(exercise.reset_under(&root, &backups).unwrap(), None);
+        let main = root.join(exercise.folder()).join("frontend/src/main.rs");
+        let starter = fs::read_to_string(&main).unwrap();
+        fs::write(&main, "// my attempt\n").unwrap();
+        fs::write(main.with_file_name("extra.rs"), "// a file of mine\n").unwrap();
+
+        let backup = exercise.reset_under(&root, &backups).unwrap().unwrap();
+        assert_eq!(fs::read_to_string(&main).unwrap(), starter);
+        assert!(!main.with_file_name("extra.rs").exists());
+        let kept = backup.join("frontend/src/main.rs");
+        assert_eq!(fs::read_to_string(kept).unwrap(), "// my attempt\n");
+        assert!(backup.join("frontend/src/extra.rs").exists());
+        fs::remove_dir_all(&scratch).unwrap();
+    }
+
+    #[test]
+    fn todo_comments_wrap_at_the_line_width() {
+        let say = "word ".repeat(60);
+        for line in todo_comment(&say, "        ") {
+            assert!(line.chars().count() <= WIDTH, "{line:?}");
+            assert!(line.starts_with("        //"));
+        }
+    }
+
+    #[test]
+    fn texts_lose_their_common_indentation_and_the_blank_lines_around_them() {
+        assert_eq!(
+            dedent("\n        a\n          b\n\n        c\n        "),
+            "a\n  b\n\nc"
+        );
+        assert_eq!(dedent(""), "");
+    }
+
+    #[test]
+    fn every_step_with_an_exercise_file_has_its_exercise_and_no_other_does() {
+        for step in STEPS {
+            let file = repository()
+                .join("steps")
+                .join(step.folder)
+                .join(EXERCISE_FILE);
+            assert_eq!(file.exists(), step.exercise.is_some(), "{}", file.display());
+        }
+    }
+
+    #[test]
+    fn unit_tests_are_left_out_of_a_starter() {
+        assert_eq!(
+            without_unit_tests("fn a() {}\n\n#[cfg(test)]\nmod tests;\n"),
+            "fn a() {}\n"
+        );
+        assert_eq!(
+            without_unit_tests("fn a() {}\n\n#[cfg(test)]\nmod tests {\n    fn t() {}\n}\n"),
+            "fn a() {}\n"
+        );
+    }
+}
