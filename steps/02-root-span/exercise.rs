@@ -48,4 +48,50 @@ Exercise {
         },
     ],
     backend_receives: None,
+    // The mistakes people make here, each a change to the step's own code, and words of the
+    // check's diagnosis of it: the tests make each one and require the check to say so.
+    mistakes: &[
+        Mistake {
+            what: "the provider built without the exporter",
+            file: "frontend/src/main.rs",
+            replace: ".with_simple_exporter(exporter)",
+            with: "",
+            diagnosis: "exported no span at all",
+        },
+        Mistake {
+            what: "the tracer taken from a provider other than the one with the exporter",
+            file: "frontend/src/main.rs",
+            replace: r#"tracer: provider.tracer("OT-tracing-demo"),"#,
+            with: r#"tracer: SdkTracerProvider::builder().build().tracer("OT-tracing-demo"),"#,
+            diagnosis: "exported no span at all",
+        },
+        Mistake {
+            what: "the provider built without the resource that names the service",
+            file: "frontend/src/main.rs",
+            replace: ".with_resource(resource)",
+            with: "",
+            diagnosis: "say they come from the service",
+        },
+        Mistake {
+            what: "the root span of the wrong kind",
+            file: "frontend/src/main.rs",
+            replace: ".with_kind(SpanKind::Server)",
+            with: ".with_kind(SpanKind::Internal)",
+            diagnosis: "the step expects server",
+        },
+        Mistake {
+            what: "the root span's name written another way",
+            file: "frontend/src/main.rs",
+            replace: r#".span_builder("incoming call")"#,
+            with: r#".span_builder("Incoming Call")"#,
+            diagnosis: "the step expects it named `incoming call`, exactly",
+        },
+        Mistake {
+            what: "a log line printed to stdout, where the spans go",
+            file: "frontend/src/main.rs",
+            replace: r#"eprintln!("Sending request...");"#,
+            with: r#"println!("Sending request...");"#,
+            diagnosis: "not a span",
+        },
+    ],
 }

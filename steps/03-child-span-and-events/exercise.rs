@@ -46,4 +46,43 @@ Exercise {
         },
     ],
     backend_receives: None,
+    // The mistakes people make here, each a change to the step's own code, and words of the
+    // check's diagnosis of it: the tests make each one and require the check to say so.
+    mistakes: &[
+        Mistake {
+            what: "the child span started without the request's context",
+            file: "frontend/src/main.rs",
+            replace: ".start_with_context(tracer, &cx);",
+            with: ".start(tracer);",
+            diagnosis: "began a trace of its own",
+        },
+        Mistake {
+            what: "the child span left to end when it is dropped",
+            file: "frontend/src/main.rs",
+            replace: "backend_span.end();",
+            with: "",
+            diagnosis: "after its parent `incoming call`",
+        },
+        Mistake {
+            what: "the child span ended before the backend is called",
+            file: "frontend/src/main.rs",
+            replace: "let result = call_backend(&app).await;",
+            with: "backend_span.end();\n    let result = call_backend(&app).await;",
+            diagnosis: "end it once the whole answer has been read",
+        },
+        Mistake {
+            what: "the child span of the wrong kind",
+            file: "frontend/src/main.rs",
+            replace: ".with_kind(SpanKind::Client)",
+            with: ".with_kind(SpanKind::Internal)",
+            diagnosis: "the step expects client",
+        },
+        Mistake {
+            what: "the event left out",
+            file: "frontend/src/main.rs",
+            replace: r#"backend_span.add_event("making backend call", vec![]);"#,
+            with: "",
+            diagnosis: "has no event `making backend call`",
+        },
+    ],
 }

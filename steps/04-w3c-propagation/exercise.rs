@@ -71,4 +71,36 @@ Exercise {
         traceparent_of: "backend call",
         baggage: "demo.origin=frontend",
     }),
+    // The mistakes people make here, each a change to the step's own code, and words of the
+    // check's diagnosis of it: the tests make each one and require the check to say so.
+    mistakes: &[
+        Mistake {
+            what: "the context injected into headers that are never sent",
+            file: "frontend/src/main.rs",
+            replace: ".inject_context(&backend_cx, &mut HeaderInjector(&mut headers));",
+            with: ".inject_context(&backend_cx, &mut HeaderInjector(&mut HeaderMap::new()));",
+            diagnosis: "received no `traceparent` header",
+        },
+        Mistake {
+            what: "the root span's context injected, not the backend call's",
+            file: "frontend/src/main.rs",
+            replace: ".inject_context(&backend_cx,",
+            with: ".inject_context(&cx,",
+            diagnosis: "names `incoming call` as the caller",
+        },
+        Mistake {
+            what: "the baggage left out of the context",
+            file: "frontend/src/main.rs",
+            replace: r#".with_baggage([KeyValue::new("demo.origin", "frontend")])"#,
+            with: "",
+            diagnosis: "sends the baggage entry `demo.origin=frontend`",
+        },
+        Mistake {
+            what: "the baggage propagator left out",
+            file: "frontend/src/main.rs",
+            replace: "Box::new(BaggagePropagator::new()),",
+            with: "",
+            diagnosis: "received no `baggage` header",
+        },
+    ],
 }

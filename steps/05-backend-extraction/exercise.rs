@@ -68,4 +68,43 @@ Exercise {
         },
     ],
     backend_receives: None,
+    // The mistakes people make here, each a change to the step's own code, and words of the
+    // check's diagnosis of it: the tests make each one and require the check to say so.
+    mistakes: &[
+        Mistake {
+            what: "the server span started without the extracted context",
+            file: "backend/src/main.rs",
+            replace: ".start_with_context(tracer, &parent_cx);",
+            with: ".start(tracer);",
+            diagnosis: "Extract the caller's context",
+        },
+        Mistake {
+            what: "the context extracted from empty headers",
+            file: "backend/src/main.rs",
+            replace: "W3cHeaderExtractor::new(&headers)",
+            with: "W3cHeaderExtractor::new(&HeaderMap::new())",
+            diagnosis: "Extract the caller's context",
+        },
+        Mistake {
+            what: "the baggage not recorded on the span",
+            file: "backend/src/main.rs",
+            replace: "span.set_attribute(KeyValue::new(key.clone(), value.clone()));",
+            with: "",
+            diagnosis: "has no attribute `demo.origin`",
+        },
+        Mistake {
+            what: "the server span of the wrong kind",
+            file: "backend/src/main.rs",
+            replace: ".with_kind(SpanKind::Server)",
+            with: ".with_kind(SpanKind::Internal)",
+            diagnosis: "the step expects server",
+        },
+        Mistake {
+            what: "the event left out",
+            file: "backend/src/main.rs",
+            replace: r#"span.add_event("handling backend call", vec![]);"#,
+            with: "",
+            diagnosis: "has no event `handling backend call`",
+        },
+    ],
 }

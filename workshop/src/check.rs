@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use crate::{
     exercises::{Received, StepExercise},
-    process::{self, BuildFailure, Exited, Pair},
+    process::{self, BuildFailure, Exited, Service},
     spans::{self, SpanRecord, kind_name},
 };
 
@@ -525,7 +525,8 @@ pub fn exercise_programs(exercise: &StepExercise) -> [String; 2] {
 /// they exported with `exercise`'s step's trace.
 pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
     let mut text = String::new();
-    let packages = programs.to_vec();
+    let mut packages = programs.to_vec();
+    packages.push(process::DELAY_PROXY.to_owned());
     let built = tokio::task::spawn_blocking(move || process::build_capturing(&packages)).await;
     match built {
         Ok(Ok(())) => {}
@@ -540,8 +541,8 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         Err(error) => return cannot_run(format!("the build stopped: {error}\n")),
     }
     let [frontend, backend] = programs;
-    let pair = match Pair::start_packages([frontend, backend], &[], &[]).await {
-        Ok(pair) => pair,
+    let (answer, frontend_exited, backend_exited) = match run_once(frontend, backend).await {
+        Ok(ran) => ran,
         Err(error) => {
             text.push_str(&format!(
                 "Your programs did not start: a program must print `listening on <address>` \
@@ -549,13 +550,6 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
             ));
             return cannot_run(text);
         }
-    };
-    let url = pair.frontend.url();
-    let answer = process::http_get(&url).await;
-    let stopped = pair.stop().await;
-    let (frontend_exited, backend_exited) = match stopped {
-        Ok(exited) => exited,
-        Err(error) => return cannot_run(format!("{error}\n")),
     };
 
     let mut problems = Vec::new();
@@ -597,6 +591,7 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         Err(error) => return cannot_run(format!("the step's trace.txt: {error}\n")),
     };
     problems.extend(diagnose(&expected, &exported));
+    problems.extend(too_short(&expected, &exported));
     if let Some(received) = &exercise.exercise.backend_receives {
         problems.extend(headers_problems(
             received,
@@ -633,6 +628,84 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         text,
         problems,
     }
+}
+
+/// How long the network between the frontend and the backend holds the bytes of a check's
+/// request, each way: the backend call takes at least twice this.
+pub const NETWORK_DELAY: Duration = Duration::from_millis(20);
+
+/// Starts the backend, a delay proxy in front of it ([`NETWORK_DELAY`]) and the frontend
+/// calling the backend through the proxy; sends the frontend one request; stops the frontend,
+/// the proxy and the backend with SIGTERM. The frontend's answer, and how the two exited.
+async fn run_once(
+    frontend: &str,
+    backend: &str,
+) -> Result<
+    (
+        Result<(reqwest::StatusCode, String), String>,
+        Exited,
+        Exited,
+    ),
+    String,
+> {
+    let backend = Service::start(backend, &[]).await?;
+    let upstream = backend.address().to_string();
+    let delay = NETWORK_DELAY.as_millis().to_string();
+    let proxy_env = [("UPSTREAM_ADDR", upstream.as_str()), ("DELAY_MS", &delay)];
+    let proxy = match Service::start(process::DELAY_PROXY, &proxy_env).await {
+        Ok(proxy) => proxy,
+        Err(error) => {
+            let _ = backend.stop().await;
+            return Err(error);
+        }
+    };
+    let proxy_url = proxy.url();
+    let frontend = match Service::start(frontend, &[("BACKEND_URL", &proxy_url)]).await {
+        Ok(frontend) => frontend,
+        Err(error) => {
+            let _ = proxy.stop().await;
+            let _ = backend.stop().await;
+            return Err(error);
+        }
+    };
+    let answer = process::http_get(&frontend.url()).await;
+    let frontend = frontend.stop().await;
+    let _ = proxy.stop().await;
+    let backend = backend.stop().await;
+    Ok((answer, frontend?, backend?))
+}
+
+/// The frontend's client spans that are shorter than the call they measure: the network alone
+/// takes twice [`NETWORK_DELAY`] (request and answer), so a span that lasted less ended before
+/// the answer came, or started after the request went.
+pub fn too_short(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<String> {
+    let round_trip = NETWORK_DELAY * 2;
+    let mut problems = Vec::new();
+    for span in expected.iter().filter(|span| span.kind == "client") {
+        let found = exported
+            .iter()
+            .find(|found| found.service == span.service && found.name == span.name);
+        let Some(found) = found else {
+            continue;
+        };
+        let lasted = found
+            .end
+            .duration_since(found.start)
+            .unwrap_or(Duration::ZERO);
+        if lasted < round_trip {
+            problems.push(format!(
+                "`{}` lasted {:.2} ms, but the backend's answer takes at least {} ms to come \
+                 back (the check puts {} ms of network each way between your frontend and the \
+                 backend): start the span before the request is sent, and end it once the whole \
+                 answer has been read.",
+                span.name,
+                lasted.as_secs_f64() * 1000.0,
+                round_trip.as_millis(),
+                NETWORK_DELAY.as_millis()
+            ));
+        }
+    }
+    problems
 }
 
 fn cannot_run(text: String) -> Report {

@@ -38,6 +38,8 @@ pub struct Exercise {
     pub todos: &'static [Todo],
     /// For a step whose backend is not traced but logs the trace headers it received.
     pub backend_receives: Option<Received>,
+    /// The mistakes the check is proven to catch.
+    pub mistakes: &'static [Mistake],
 }
 
 /// One region of a step's file that the starter leaves to the attendee.
@@ -52,6 +54,28 @@ pub struct Todo {
     /// What stands in the region's place in the starter, so that it compiles: a neutral value,
     /// never a panic. Empty when the rest of the code needs nothing there.
     pub stand_in: &'static str,
+}
+
+/// A mistake people make in this step, as a change to the step's own code, and the words the
+/// check must find for it: the tests make each one and run the check on it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Mistake {
+    /// The mistake, as an instructor would name it.
+    pub what: &'static str,
+    /// The file, relative to the step's folder: `frontend/src/main.rs`.
+    pub file: &'static str,
+    /// Text that occurs once in that file, and what it becomes.
+    pub replace: &'static str,
+    pub with: &'static str,
+    /// Words of the check's diagnosis of it.
+    pub diagnosis: &'static str,
+}
+
+impl Mistake {
+    /// The program the mistake is in: `frontend` or `backend`.
+    pub fn program(&self) -> &'static str {
+        self.file.split('/').next().unwrap_or_default()
+    }
 }
 
 /// What a step's untraced backend must have received, as it logs it (`received traceparent:
@@ -123,19 +147,14 @@ impl StepExercise {
 
     /// Every file of the starter, as (path relative to the repository, contents).
     pub fn starter(&self) -> Result<Vec<(String, String)>, String> {
-        let step_folder = repository().join("steps").join(self.step.folder);
         let mut files = Vec::new();
         for program in ["frontend", "backend"] {
-            let from = step_folder.join(program);
-            let to = format!("{}/{program}", self.folder());
-            let manifest = read(&from.join("Cargo.toml"))?;
-            files.push((
-                format!("{to}/Cargo.toml"),
-                self.starter_manifest(program, &manifest)?,
-            ));
-            for name in source_files(&from.join("src"))? {
-                let relative = format!("{program}/src/{name}");
-                let mut text = without_unit_tests(&read(&from.join("src").join(&name))?);
+            let package = format!("exercise-{}-{program}", self.step.number);
+            let description = format!(
+                "Exercise {}, {program}: the starter of step {} ({}), for you to complete",
+                self.step.number, self.step.number, self.step.title
+            );
+            for (relative, mut text) in self.program_files(program, &package, &description)? {
                 for todo in self
                     .exercise
                     .todos
@@ -146,10 +165,10 @@ impl StepExercise {
                         format!("steps/{}/{relative}: {problem}", self.step.folder)
                     })?;
                 }
-                if name == "main.rs" {
+                if relative.ends_with("/src/main.rs") {
                     text = self.with_starter_header(&text);
                 }
-                files.push((format!("{to}/src/{name}"), text));
+                files.push((format!("{}/{relative}", self.folder()), text));
             }
         }
         for todo in self.exercise.todos {
@@ -164,6 +183,84 @@ impl StepExercise {
             }
         }
         Ok(files)
+    }
+
+    /// The step's own code with `mistake` made in it, for the tests that prove the check
+    /// catches it: both programs' files, as (path relative to the step's folder, contents),
+    /// the one the mistake is in as the package `package`. Its `Cargo.toml` is the only one.
+    pub fn with_mistake(
+        &self,
+        mistake: &Mistake,
+        package: &str,
+    ) -> Result<Vec<(String, String)>, String> {
+        let program = mistake.program();
+        let mut files = Vec::new();
+        let mut made = false;
+        for each in ["frontend", "backend"] {
+            for (relative, mut text) in self.program_files(each, package, "a mistake")? {
+                // The other program is there for what the mistaken one includes from it.
+                if each != program && relative.ends_with("/Cargo.toml") {
+                    continue;
+                }
+                if relative == mistake.file {
+                    let found = text.matches(mistake.replace).count();
+                    if found != 1 {
+                        return Err(format!(
+                            "step {}'s mistake {:?}: {found} places in {} read {:?}",
+                            self.step.number, mistake.what, mistake.file, mistake.replace
+                        ));
+                    }
+                    text = text.replacen(mistake.replace, mistake.with, 1);
+                    made = true;
+                }
+                files.push((relative, text));
+            }
+        }
+        match made {
+            true => Ok(files),
+            false => Err(format!(
+                "step {}'s mistake {:?}: the step has no file {}",
+                self.step.number, mistake.what, mistake.file
+            )),
+        }
+    }
+
+    /// One of the step's programs as files for a package of its own (`package`, described as
+    /// `description`), as (path relative to the step's folder, contents): its `Cargo.toml`
+    /// without the dev-dependencies, its sources without their unit tests.
+    fn program_files(
+        &self,
+        program: &str,
+        package: &str,
+        description: &str,
+    ) -> Result<Vec<(String, String)>, String> {
+        let from = repository()
+            .join("steps")
+            .join(self.step.folder)
+            .join(program);
+        let manifest = read(&from.join("Cargo.toml"))?;
+        let mut files = vec![(
+            format!("{program}/Cargo.toml"),
+            self.renamed_manifest(program, &manifest, package, description)?,
+        )];
+        for name in source_files(&from.join("src"))? {
+            let text = without_unit_tests(&read(&from.join("src").join(&name))?);
+            files.push((format!("{program}/src/{name}"), text));
+        }
+        Ok(files)
+    }
+
+    /// The starter's files that differ from what is in the repository's working tree: an
+    /// attendee's work, or a starter its step has changed under.
+    pub fn changed_files(&self) -> Result<Vec<String>, String> {
+        let root = repository();
+        let mut changed = Vec::new();
+        for (path, contents) in self.starter()? {
+            if fs::read_to_string(root.join(&path)).ok().as_ref() != Some(&contents) {
+                changed.push(path);
+            }
+        }
+        Ok(changed)
     }
 
     /// Replaces the starter's folder with a fresh starter.
@@ -219,9 +316,15 @@ impl StepExercise {
         Ok(backup)
     }
 
-    /// The step's `Cargo.toml` as the starter's: the package renamed, described as a starter,
-    /// without the dev-dependencies of the step's unit tests (the starter has none).
-    fn starter_manifest(&self, program: &str, manifest: &str) -> Result<String, String> {
+    /// The step's `Cargo.toml` for a package of its own: renamed `package`, described as
+    /// `description`, without the dev-dependencies of the step's unit tests.
+    fn renamed_manifest(
+        &self,
+        program: &str,
+        manifest: &str,
+        package: &str,
+        description: &str,
+    ) -> Result<String, String> {
         let step_package = format!("step-{}-{program}", self.step.number);
         let name_line = format!("name = \"{step_package}\"");
         if !manifest.lines().any(|line| line == name_line) {
@@ -239,16 +342,9 @@ impl StepExercise {
                 continue;
             }
             if line == name_line {
-                out.push_str(&format!(
-                    "name = \"exercise-{}-{program}\"\n",
-                    self.step.number
-                ));
+                out.push_str(&format!("name = \"{package}\"\n"));
             } else if line.starts_with("description = ") {
-                out.push_str(&format!(
-                    "description = \"Exercise {}, {program}: the starter of step {} ({}), for \
-                     you to complete\"\n",
-                    self.step.number, self.step.number, self.step.title
-                ));
+                out.push_str(&format!("description = \"{description}\"\n"));
             } else {
                 out.push_str(line);
                 out.push('\n');
@@ -458,24 +554,51 @@ pub fn committed_files() -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The file at `path` as the last commit has it, if this is a git checkout.
+    fn committed(path: &str) -> Option<String> {
+        let output = std::process::Command::new("git")
+            .arg("show")
+            .arg(format!("HEAD:{path}"))
+            .current_dir(repository())
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Every starter file is what the generator makes from its step. A file an attendee has
+    /// edited is held to the last commit instead: fresh there, it is their work, not a stale
+    /// starter (in CI's fresh clone the two are the same).
     #[test]
     fn every_committed_starter_is_what_the_generator_makes_from_its_step() {
         let root = repository();
         let mut expected = Vec::new();
         for exercise in all() {
             for (path, contents) in exercise.starter().unwrap() {
-                let committed = fs::read_to_string(root.join(&path)).unwrap_or_default();
+                let on_disk = fs::read_to_string(root.join(&path)).ok();
+                let fresh = on_disk.as_ref() == Some(&contents)
+                    || committed(&path).as_ref() == Some(&contents);
                 assert!(
-                    committed == contents,
+                    fresh,
                     "{path} is not what `cargo run -p workshop starters` makes from step {}: \
-                     run it (and `cargo run -p workshop reset NN` gives an attendee theirs)",
+                     run it",
                     exercise.step.number
                 );
+                if on_disk.as_ref() != Some(&contents) {
+                    println!("{path} holds an attendee's work: held to the last commit");
+                }
                 expected.push(path);
             }
         }
         expected.sort();
-        assert_eq!(committed_files(), expected, "files under {FOLDER}/");
+        let mut found = committed_files();
+        // An attendee may add files of their own; the committed starters have none.
+        if std::env::var_os("CI").is_none() {
+            found.retain(|path| expected.contains(path));
+        }
+        assert_eq!(found, expected, "files under {FOLDER}/");
         assert!(!expected.is_empty());
     }
 

@@ -92,7 +92,15 @@ pub enum BuildFailure {
 /// failed build in its own words (`cargo run -p workshop check`).
 pub fn build_capturing(packages: &[String]) -> Result<(), BuildFailure> {
     let mut built = built_packages();
-    let output = build_command(packages)
+    let packages: Vec<String> = packages
+        .iter()
+        .filter(|p| !built.contains(*p))
+        .cloned()
+        .collect();
+    if packages.is_empty() {
+        return Ok(());
+    }
+    let output = build_command(&packages)
         .map_err(BuildFailure::NoCargo)?
         .arg("--quiet")
         .stdin(Stdio::null())
@@ -101,6 +109,28 @@ pub fn build_capturing(packages: &[String]) -> Result<(), BuildFailure> {
     if !output.status.success() {
         let printed = String::from_utf8_lossy(&output.stderr).into_owned();
         return Err(BuildFailure::Rejected(printed));
+    }
+    built.extend(packages);
+    Ok(())
+}
+
+/// Builds `packages` of the workspace in `folder`, not this repository's, into the folder and
+/// profile this program was built with, so that [`program`] and [`Service::start`] find them:
+/// for the tests that build the check's corpus of mistakes in a scratch workspace. Offline:
+/// every crate it needs is one the repository's build has fetched.
+pub fn build_in(folder: &std::path::Path, packages: &[String]) -> Result<(), String> {
+    let mut built = built_packages();
+    let mut command = build_command(packages)?;
+    command.current_dir(folder).arg("--offline").arg("--quiet");
+    let status = command
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    if !status.success() {
+        return Err(format!(
+            "cargo build in {} failed ({status})",
+            folder.display()
+        ));
     }
     built.extend(packages.iter().cloned());
     Ok(())

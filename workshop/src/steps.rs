@@ -1,6 +1,6 @@
 //! The workshop's steps: which programs each has and what it adds.
 
-use crate::exercises::{Exercise, Received, Todo};
+use crate::exercises::{Exercise, Mistake, Received, Todo};
 
 /// One step of the workshop: a folder under `steps/` with a frontend and a backend package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -272,5 +272,9 @@ mod tests {
         );
         assert_eq!(of_package("trace-viewer"), None);
         assert_eq!(of_package("exercise-99-frontend"), None);
+        assert_eq!(
+            of_package("mistake-05-2-backend").map(|s| s.number),
+            Some("05")
+        );
     }
 }
