@@ -206,13 +206,15 @@ pub fn latest_local() -> &'static Step {
         .expect("step 01 is local")
 }
 
-/// The step whose program `package` is: `step-05-frontend`, or its exercise's starter,
-/// `exercise-05-frontend`.
+/// The step whose program `package` is: `step-05-frontend`, its exercise's starter,
+/// `exercise-05-frontend`, or one of the tests' mistakes in it, `mistake-05-2-frontend`.
 pub fn of_package(package: &str) -> Option<&'static Step> {
+    let is_program = package.ends_with("-frontend") || package.ends_with("-backend");
     STEPS.iter().find(|step| {
-        [step.frontend(), step.backend()]
-            .iter()
-            .any(|name| name == package || name.replacen("step-", "exercise-", 1) == package)
+        is_program
+            && ["step", "exercise", "mistake"]
+                .iter()
+                .any(|kind| package.starts_with(&format!("{kind}-{}-", step.number)))
     })
 }
 
