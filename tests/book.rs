@@ -9,7 +9,7 @@ use std::{collections::BTreeSet, fs, path::Path};
 
 use workshop::{
     book::{self, repository},
-    spans,
+    exercises, spans,
     steps::{self, STEPS},
 };
 
@@ -170,6 +170,57 @@ fn the_diffs_in_the_book_are_those_of_the_code() {
 }
 
 #[test]
+fn the_hints_in_the_book_are_those_the_check_gives() {
+    let folder = repository().join(book::GENERATED);
+    let fresh = book::exercise_hints();
+    assert!(!fresh.is_empty());
+    for (name, hints) in &fresh {
+        let shown = fs::read_to_string(folder.join(name)).unwrap_or_default();
+        assert!(
+            shown == *hints,
+            "{name} is stale: run `cargo run -p workshop --bin book-assets`"
+        );
+    }
+}
+
+#[test]
+fn every_exercise_has_its_turn_in_its_chapter_with_its_todos_and_hints() {
+    for exercise in exercises::all() {
+        let number = exercise.step.number;
+        let text = chapter(&format!("step-{number}.md"));
+        let turn = text
+            .split("\n## ")
+            .find(|section| section.starts_with("Your turn"))
+            .unwrap_or_else(|| panic!("step-{number}.md has no \"Your turn\" section"));
+        // Before the solution: the first section of the chapter.
+        assert!(
+            text.split("\n## ")
+                .nth(1)
+                .is_some_and(|first| first.starts_with("Your turn")),
+            "step-{number}.md: \"Your turn\" comes first"
+        );
+        for todo in exercise.exercise.todos {
+            let include = format!(
+                "{{{{#include ../../{}/{}:{}}}}}",
+                exercise.folder(),
+                todo.file,
+                todo.region
+            );
+            assert!(turn.contains(&include), "step-{number}.md lacks {include}");
+        }
+        for command in [
+            format!("cargo run -p workshop check {number}"),
+            format!(
+                "{{{{#include generated/{}}}}}",
+                book::hints_name(exercise.step)
+            ),
+        ] {
+            assert!(turn.contains(&command), "step-{number}.md lacks {command}");
+        }
+    }
+}
+
+#[test]
 fn a_diff_ignores_anchors_and_lost_new_markers_but_shows_real_changes() {
     let old = "// NEW: spans go to stdout,\n// not to stderr.\nlet a = 1;\nlet b = 2;\n";
     let new = "// ANCHOR: x\n// Spans go to stdout, not to\n// stderr.\nlet a = 1;\nlet b = 3;\n// ANCHOR_END: x\n";
@@ -282,11 +333,18 @@ fn every_command_the_book_shows_is_run_by_ci() {
 #[test]
 fn the_generated_folder_holds_only_what_the_generator_writes() {
     let pictures: BTreeSet<String> = book::pictured_steps().map(book::picture_name).collect();
+    let hints: BTreeSet<String> = book::exercise_hints()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
     let folder = repository().join(book::GENERATED);
     for entry in fs::read_dir(&folder).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
-            name.ends_with(".diff") || pictures.contains(&name) || name == book::COST_FIGURES,
+            name.ends_with(".diff")
+                || pictures.contains(&name)
+                || name == book::COST_FIGURES
+                || hints.contains(&name),
             "{} holds {name}, which neither book-assets nor the cost benchmark writes",
             Path::new(book::GENERATED).display()
         );

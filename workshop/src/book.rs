@@ -32,6 +32,31 @@ pub const GENERATED: &str = "book/src/generated";
 /// the chapter "What does tracing cost?".
 pub const COST_FIGURES: &str = "cost.md";
 
+/// Each exercise's hints as the book shows them, folded, one `<details>` each: as (file name
+/// under [`GENERATED`], contents), `step-03-hints.md` for exercise 03. `check NN --hint N`
+/// shows the same hints.
+pub fn exercise_hints() -> Vec<(String, String)> {
+    crate::exercises::all()
+        .iter()
+        .map(|exercise| {
+            let mut text = String::new();
+            for (index, hint) in exercise.hints().iter().enumerate() {
+                let _ = write!(
+                    text,
+                    "<details>\n<summary>Hint {}</summary>\n\n{hint}\n\n</details>\n\n",
+                    index + 1
+                );
+            }
+            (hints_name(exercise.step), text.trim_end().to_owned() + "\n")
+        })
+        .collect()
+}
+
+/// The name of a step's hints file under [`GENERATED`].
+pub fn hints_name(step: &Step) -> String {
+    format!("step-{}-hints.md", step.number)
+}
+
 /// The files of one step program that the book's diffs compare: `Cargo.toml` and every source
 /// file but the unit tests (`tests.rs`), as paths under the program's folder.
 fn diffed_files(program_folder: &std::path::Path) -> Vec<String> {

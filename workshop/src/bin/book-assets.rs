@@ -1,6 +1,7 @@
 //! `cargo run -p workshop --bin book-assets`: writes what the book shows of the steps into
-//! `book/src/generated/`: the diff of each step's programs from the step before, and the
-//! picture of the trace each traced step exports, from a real run of its two programs.
+//! `book/src/generated/`: the diff of each step's programs from the step before, each
+//! exercise's hints, and the picture of the trace each traced step exports, from a real run of
+//! its two programs.
 //! `cargo test -p workshop --test book` fails when these no longer match. With a folder as
 //! its argument, it writes there instead.
 
@@ -27,6 +28,7 @@ async fn write_assets() -> Result<(), String> {
     };
     // Everything is made first: a failed run leaves the book's files as they were.
     let mut files = book::step_diffs()?;
+    files.extend(book::exercise_hints());
     let programs: Vec<String> = book::pictured_steps()
         .flat_map(|step| [step.frontend(), step.backend()])
         .collect();
@@ -48,6 +50,7 @@ async fn write_assets() -> Result<(), String> {
         if path
             .extension()
             .is_some_and(|ext| ext == "diff" || ext == "svg")
+            || path.to_string_lossy().ends_with("-hints.md")
         {
             std::fs::remove_file(&path)
                 .map_err(|error| format!("removing {}: {error}", path.display()))?;
