@@ -85,6 +85,11 @@ pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
     Ok(spans)
 }
 
+/// Why a program may export nothing, for the attendee whose program did not.
+const HOW_SPANS_LEAVE: &str = "A span reaches the exporter only when the tracer comes from a \
+     provider that has the exporter installed, and the span is started and ended; a batching \
+     provider sends its last spans only when it is shut down before the program exits.";
+
 /// What differs between the trace a step expects and the spans the programs exported, as
 /// sentences for the attendee, the most basic first; none when the trace is the step's.
 pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<String> {
@@ -92,10 +97,9 @@ pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<Strin
     if exported.is_empty() {
         let services: Vec<String> = distinct(expected.iter().map(|span| span.service.clone()));
         problems.push(format!(
-            "Your programs exported no span at all; the step expects spans from the {}. A span \
-             reaches the exporter only when the tracer comes from a provider that has the \
-             exporter, and the span is ended.",
-            services.join(" and the ")
+            "Your programs exported no span at all; the step expects spans from the {}. {}",
+            services.join(" and the "),
+            HOW_SPANS_LEAVE
         ));
     }
     for service in distinct(expected.iter().map(|span| span.service.clone())) {
@@ -107,7 +111,7 @@ pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<Strin
                 .map(|span| describe(span, expected))
                 .unwrap_or_default();
             problems.push(format!(
-                "Your {service} exported no span; the step expects {first}."
+                "Your {service} exported no span; the step expects {first}. {HOW_SPANS_LEAVE}"
             ));
         }
     }

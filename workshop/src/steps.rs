@@ -156,7 +156,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        exercise: None,
+        exercise: exercise_of!("07-otlp"),
         trace: trace_of!("07-otlp"),
     },
     Step {

@@ -43,8 +43,10 @@ async fn main() -> ExitCode {
     };
     step_support::serve(listener, router(app)).await;
 
+    // ANCHOR: todo_shutdown
     // Send the last spans before exiting.
     otlp::shut_down(provider).await
+    // ANCHOR_END: todo_shutdown
 }
 
 /// The tracer provider, set up as the frontend's, under the service name `backend`.
@@ -63,8 +65,10 @@ fn init_tracer(
         // so that a trace is kept whole or not at all:
         // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
         .with_sampler(Sampler::AlwaysOn)
+        // ANCHOR: todo_batch
         // Batched, off the request's path, as in the frontend.
         .with_batch_exporter(exporter)
+        // ANCHOR_END: todo_batch
         .build()
 }
 

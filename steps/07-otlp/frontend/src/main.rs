@@ -62,9 +62,11 @@ async fn main() -> ExitCode {
     };
     step_support::serve(listener, router(app)).await;
 
+    // ANCHOR: todo_shutdown
     // The provider's shutdown exports the last batch; the OTLP exporter sends it before the
     // shutdown returns, so nothing else needs waiting for.
     otlp::shut_down(provider).await
+    // ANCHOR_END: todo_shutdown
     // ANCHOR_END: connect
 }
 
@@ -85,9 +87,11 @@ fn init_tracer(
         // the caller's decision when there is one:
         // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
         .with_sampler(Sampler::AlwaysOn)
+        // ANCHOR: todo_batch
         // Spans are collected and sent in batches, off the request's path (every 5 s, or
         // sooner when 512 are waiting; `OTEL_BSP_*` variables change that).
         .with_batch_exporter(exporter)
+        // ANCHOR_END: todo_batch
         .build()
 }
 // ANCHOR_END: init_tracer

@@ -1,0 +1,132 @@
+// Exercise 07: made from steps/07-otlp by `cargo run -p workshop starters`.
+// Write what each TODO asks for, then `cargo run -p workshop check 07` says what the trace
+// still lacks. `cargo run -p workshop reset 07` gives you this starter back.
+//! Step 07, backend: the spans go out over OTLP, as in the frontend (see there): to the trace
+//! viewer, Jaeger or a Collector on `http://localhost:4318` by default, or to Google Cloud.
+
+// Until every TODO is done, some of what the code imports or holds is unused.
+#![allow(dead_code, unused_imports, unused_mut, unused_variables)]
+
+use std::{process::ExitCode, sync::Arc};
+
+use axum::{Router, extract::State, http::HeaderMap, routing::get};
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{Span, SpanKind, Tracer, TracerProvider},
+};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::BaggagePropagator,
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+
+// NEW: the frontend's OTLP exporter, the same for both services: one file.
+#[path = "../../frontend/src/otlp.rs"]
+mod otlp;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // NEW: spans go out over OTLP, as in the frontend (see there).
+    step_exporting::print_exporter_errors();
+    let otlp = listener
+        .unless_stopped(otlp::connect())
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    let app = Backend {
+        tracer: provider.tracer("backend"),
+        propagator: Arc::new(init_propagator()),
+    };
+    step_support::serve(listener, router(app)).await;
+
+    // ANCHOR: todo_shutdown
+    // TODO: As in the frontend: shut the provider down before the program exits, so that the last
+    // batch is sent.
+    // Exits without shutting the provider down, as when it is kept in a global: the last
+    // batch is lost. Replace it.
+    std::mem::forget(provider);
+    ExitCode::SUCCESS
+    // ANCHOR_END: todo_shutdown
+}
+
+/// The tracer provider, set up as the frontend's, under the service name `backend`.
+fn init_tracer(
+    exporter: impl SpanExporter + 'static,
+    destination_attributes: Vec<KeyValue>,
+) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("backend"))
+        // NEW: what the destination needs to know (Google Cloud: the project).
+        .with_attributes(destination_attributes)
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // Keep every trace, for the demonstration. In production, follow the caller's decision
+        // so that a trace is kept whole or not at all:
+        // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
+        .with_sampler(Sampler::AlwaysOn)
+        // ANCHOR: todo_batch
+        // TODO: As in the frontend: install the OTLP exporter in the provider, behind a batch
+        // processor.
+        // ANCHOR_END: todo_batch
+        .build()
+}
+
+/// The same propagators as the frontend's, to read what it sent: the W3C Trace Context headers
+/// and the W3C Baggage header.
+fn init_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(W3cTraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Backend {
+    tracer: SdkTracer,
+    propagator: Arc<TextMapCompositePropagator>,
+}
+
+fn router(app: Backend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
+}
+
+async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
+    // The caller's span context and baggage, from the headers. Headers that are missing
+    // or malformed give an empty context, and the span below starts a new trace. (The
+    // extractor from step-support holds the headers to the W3C grammar and reads repeated
+    // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
+    // SDK's propagator do not.)
+    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+
+    // The server span of the backend call, a child of the frontend's `backend call` span.
+    let tracer = &app.tracer;
+    let mut span = tracer
+        .span_builder("backend call received")
+        .with_kind(SpanKind::Server)
+        .start_with_context(tracer, &parent_cx);
+    // Record the baggage that came with the request on the span, key for key, as the
+    // OpenTelemetry baggage span processors of other languages do. Baggage comes from whoever
+    // called: a production service would copy only the keys it expects.
+    for (key, (value, _metadata)) in parent_cx.baggage() {
+        span.set_attribute(KeyValue::new(key.clone(), value.clone()));
+    }
+    span.add_event("handling backend call", vec![]);
+
+    eprintln!("backend call received");
+    span.end();
+    "OK"
+}

@@ -1,0 +1,99 @@
+// Step 07 as an exercise: the regions of the step's code that its starter leaves to the
+// attendee, what each TODO says, the stand-in that keeps the starter compiling, and the hints.
+// Not part of the step's programs: the workshop runner compiles it in (workshop/src/steps.rs),
+// and workshop/src/exercises.rs says how a starter is made from it.
+Exercise {
+    hints: &[
+        r#"
+        `otlp::connect()` (in `frontend/src/otlp.rs`, read it) builds the OTLP exporter from the
+        `OTEL_EXPORTER_OTLP_*` variables, and `init_tracer` receives it. A provider sends its spans
+        to an exporter only once the exporter is installed in it, with a span processor.
+        "#,
+        r#"
+        The builder's `with_batch_exporter(exporter)` installs the exporter behind a batch processor:
+        spans are collected and sent every 5 s, off the request's path. A batch still waiting when the
+        program exits is lost, unless the provider is shut down first: `otlp::shut_down(provider)`
+        does that, and says how many spans were not delivered.
+        "#,
+        r#"
+        Nearly the answer, in both programs: `.with_batch_exporter(exporter)` between
+        `.with_sampler(Sampler::AlwaysOn)` and `.build()` in `init_tracer`, and
+        `otlp::shut_down(provider).await` as the last expression of `main`, in place of the stand-in.
+        "#,
+    ],
+    todos: &[
+        Todo {
+            file: "frontend/src/main.rs",
+            region: "todo_batch",
+            say: r#"
+            Install the OTLP exporter in the provider, behind a batch processor: spans are then
+            collected and sent in batches, off the request's path.
+            "#,
+            stand_in: "",
+        },
+        Todo {
+            file: "frontend/src/main.rs",
+            region: "todo_shutdown",
+            say: r#"
+            Shut the provider down before the program exits, so that the last batch is sent: the
+            batch processor sends every 5 s, and a request's spans wait for it. `otlp` has the
+            shutdown, with its exit code.
+            "#,
+            stand_in: r#"
+            // Exits without shutting the provider down, as when it is kept in a global: the last
+            // batch is lost. Replace it.
+            std::mem::forget(provider);
+            ExitCode::SUCCESS
+            "#,
+        },
+        Todo {
+            file: "backend/src/main.rs",
+            region: "todo_batch",
+            say: r#"
+            As in the frontend: install the OTLP exporter in the provider, behind a batch
+            processor.
+            "#,
+            stand_in: "",
+        },
+        Todo {
+            file: "backend/src/main.rs",
+            region: "todo_shutdown",
+            say: r#"
+            As in the frontend: shut the provider down before the program exits, so that the last
+            batch is sent.
+            "#,
+            stand_in: r#"
+            // Exits without shutting the provider down, as when it is kept in a global: the last
+            // batch is lost. Replace it.
+            std::mem::forget(provider);
+            ExitCode::SUCCESS
+            "#,
+        },
+    ],
+    backend_receives: None,
+    // The mistakes people make here, each a change to the step's own code, and words of the
+    // check's diagnosis of it: the tests make each one and require the check to say so.
+    mistakes: &[
+        Mistake {
+            what: "the frontend's provider not shut down: its last batch is lost at exit",
+            file: "frontend/src/main.rs",
+            replace: "otlp::shut_down(provider).await",
+            with: "std::mem::forget(provider);\n    ExitCode::SUCCESS",
+            diagnosis: "Your frontend exported no span",
+        },
+        Mistake {
+            what: "the backend's exporter built but never installed in its provider",
+            file: "backend/src/main.rs",
+            replace: ".with_batch_exporter(exporter)",
+            with: "",
+            diagnosis: "Your backend exported no span",
+        },
+        Mistake {
+            what: "the backend's provider not shut down: its last batch is lost at exit",
+            file: "backend/src/main.rs",
+            replace: "otlp::shut_down(provider).await",
+            with: "std::mem::forget(provider);\n    ExitCode::SUCCESS",
+            diagnosis: "Your backend exported no span",
+        },
+    ],
+}
