@@ -9,6 +9,7 @@ use std::{fs, path::Path, process::Command};
 use workshop::{
     book::repository,
     check::{self, Verdict},
+    diagnosis::{self, Place, Share},
     exercises, process,
 };
 
@@ -227,4 +228,69 @@ async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
     }
     fs::remove_dir_all(&scratch).unwrap();
     assert!(missed.is_empty(), "{}", missed.join("\n\n"));
+}
+
+/// A diagnosis exercise can be answered from the trace alone: the shares read off the exported
+/// spans the way the latency chapter reads them (the larger one where one share is to blame)
+/// are judged right, for each kind of fault, at the smallest sizes the exercises draw.
+#[tokio::test]
+async fn each_hidden_fault_is_found_from_the_trace_alone() {
+    let faults = [
+        vec![Share {
+            place: Place::Network,
+            ms: 80,
+        }],
+        vec![Share {
+            place: Place::Backend,
+            ms: 80,
+        }],
+        vec![
+            Share {
+                place: Place::Network,
+                ms: 60,
+            },
+            Share {
+                place: Place::Backend,
+                ms: 50,
+            },
+        ],
+    ];
+    for fault in faults {
+        let spans = diagnosis::run_with(&fault).await.unwrap();
+        let mut read = diagnosis::read_shares(&spans).unwrap();
+        if fault.len() == 1 {
+            read.sort_by_key(|share| std::cmp::Reverse(share.ms));
+            read.truncate(1);
+        }
+        let hints = diagnosis::judge(&fault, &read);
+        println!("hidden {fault:?}, read off the trace {read:?}");
+        assert!(
+            hints.is_empty(),
+            "fault {fault:?}, read {read:?}: {hints:?}\n{}",
+            diagnosis::drawn(&spans)
+        );
+    }
+}
+
+#[test]
+fn a_diagnosis_is_shown_then_answered_wrongly_with_a_hint_then_rightly() {
+    let (code, stdout, stderr) = runner(&["check", "latency-1"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("backend call received"), "{stdout}");
+    assert!(stdout.contains("--answer network=120"), "{stdout}");
+    let kept = diagnosis::find("latency-1")
+        .unwrap()
+        .kept()
+        .unwrap()
+        .unwrap();
+    let wrong = match kept[0].place {
+        Place::Network => "backend=500",
+        Place::Backend => "network=500",
+    };
+    let (code, stdout, _) = runner(&["check", "latency-1", "--answer", wrong]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("Look again"), "{stdout}");
+    let (code, stdout, _) = runner(&["check", "latency-1", "--answer", &kept[0].to_string()]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("Right: "), "{stdout}");
 }

@@ -4,6 +4,7 @@
 //! - [`book`] makes what the book shows of the steps: diffs and trace pictures;
 //! - [`exercises`] makes each exercise's starter from its step;
 //! - [`check`] runs an attendee's exercise and says what its trace still lacks;
+//! - [`diagnosis`] hides a fault in step 08's programs for the attendee to find in the trace;
 //! - [`drawing`] compares drawings of traces with samples;
 //! - [`process`] builds and runs the steps' real programs;
 //! - [`stdout`] reads back the spans they print;
@@ -16,6 +17,7 @@
 
 pub mod book;
 pub mod check;
+pub mod diagnosis;
 pub mod drawing;
 pub mod exercises;
 pub mod fake_backend;

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use trace_viewer::terminal::printable;
 use workshop::{
     check::{self, Verdict},
+    diagnosis::{self, Diagnosis},
     exercises::{self, StepExercise},
     process::{self, Exited, Pair},
     spans,
@@ -39,7 +40,8 @@ enum Command {
     /// Runs your exercise's programs and says what their trace still lacks (exit code 0: done,
     /// 1: not yet, 2: they cannot run). Without STEP: every exercise, a line each.
     Check {
-        /// The exercise: 03 checks exercises/03-*.
+        /// The exercise: 03 checks exercises/03-*; latency-1 and latency-2 hide a fault in a
+        /// request for you to find in its trace.
         step: Option<String>,
         /// Shows hint N of the exercise (1 when N is left out) instead of checking.
         #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
@@ -47,6 +49,10 @@ enum Command {
         /// Checks the step's own programs, the solution, instead of your exercise.
         #[arg(long)]
         solution: bool,
+        /// Your answer to a diagnosis exercise: where the time goes, and how much of it
+        /// (`--answer network=120`, or `--answer network=80 backend=50`).
+        #[arg(long, value_name = "PLACE=MS", num_args = 1..)]
+        answer: Vec<String>,
     },
     /// Gives you exercise STEP's starter back; your files are kept in target/exercise-backups/.
     Reset {
@@ -64,6 +70,18 @@ async fn main() -> ExitCode {
     match cli.command {
         None => run_step(cli.step).await,
         Some(Command::Check {
+            step: Some(name),
+            hint,
+            answer,
+            ..
+        }) if diagnosis::find(&name).is_some() => {
+            let diagnosis = diagnosis::find(&name).expect("found above");
+            match hint {
+                Some(number) => show_diagnosis_hint(diagnosis, number),
+                None => run_diagnosis(diagnosis, &answer).await,
+            }
+        }
+        Some(Command::Check {
             step,
             hint: Some(number),
             ..
@@ -72,11 +90,13 @@ async fn main() -> ExitCode {
             step: Some(step),
             hint: None,
             solution,
+            ..
         }) => check_one(&step, solution).await,
         Some(Command::Check {
             step: None,
             hint: None,
             solution,
+            ..
         }) => check_all(solution).await,
         Some(Command::Reset { step }) => reset(&step),
         Some(Command::Starters) => write_starters(),
@@ -222,6 +242,88 @@ async fn check_all(solution: bool) -> ExitCode {
         true => ExitCode::SUCCESS,
         false => ExitCode::FAILURE,
     }
+}
+
+/// Shows a request made slow by a hidden fault and asks where the time goes; with `answer`,
+/// judges the answer to the fault last shown.
+async fn run_diagnosis(diagnosis: &Diagnosis, answer: &[String]) -> ExitCode {
+    let name = diagnosis.name;
+    if !answer.is_empty() {
+        let given: Result<Vec<_>, _> = answer.iter().map(|a| diagnosis::parse_share(a)).collect();
+        let given = match given {
+            Ok(given) => given,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        };
+        let fault = match diagnosis.kept() {
+            Ok(Some(fault)) => fault,
+            Ok(None) => {
+                eprintln!(
+                    "error: no request to answer for: `cargo run -p workshop check {name}` \
+                     shows one first"
+                );
+                return ExitCode::from(2);
+            }
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(2);
+            }
+        };
+        let hints = diagnosis::judge(&fault, &given);
+        if hints.is_empty() {
+            let fault: Vec<String> = fault.iter().map(ToString::to_string).collect();
+            println!(
+                "Right: the fault hidden in that request was {}. Run `cargo run -p workshop \
+                 check {name}` again for another.",
+                fault.join(" and ")
+            );
+            return ExitCode::SUCCESS;
+        }
+        println!("Not quite:");
+        for hint in hints {
+            println!("  - {hint}");
+        }
+        println!("\nThe same request, to answer again: the trace above it has not changed.");
+        return ExitCode::FAILURE;
+    }
+    println!("Diagnosis {name}: {}", diagnosis.title);
+    println!(
+        "Running step 08's programs with a fault hidden in them, and sending one request...\n"
+    );
+    let fault = diagnosis.draw();
+    let spans = match diagnosis::run_with(&fault).await {
+        Ok(spans) => spans,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(message) = diagnosis.keep(&fault) {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
+    println!("{}", diagnosis::drawn(&spans));
+    for line in wrapped(diagnosis.question, 96) {
+        println!("{line}");
+    }
+    println!();
+    println!(
+        "Answer with `cargo run -p workshop check {name} --answer network=120` (or \
+         backend=...; both, for two shares). Stuck? `--hint`."
+    );
+    ExitCode::FAILURE
+}
+
+fn show_diagnosis_hint(diagnosis: &Diagnosis, number: usize) -> ExitCode {
+    let count = diagnosis.hints.len();
+    let Some(hint) = number.checked_sub(1).and_then(|at| diagnosis.hints.get(at)) else {
+        eprintln!("error: {} has hints 1 to {count}", diagnosis.name);
+        return ExitCode::from(2);
+    };
+    println!("Hint {number} of {count} for {}:\n\n{hint}", diagnosis.name);
+    ExitCode::SUCCESS
 }
 
 fn reset(step: &str) -> ExitCode {
