@@ -90,7 +90,7 @@ Exercise {
             file: "backend/src/main.rs",
             replace: "span.set_attribute(KeyValue::new(key.clone(), value.clone()));",
             with: "",
-            diagnosis: "has no attribute `demo.origin`",
+            diagnosis: "has no attribute `demo.origin=frontend`",
         },
         Mistake {
             what: "the server span of the wrong kind",

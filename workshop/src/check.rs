@@ -118,6 +118,8 @@ pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<Strin
 
     // Each expected span, matched with the exported span of its service and name.
     let mut matched: Vec<Option<&SpanRecord>> = Vec::new();
+    // The services whose exported spans a sentence has listed already.
+    let mut listed: Vec<&str> = Vec::new();
     for span in expected {
         let same: Vec<&SpanRecord> = exported
             .iter()
@@ -126,7 +128,9 @@ pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<Strin
         matched.push(same.first().copied());
         match same.len() {
             0 if exported.iter().any(|found| found.service == span.service) => {
-                problems.push(missing(span, expected, exported));
+                let first = !listed.contains(&span.service.as_str());
+                listed.push(&span.service);
+                problems.push(missing(span, expected, exported, first));
             }
             0 | 1 => {}
             count => problems.push(format!(
@@ -174,14 +178,28 @@ pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<Strin
                 ));
             }
         }
+        let absent: Vec<String> = span
+            .attributes
+            .iter()
+            .filter(|(key, _)| !found.attributes.contains_key(key))
+            .map(|(key, value)| match value {
+                Some(value) => format!("`{key}={value}`"),
+                None => format!("`{key}`"),
+            })
+            .collect();
+        match absent.as_slice() {
+            [] => {}
+            [one] => problems.push(format!(
+                "`{name}` has no attribute {one}, which the step expects."
+            )),
+            many => problems.push(format!(
+                "`{name}` lacks {} attributes the step expects: {}.",
+                many.len(),
+                many.join(", ")
+            )),
+        }
         for (key, value) in &span.attributes {
             match (found.attributes.get(key), value) {
-                (None, Some(value)) => problems.push(format!(
-                    "`{name}` has no attribute `{key}`; the step expects `{key}={value}`."
-                )),
-                (None, None) => problems.push(format!(
-                    "`{name}` has no attribute `{key}`, which the step expects."
-                )),
                 (Some(seen), Some(value)) if seen != value => problems.push(format!(
                     "`{name}` has `{key}={seen}`; the step expects `{key}={value}`."
                 )),
@@ -214,7 +232,13 @@ pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<Strin
 }
 
 /// The sentence for an expected span its service did not export.
-fn missing(span: &ExpectedSpan, expected: &[ExpectedSpan], exported: &[SpanRecord]) -> String {
+/// With `first`, the sentence lists what the service did export; after that, it does not again.
+fn missing(
+    span: &ExpectedSpan,
+    expected: &[ExpectedSpan],
+    exported: &[SpanRecord],
+    first: bool,
+) -> String {
     let service = &span.service;
     let wanted = describe(span, expected);
     let unexpected: Vec<&SpanRecord> = exported
@@ -230,6 +254,7 @@ fn missing(span: &ExpectedSpan, expected: &[ExpectedSpan], exported: &[SpanRecor
              how a trace is searched. The step expects {wanted}.",
             found.name, span.name
         ),
+        None if !first => format!("The step also expects {wanted}."),
         None => {
             let seen: Vec<String> = exported
                 .iter()
@@ -437,9 +462,13 @@ fn describe(span: &ExpectedSpan, expected: &[ExpectedSpan]) -> String {
         .iter()
         .filter_map(|(key, value)| value.as_ref().map(|value| format!("`{key}={value}`")))
         .collect();
+    let joiner = match span.events.is_empty() {
+        true => ", with",
+        false => " and",
+    };
     match fixed.len() {
-        1 => text.push_str(&format!(" and the attribute {}", fixed[0])),
-        2 => text.push_str(&format!(" and the attributes {}", fixed.join(" and "))),
+        1 => text.push_str(&format!("{joiner} the attribute {}", fixed[0])),
+        2 => text.push_str(&format!("{joiner} the attributes {}", fixed.join(" and "))),
         // A long list is for the step's trace, shown below, to give.
         _ => {}
     }

@@ -122,14 +122,17 @@ pub fn build_in(folder: &std::path::Path, packages: &[String]) -> Result<(), Str
     let mut built = built_packages();
     let mut command = build_command(packages)?;
     command.current_dir(folder).arg("--offline").arg("--quiet");
-    let status = command
+    // Kept, not shown: a mistake's unused imports warn, as they should.
+    let output = command
         .stdin(Stdio::null())
-        .status()
+        .output()
         .map_err(|error| format!("cannot run cargo: {error}"))?;
-    if !status.success() {
+    if !output.status.success() {
         return Err(format!(
-            "cargo build in {} failed ({status})",
-            folder.display()
+            "cargo build in {} failed ({}):\n{}",
+            folder.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
         ));
     }
     built.extend(packages.iter().cloned());

@@ -168,7 +168,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        exercise: None,
+        exercise: exercise_of!("08-http-client-spans"),
         trace: trace_of!("08-http-client-spans"),
     },
     Step {

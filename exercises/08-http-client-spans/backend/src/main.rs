@@ -1,0 +1,146 @@
+// Exercise 08: made from steps/08-http-client-spans by `cargo run -p workshop starters`.
+// Write what each TODO asks for, then `cargo run -p workshop check 08` says what the trace
+// still lacks. `cargo run -p workshop reset 08` gives you this starter back.
+//! Step 08, backend: as in step 07, and it can be given work of a set duration
+//! (`BACKEND_WORK_MS`), shown as a span of its own, so that a trace has a known backend share
+//! to find (the chapter "Where does the latency go?").
+
+// Until every TODO is done, some of what the code imports or holds is unused.
+#![allow(dead_code, unused_imports, unused_mut, unused_variables)]
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use axum::{Router, extract::State, http::HeaderMap, routing::get};
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider},
+};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::BaggagePropagator,
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+
+// The frontend's OTLP exporter, as in step 07.
+#[path = "../../frontend/src/otlp.rs"]
+mod otlp;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    // NEW: how long each request's simulated work takes; 0 (unset) is none.
+    let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // Spans go out over OTLP, as in the frontend (see there).
+    step_exporting::print_exporter_errors();
+    let otlp = listener
+        .unless_stopped(otlp::connect())
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    let app = Backend {
+        tracer: provider.tracer("backend"),
+        propagator: Arc::new(init_propagator()),
+        work,
+    };
+    step_support::serve(listener, router(app)).await;
+
+    // Send the last spans before exiting.
+    otlp::shut_down(provider).await
+}
+
+/// The tracer provider, set up as the frontend's, under the service name `backend`.
+fn init_tracer(
+    exporter: impl SpanExporter + 'static,
+    destination_attributes: Vec<KeyValue>,
+) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("backend"))
+        // What the destination needs to know (Google Cloud: the project).
+        .with_attributes(destination_attributes)
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // Keep every trace, for the demonstration. In production, follow the caller's decision
+        // so that a trace is kept whole or not at all:
+        // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
+        .with_sampler(Sampler::AlwaysOn)
+        // Batched, off the request's path, as in the frontend.
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// The same propagators as the frontend's, to read what it sent: the W3C Trace Context headers
+/// and the W3C Baggage header.
+fn init_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(W3cTraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Backend {
+    tracer: SdkTracer,
+    propagator: Arc<TextMapCompositePropagator>,
+    /// NEW: the simulated work of each request (`BACKEND_WORK_MS`).
+    work: Duration,
+}
+
+fn router(app: Backend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
+}
+
+async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
+    // The caller's span context and baggage, from the headers. Headers that are missing
+    // or malformed give an empty context, and the span below starts a new trace. (The
+    // extractor from step-support holds the headers to the W3C grammar and reads repeated
+    // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
+    // SDK's propagator do not.)
+    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+
+    // The server span of the backend call, a child of the frontend's `backend call` span.
+    let tracer = &app.tracer;
+    let span = tracer
+        .span_builder("backend call received")
+        .with_kind(SpanKind::Server)
+        .start_with_context(tracer, &parent_cx);
+    // NEW: the span goes into a context, so that the simulated work's span can be its child.
+    let cx = parent_cx.with_span(span);
+    // Record the baggage that came with the request on the span, key for key, as the
+    // OpenTelemetry baggage span processors of other languages do. Baggage comes from whoever
+    // called: a production service would copy only the keys it expects.
+    for (key, (value, _metadata)) in parent_cx.baggage() {
+        cx.span()
+            .set_attribute(KeyValue::new(key.clone(), value.clone()));
+    }
+    cx.span().add_event("handling backend call", vec![]);
+
+    eprintln!("backend call received");
+    // ANCHOR: work
+    // NEW: work of a set duration, when asked for. It is a sleep, not real work, and its span
+    // says so: a trace then has a backend share of known size.
+    if !app.work.is_zero() {
+        let milliseconds = i64::try_from(app.work.as_millis()).unwrap_or(i64::MAX);
+        let mut work_span = tracer
+            .span_builder("simulated work")
+            .with_attributes([KeyValue::new("demo.simulated_work_ms", milliseconds)])
+            .start_with_context(tracer, &cx);
+        tokio::time::sleep(app.work).await;
+        work_span.end();
+    }
+    // ANCHOR_END: work
+    cx.span().end();
+    "OK"
+}

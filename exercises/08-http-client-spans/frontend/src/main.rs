@@ -1,0 +1,232 @@
+// Exercise 08: made from steps/08-http-client-spans by `cargo run -p workshop starters`.
+// Write what each TODO asks for, then `cargo run -p workshop check 08` says what the trace
+// still lacks. `cargo run -p workshop reset 08` gives you this starter back.
+//! Step 08, frontend: the HTTP client's own work gets spans, as the post's Go instrumentation
+//! gave it: looking up the backend's name, connecting, sending the request until the answer's
+//! headers arrive, and reading the body (`client_spans.rs`). A request that reuses a pooled
+//! connection shows no lookup and no connect. The `backend call` span now carries the HTTP
+//! semantic-convention attributes. Spans go out over OTLP, as in step 07.
+
+// Until every TODO is done, some of what the code imports or holds is unused.
+#![allow(dead_code, unused_imports, unused_mut, unused_variables)]
+
+use std::{process::ExitCode, sync::Arc};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    routing::get,
+};
+use opentelemetry::{
+    Context, KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
+};
+use opentelemetry_http::HeaderInjector;
+use opentelemetry_sdk::{
+    Resource,
+    propagation::BaggagePropagator,
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+
+mod client_spans;
+// The OTLP exporter, as in step 07 (the backend uses this file too).
+mod otlp;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // Spans go out over OTLP, as in step 07.
+    step_exporting::print_exporter_errors();
+    let otlp = listener
+        .unless_stopped(otlp::connect())
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+
+    // ANCHOR: client
+    // ANCHOR: todo_client
+    // TODO: Let the HTTP client report its own work, under a tracer of its own, `http-client`:
+    // instrument the client builder (`client_spans::instrument`), so that resolving the backend's
+    // name and connecting to it are spans.
+    let client_tracer = provider.tracer("http-client");
+    // A client that reports nothing, so that the code compiles: replace it.
+    let client_builder = config.backend_client_builder();
+    // ANCHOR_END: todo_client
+    let client = step_support::build_client(client_builder).unwrap_or_else(|error| error.exit());
+    // ANCHOR_END: client
+    let app = Frontend {
+        client,
+        backend_url: config.backend_url,
+        tracer: provider.tracer("OT-tracing-demo"),
+        client_tracer,
+        incoming_propagator: Arc::new(init_incoming_propagator()),
+        propagator: Arc::new(init_propagator()),
+    };
+    step_support::serve(listener, router(app)).await;
+
+    // Send the last spans before exiting.
+    otlp::shut_down(provider).await
+}
+
+// ANCHOR: init_tracer
+/// The tracer provider: who this service is, which traces to keep, where spans go.
+fn init_tracer(
+    exporter: impl SpanExporter + 'static,
+    destination_attributes: Vec<KeyValue>,
+) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("frontend"))
+        // What the destination needs to know (Google Cloud: the project).
+        .with_attributes(destination_attributes)
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // Keep every trace, for the demonstration. In production keep a fraction, and follow
+        // the caller's decision when there is one:
+        // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
+        .with_sampler(Sampler::AlwaysOn)
+        // Spans are collected and sent in batches, off the request's path (every 5 s, or
+        // sooner when 512 are waiting; `OTEL_BSP_*` variables change that).
+        .with_batch_exporter(exporter)
+        .build()
+}
+// ANCHOR_END: init_tracer
+
+/// How the frontend's caller may send its trace: the W3C `traceparent`. Baggage from the
+/// internet is not taken in.
+fn init_incoming_propagator() -> W3cTraceContextPropagator {
+    W3cTraceContextPropagator::new()
+}
+
+/// How context crosses the wire to the backend: the W3C Trace Context headers (`traceparent`,
+/// `tracestate`) and the W3C Baggage header (`baggage`).
+fn init_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(W3cTraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Frontend {
+    client: reqwest::Client,
+    backend_url: reqwest::Url,
+    tracer: SdkTracer,
+    /// NEW: the tracer of the HTTP client's own spans.
+    client_tracer: SdkTracer,
+    incoming_propagator: Arc<W3cTraceContextPropagator>,
+    propagator: Arc<TextMapCompositePropagator>,
+}
+
+fn router(app: Frontend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
+}
+
+async fn handle_request(
+    State(app): State<Frontend>,
+    incoming_headers: HeaderMap,
+) -> Result<&'static str, BackendError> {
+    // The caller's trace, if it sent one. Missing or malformed headers give an empty
+    // context, and `incoming call` is then the root of a new trace, as before.
+    let caller_cx = app
+        .incoming_propagator
+        .extract(&W3cHeaderExtractor::new(&incoming_headers));
+    let tracer = &app.tracer;
+    // The request's span is the server side of the user's call: a child of the caller's span,
+    // or the root.
+    let span = tracer
+        .span_builder("incoming call")
+        .with_kind(SpanKind::Server)
+        .start_with_context(tracer, &caller_cx);
+    // The request's context holds its root span; spans started from it are its children.
+    // It also holds baggage, entries that travel with the trace to every service called. It
+    // is the caller's context, which also remembers what the caller said of its trace.
+    let cx = caller_cx
+        .with_span(span)
+        .with_baggage([KeyValue::new("demo.origin", "frontend")]);
+
+    // The backend call as a child span: how long the backend took, as the frontend saw it.
+    // NEW: with the HTTP semantic-convention attributes of the request (method, server).
+    let backend_span = tracer
+        .span_builder("backend call")
+        .with_kind(SpanKind::Client)
+        // ANCHOR: todo_request_attributes
+        // TODO: Give `backend call` the HTTP semantic-convention attributes of the request: its
+        // method and the server it goes to (`client_spans::request_attributes`).
+        // ANCHOR_END: todo_request_attributes
+        .start_with_context(tracer, &cx);
+    // Put the backend call's span context and the baggage into the request's headers.
+    let backend_cx = cx.with_span(backend_span);
+    let mut headers = HeaderMap::new();
+    app.propagator
+        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    let backend_span = backend_cx.span();
+    backend_span.add_event("making backend call", vec![]);
+
+    eprintln!("Sending request...");
+    let result = call_backend(&app, &backend_cx, headers).await;
+    if let Err(error) = &result {
+        // The failure happened here: the exception event and the error status go on this span.
+        backend_span.record_error(error);
+        backend_span.set_status(Status::error(error.to_string()));
+    }
+    // End the child span explicitly, now that the whole answer has been read, so that its
+    // duration is the backend call's and nothing else's.
+    backend_span.end();
+
+    match &result {
+        Ok(status) => eprintln!("backend answered {status}"),
+        Err(error) => {
+            eprintln!("backend call failed: {error}");
+            // The user got an error answer, so the request's span is an error too.
+            cx.span().set_status(Status::error(error.to_string()));
+        }
+    }
+    cx.span().end();
+    result.map(|_| "OK")
+}
+
+// ANCHOR: call_backend
+/// Sends the request and reads the whole answer, so the call is over when this returns.
+/// NEW: sending and reading are spans of their own, children of `backend call` (in
+/// `backend_cx`), and the answer's attributes go on `backend call`.
+async fn call_backend(
+    app: &Frontend,
+    backend_cx: &Context,
+    headers: HeaderMap,
+) -> Result<StatusCode, BackendError> {
+    let request = app.client.get(app.backend_url.clone()).headers(headers);
+    // ANCHOR: todo_send
+    // TODO: Send the request in a span of its own, `send request`, a child of `backend call`
+    // (`client_spans::send`, with the client's tracer and `backend_cx`), then put the answer's
+    // attributes on `backend call` (`client_spans::response_attributes`).
+    // Sent without a span, so that the code compiles: replace it.
+    let response = request.send().await?;
+    // ANCHOR_END: todo_send
+    let status = response.status();
+    // Read the body even from an error answer: the connection can then be reused.
+    // ANCHOR: todo_read_body
+    // TODO: Read the body in a span of its own, `read body`, a child of `backend call`
+    // (`client_spans::read_body`).
+    // Read without a span, so that the code compiles: replace it.
+    response.bytes().await?;
+    // ANCHOR_END: todo_read_body
+    if !status.is_success() {
+        return Err(BackendError::BadStatus(status));
+    }
+    Ok(status)
+}
+// ANCHOR_END: call_backend
