@@ -88,7 +88,9 @@ pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
 /// Why a program may export nothing, for the attendee whose program did not.
 const HOW_SPANS_LEAVE: &str = "A span reaches the exporter only when the tracer comes from a \
      provider that has the exporter installed, and the span is started and ended; a batching \
-     provider sends its last spans only when it is shut down before the program exits.";
+     provider sends its last spans only when it is shut down before the program exits. With the \
+     `tracing` crate, spans reach OpenTelemetry only through a subscriber that has \
+     tracing-opentelemetry's layer.";
 
 /// What differs between the trace a step expects and the spans the programs exported, as
 /// sentences for the attendee, the most basic first; none when the trace is the step's.

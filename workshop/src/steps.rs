@@ -192,7 +192,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        exercise: None,
+        exercise: exercise_of!("10-tracing-crate"),
         trace: trace_of!("10-tracing-crate"),
     },
 ];

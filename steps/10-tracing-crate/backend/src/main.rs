@@ -92,6 +92,7 @@ fn init_tracer(
 
 /// Spans to OpenTelemetry whatever RUST_LOG says, log lines as it says: as in the frontend.
 fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
+    // ANCHOR: todo_subscriber
     let to_the_trace = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_location(false)
@@ -107,6 +108,7 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
         .with(to_the_trace)
         .with(to_the_log)
         .init();
+    // ANCHOR_END: todo_subscriber
 }
 
 /// What every request handler needs.
@@ -179,8 +181,10 @@ async fn handle_request(State(app): State<Backend>) -> &'static str {
         }
         span.set_attribute(key.clone(), value.clone());
     }
+    // ANCHOR: todo_event
     // A span event in the trace, and a log line with the trace id.
     info!("handling backend call");
+    // ANCHOR_END: todo_event
 
     // Work of a set duration, when asked for, in a span that says it is a sleep.
     if !app.work.is_zero() {

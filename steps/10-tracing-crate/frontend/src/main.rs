@@ -105,6 +105,7 @@ fn init_tracer(
 /// whatever RUST_LOG says, so that the trace stays whole; log lines go to stderr, as RUST_LOG
 /// chooses, each with its trace id and span id.
 fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
+    // ANCHOR: todo_subscriber
     let to_the_trace = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         // The attributes the post's spans have, and no more: no source file and line, thread,
@@ -122,6 +123,7 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
         .with(to_the_trace)
         .with(to_the_log)
         .init();
+    // ANCHOR_END: todo_subscriber
 }
 // ANCHOR_END: init_subscriber
 
@@ -203,6 +205,7 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
 
 /// The backend call: a client span, a child of the request's span, with the HTTP semantic
 /// conventions' attributes, ended when the whole answer has been read (when this returns).
+// ANCHOR: todo_backend_call
 #[instrument(
     name = "backend call",
     skip_all,
@@ -219,6 +222,7 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
         network.peer.port = field::Empty,
     )
 )]
+// ANCHOR_END: todo_backend_call
 async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {
     // This span's context, and baggage, into the request's headers: `context()` is the
     // OpenTelemetry context tracing-opentelemetry keeps for the current span.
@@ -228,8 +232,10 @@ async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {
     let mut headers = HeaderMap::new();
     app.propagator
         .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    // ANCHOR: todo_event
     // An event in a span: a span event in the trace, and a log line with this span's ids.
     info!("making backend call");
+    // ANCHOR_END: todo_event
 
     let result = send_and_read(app, headers).await;
     if let Err(error) = &result {
