@@ -188,31 +188,44 @@ async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
         .unwrap()
         .join(format!("mistakes-{}", std::process::id()));
     let mut members = Vec::new();
+    let mut built = Vec::new();
     let mut cases = Vec::new();
     for exercise in exercises::all() {
         for (index, mistake) in exercise.exercise.mistakes.iter().enumerate() {
-            let program = mistake.program();
-            let package = format!("mistake-{}-{}-{program}", exercise.step.number, index + 1);
             let folder = format!("{}-{}", exercise.step.number, index + 1);
-            for (relative, text) in exercise.with_mistake(mistake, &package).unwrap() {
+            let packages: Vec<(&str, String)> = exercise
+                .mistaken_programs(mistake)
+                .unwrap()
+                .into_iter()
+                .map(|program| (program, format!("mistake-{folder}-{program}")))
+                .collect();
+            for (relative, text) in exercise.with_mistake(mistake, &packages).unwrap() {
                 write(&scratch.join(&folder), &relative, &text);
             }
-            members.push(format!("{folder}/{program}"));
-            let programs = match program {
-                "frontend" => [package.clone(), exercise.step.backend()],
-                _ => [exercise.step.frontend(), package.clone()],
+            let package_of = |program: &str, step_package: String| {
+                packages
+                    .iter()
+                    .find(|(each, _)| *each == program)
+                    .map_or(step_package, |(_, package)| package.clone())
             };
-            cases.push((exercise, mistake, package, programs));
+            let programs = [
+                package_of("frontend", exercise.step.frontend()),
+                package_of("backend", exercise.step.backend()),
+            ];
+            for (program, package) in &packages {
+                members.push(format!("{folder}/{program}"));
+                built.push(package.clone());
+            }
+            cases.push((exercise, mistake, programs));
         }
     }
     assert!(cases.len() >= 20, "only {} mistakes", cases.len());
     write(&scratch, "Cargo.toml", &scratch_manifest(&members));
     fs::copy(repository().join("Cargo.lock"), scratch.join("Cargo.lock")).unwrap();
-    let packages: Vec<String> = cases.iter().map(|case| case.2.clone()).collect();
-    process::build_in(&scratch, &packages).unwrap();
+    process::build_in(&scratch, &built).unwrap();
 
     let mut missed = Vec::new();
-    for (exercise, mistake, _, programs) in &cases {
+    for (exercise, mistake, programs) in &cases {
         let report = check::check(exercise, programs).await;
         let caught = report.verdict == Verdict::NotYet
             && report

@@ -94,4 +94,5 @@ Exercise {
             diagnosis: "not a span",
         },
     ],
+    scenarios: &[],
 }

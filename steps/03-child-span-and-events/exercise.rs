@@ -85,4 +85,5 @@ Exercise {
             diagnosis: "has no event `making backend call`",
         },
     ],
+    scenarios: &[],
 }

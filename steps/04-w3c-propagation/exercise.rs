@@ -103,4 +103,5 @@ Exercise {
             diagnosis: "received no `baggage` header",
         },
     ],
+    scenarios: &[],
 }

@@ -107,4 +107,5 @@ Exercise {
             diagnosis: "has no event `handling backend call`",
         },
     ],
+    scenarios: &[],
 }

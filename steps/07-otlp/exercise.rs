@@ -96,4 +96,5 @@ Exercise {
             diagnosis: "Your backend exported no span",
         },
     ],
+    scenarios: &[],
 }

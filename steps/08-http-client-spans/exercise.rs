@@ -108,4 +108,5 @@ Exercise {
             diagnosis: "`backend call` lacks",
         },
     ],
+    scenarios: &[],
 }

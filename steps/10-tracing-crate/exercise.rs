@@ -118,4 +118,5 @@ Exercise {
             diagnosis: "Extract the caller's context",
         },
     ],
+    scenarios: &[],
 }

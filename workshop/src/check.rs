@@ -7,7 +7,7 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use crate::{
-    exercises::{Received, StepExercise},
+    exercises::{Expect, Received, Scenario, StepExercise},
     process::{self, BuildFailure, Exited, Service},
     spans::{self, SpanRecord, kind_name},
 };
@@ -576,7 +576,7 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         Err(error) => return cannot_run(format!("the build stopped: {error}\n")),
     }
     let [frontend, backend] = programs;
-    let (answer, frontend_exited, backend_exited) = match run_once(frontend, backend).await {
+    let (answer, frontend_exited, backend_exited) = match run_once(frontend, backend, &[]).await {
         Ok(ran) => ran,
         Err(error) => {
             text.push_str(&format!(
@@ -635,6 +635,16 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         ));
     }
     text.push_str(&seen(&exported));
+    // The variables the step reads, tried once its plain run is right.
+    if problems.is_empty() {
+        for scenario in exercise.exercise.scenarios {
+            match run_scenario(scenario, frontend, backend, &expected).await {
+                Ok(None) => {}
+                Ok(Some(problem)) => problems.push(problem),
+                Err(error) => return cannot_run(format!("{text}\n{error}\n")),
+            }
+        }
+    }
     if problems.is_empty() {
         text.push_str(&format!(
             "\nDone: that is step {}'s trace. The solution is the step's own code, in steps/{}/.\n",
@@ -665,6 +675,67 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
     }
 }
 
+/// Runs the programs once more with `scenario`'s variables, and says what is wrong with what
+/// they exported then, if anything.
+async fn run_scenario(
+    scenario: &Scenario,
+    frontend: &str,
+    backend: &str,
+    expected: &[ExpectedSpan],
+) -> Result<Option<String>, String> {
+    let (_, frontend_exited, backend_exited) = run_once(frontend, backend, scenario.env).await?;
+    let mut exported = Vec::new();
+    for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
+        let spans = exited.parse_spans()?;
+        exported.extend(named_for(name, spans, &mut Vec::new()));
+    }
+    let settings: Vec<String> = scenario
+        .env
+        .iter()
+        .map(|(name, value)| format!("`{name}={value}`"))
+        .collect();
+    let wrong = match scenario.expect {
+        Expect::NoSpans => !exported.is_empty(),
+        Expect::WithoutAttribute(key) => {
+            let mut without = expected.to_vec();
+            for span in &mut without {
+                span.attributes.retain(|(name, _)| name != key);
+            }
+            !diagnose(&without, &exported).is_empty()
+                || exported
+                    .iter()
+                    .any(|span| span.attributes.contains_key(key))
+        }
+    };
+    if !wrong {
+        return Ok(None);
+    }
+    let count = match exported.len() {
+        0 => "no span".to_owned(),
+        1 => "one span".to_owned(),
+        n => format!("{n} spans"),
+    };
+    let holding: Vec<String> = match scenario.expect {
+        Expect::WithoutAttribute(key) => exported
+            .iter()
+            .filter_map(|span| {
+                let value = span.attributes.get(key)?;
+                Some(format!("`{}` with `{key}={value}`", span.name))
+            })
+            .collect(),
+        Expect::NoSpans => Vec::new(),
+    };
+    let among = match holding.is_empty() {
+        true => String::new(),
+        false => format!(", {}", holding.join(", ")),
+    };
+    Ok(Some(format!(
+        "With {} (both programs), {}. Your programs exported {count}{among}.",
+        settings.join(" and "),
+        scenario.say
+    )))
+}
+
 /// How long the network between the frontend and the backend holds the bytes of a check's
 /// request, each way: the backend call takes at least twice this.
 pub const NETWORK_DELAY: Duration = Duration::from_millis(20);
@@ -675,6 +746,7 @@ pub const NETWORK_DELAY: Duration = Duration::from_millis(20);
 async fn run_once(
     frontend: &str,
     backend: &str,
+    both_env: &[(&str, &str)],
 ) -> Result<
     (
         Result<(reqwest::StatusCode, String), String>,
@@ -683,7 +755,7 @@ async fn run_once(
     ),
     String,
 > {
-    let backend = Service::start(backend, &[]).await?;
+    let backend = Service::start(backend, both_env).await?;
     let upstream = backend.address().to_string();
     let delay = NETWORK_DELAY.as_millis().to_string();
     let proxy_env = [("UPSTREAM_ADDR", upstream.as_str()), ("DELAY_MS", &delay)];
@@ -695,7 +767,9 @@ async fn run_once(
         }
     };
     let proxy_url = proxy.url();
-    let frontend = match Service::start(frontend, &[("BACKEND_URL", &proxy_url)]).await {
+    let mut frontend_env = both_env.to_vec();
+    frontend_env.push(("BACKEND_URL", &proxy_url));
+    let frontend = match Service::start(frontend, &frontend_env).await {
         Ok(frontend) => frontend,
         Err(error) => {
             let _ = proxy.stop().await;

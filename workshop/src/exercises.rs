@@ -40,6 +40,28 @@ pub struct Exercise {
     pub backend_receives: Option<Received>,
     /// The mistakes the check is proven to catch.
     pub mistakes: &'static [Mistake],
+    /// Runs with variables the step reads, each with what the step exports then: the check
+    /// tries them once the plain run is right.
+    pub scenarios: &'static [Scenario],
+}
+
+/// A run of a step's programs with variables it reads, and what it exports then.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Scenario {
+    /// The variables, given to both programs.
+    pub env: &'static [(&'static str, &'static str)],
+    pub expect: Expect,
+    /// What the step does with them, and what to read, for an attendee whose programs do not.
+    pub say: &'static str,
+}
+
+/// What a step's programs export in a [`Scenario`].
+#[derive(Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Nothing: every trace dropped by the sampler.
+    NoSpans,
+    /// The step's trace without this attribute on any span.
+    WithoutAttribute(&'static str),
 }
 
 /// One region of a step's file that the starter leaves to the attendee.
@@ -185,21 +207,44 @@ impl StepExercise {
         Ok(files)
     }
 
+    /// The programs `mistake` is made in: the one its file belongs to, and the backend too
+    /// when it includes that file from the frontend (`#[path = "../../frontend/src/..."]`).
+    pub fn mistaken_programs(&self, mistake: &Mistake) -> Result<Vec<&'static str>, String> {
+        let program = mistake.program();
+        let backend_main = repository()
+            .join("steps")
+            .join(self.step.folder)
+            .join("backend/src/main.rs");
+        let included = format!("#[path = \"../../{}\"]", mistake.file);
+        match program {
+            "frontend" if read(&backend_main)?.contains(&included) => {
+                Ok(vec!["frontend", "backend"])
+            }
+            "frontend" => Ok(vec!["frontend"]),
+            _ => Ok(vec!["backend"]),
+        }
+    }
+
     /// The step's own code with `mistake` made in it, for the tests that prove the check
     /// catches it: both programs' files, as (path relative to the step's folder, contents),
-    /// the one the mistake is in as the package `package`. Its `Cargo.toml` is the only one.
+    /// each program in `packages` (program, package) with a `Cargo.toml` naming it so.
     pub fn with_mistake(
         &self,
         mistake: &Mistake,
-        package: &str,
+        packages: &[(&str, String)],
     ) -> Result<Vec<(String, String)>, String> {
-        let program = mistake.program();
         let mut files = Vec::new();
         let mut made = false;
         for each in ["frontend", "backend"] {
-            for (relative, mut text) in self.program_files(each, package, "a mistake")? {
+            let package = packages
+                .iter()
+                .find(|(program, _)| *program == each)
+                .map(|(_, package)| package.as_str());
+            for (relative, mut text) in
+                self.program_files(each, package.unwrap_or("unused"), "a mistake")?
+            {
                 // The other program is there for what the mistaken one includes from it.
-                if each != program && relative.ends_with("/Cargo.toml") {
+                if package.is_none() && relative.ends_with("/Cargo.toml") {
                     continue;
                 }
                 if relative == mistake.file {

@@ -1,6 +1,6 @@
 //! The workshop's steps: which programs each has and what it adds.
 
-use crate::exercises::{Exercise, Mistake, Received, Todo};
+use crate::exercises::{Exercise, Expect, Mistake, Received, Scenario, Todo};
 
 /// One step of the workshop: a folder under `steps/` with a frontend and a backend package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,7 +180,7 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        exercise: None,
+        exercise: exercise_of!("09-propagators-and-sampling"),
         trace: trace_of!("09-propagators-and-sampling"),
     },
     Step {

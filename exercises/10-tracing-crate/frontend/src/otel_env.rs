@@ -41,7 +41,9 @@ impl Propagators {
     /// `none` means none. A name repeated counts once. Names this program does not know are
     /// reported once, on stderr, and left out: the others still work.
     pub fn from_env() -> Result<Self, StartupError> {
+        // ANCHOR: todo_propagators_variable
         let value = read("OTEL_PROPAGATORS")?;
+        // ANCHOR_END: todo_propagators_variable
         let (propagators, unknown) = Self::parse(value.as_deref().unwrap_or(DEFAULT_PROPAGATORS));
         if !unknown.is_empty() {
             eprintln!("{}", unknown_warning(&unknown));
@@ -209,6 +211,7 @@ fn parse_sampler(name: &str, argument: Option<&str>) -> Result<Sampler, StartupE
         },
     };
     let parent_based = |root: Sampler| Sampler::ParentBased(Box::new(root));
+    // ANCHOR: todo_sampler_names
     Ok(match name {
         "always_on" => Sampler::AlwaysOn,
         "always_off" => Sampler::AlwaysOff,
@@ -225,4 +228,5 @@ fn parse_sampler(name: &str, argument: Option<&str>) -> Result<Sampler, StartupE
             ));
         }
     })
+    // ANCHOR_END: todo_sampler_names
 }

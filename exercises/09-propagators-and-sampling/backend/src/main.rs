@@ -1,0 +1,141 @@
+// Exercise 09: made from steps/09-propagators-and-sampling by `cargo run -p workshop starters`.
+// Write what each TODO asks for, then `cargo run -p workshop check 09` says what the trace
+// still lacks. `cargo run -p workshop reset 09` gives you this starter back.
+//! Step 09, backend: the trace header formats it reads and the sampler that decides which
+//! traces it keeps come from `OTEL_PROPAGATORS` and `OTEL_TRACES_SAMPLER`, as in the frontend
+//! (see there). Its default sampler, `parentbased_always_on`, follows the frontend's decision.
+
+// Until every TODO is done, some of what the code imports or holds is unused.
+#![allow(dead_code, unused_imports, unused_mut, unused_variables)]
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use axum::{Router, extract::State, http::HeaderMap, routing::get};
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider},
+};
+use opentelemetry_sdk::{
+    Resource,
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use otel_env::Propagators;
+use step_support::{BackendConfig, W3cHeaderExtractor};
+
+// NEW: OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, read as in the frontend: one file.
+#[path = "../../frontend/src/otel_env.rs"]
+// `build_without_baggage` is the frontend's, for what its callers send: not used here.
+#[allow(dead_code)]
+mod otel_env;
+// The frontend's OTLP exporter, as in step 07.
+#[path = "../../frontend/src/otlp.rs"]
+mod otlp;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    // NEW: propagators and sampler from OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER.
+    let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
+    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
+    // How long each request's simulated work takes; 0 (unset) is none.
+    let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // Spans go out over OTLP, as in the frontend (see there).
+    step_exporting::print_exporter_errors();
+    let otlp = listener
+        .unless_stopped(otlp::connect())
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    let app = Backend {
+        tracer: provider.tracer("backend"),
+        propagator: Arc::new(propagators.build()),
+        work,
+    };
+    step_support::serve(listener, router(app)).await;
+
+    // Send the last spans before exiting.
+    otlp::shut_down(provider).await
+}
+
+/// The tracer provider, set up as the frontend's, under the service name `backend`.
+fn init_tracer(
+    exporter: impl SpanExporter + 'static,
+    destination_attributes: Vec<KeyValue>,
+    sampler: Sampler,
+) -> SdkTracerProvider {
+    let resource = Resource::builder()
+        .with_service_name(step_support::service_name("backend"))
+        // What the destination needs to know (Google Cloud: the project).
+        .with_attributes(destination_attributes)
+        .build();
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // NEW: the sampler OTEL_TRACES_SAMPLER names; by default, the caller's decision.
+        .with_sampler(sampler)
+        // Batched, off the request's path, as in the frontend.
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Backend {
+    tracer: SdkTracer,
+    propagator: Arc<TextMapCompositePropagator>,
+    /// The simulated work of each request (`BACKEND_WORK_MS`).
+    work: Duration,
+}
+
+fn router(app: Backend) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        .with_state(app)
+}
+
+async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
+    // The caller's span context and baggage, from the headers. Headers that are missing
+    // or malformed give an empty context, and the span below starts a new trace. (The
+    // extractor from step-support holds the headers to the W3C grammar and reads repeated
+    // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
+    // SDK's propagator do not.)
+    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+
+    // The server span of the backend call, a child of the frontend's `backend call` span.
+    let tracer = &app.tracer;
+    let span = tracer
+        .span_builder("backend call received")
+        .with_kind(SpanKind::Server)
+        .start_with_context(tracer, &parent_cx);
+    let cx = parent_cx.with_span(span);
+    // Record the baggage that came with the request on the span, key for key, as the
+    // OpenTelemetry baggage span processors of other languages do. Baggage comes from whoever
+    // called: a production service would copy only the keys it expects.
+    for (key, (value, _metadata)) in parent_cx.baggage() {
+        cx.span()
+            .set_attribute(KeyValue::new(key.clone(), value.clone()));
+    }
+    cx.span().add_event("handling backend call", vec![]);
+
+    eprintln!("backend call received");
+    // Work of a set duration, when asked for. It is a sleep, not real work, and its span
+    // says so: a trace then has a backend share of known size.
+    if !app.work.is_zero() {
+        let milliseconds = i64::try_from(app.work.as_millis()).unwrap_or(i64::MAX);
+        let mut work_span = tracer
+            .span_builder("simulated work")
+            .with_attributes([KeyValue::new("demo.simulated_work_ms", milliseconds)])
+            .start_with_context(tracer, &cx);
+        tokio::time::sleep(app.work).await;
+        work_span.end();
+    }
+    cx.span().end();
+    "OK"
+}
