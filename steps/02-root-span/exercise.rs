@@ -20,6 +20,10 @@ Exercise {
         in place of the stand-in. It is ended already, by `span.end()` near the end of the handler.
         "#,
     ],
+    why_no_span: r#"
+        A span reaches stdout only when the tracer comes from the provider that has the
+        exporter (`with_simple_exporter`), and the span is started and ended.
+        "#,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

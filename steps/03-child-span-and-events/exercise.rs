@@ -21,6 +21,10 @@ Exercise {
         `backend_span.end();`.
         "#,
     ],
+    why_no_span: r#"
+        A span reaches stdout only when the tracer comes from the provider that has the
+        exporter, and the span is started and ended.
+        "#,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

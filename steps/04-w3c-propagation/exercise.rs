@@ -24,6 +24,10 @@ Exercise {
         `app.propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));`.
         "#,
     ],
+    why_no_span: r#"
+        A span reaches stdout only when the tracer comes from the provider that has the
+        exporter, and the span is started and ended.
+        "#,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

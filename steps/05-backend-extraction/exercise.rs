@@ -23,6 +23,10 @@ Exercise {
         and `span.add_event("handling backend call", vec![]);`.
         "#,
     ],
+    why_no_span: r#"
+        The backend's spans reach stdout as the frontend's do: from a tracer of the provider
+        that has the exporter, once they are started and ended.
+        "#,
     todos: &[
         Todo {
             file: "backend/src/main.rs",

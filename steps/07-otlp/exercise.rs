@@ -21,6 +21,11 @@ Exercise {
         `otlp::shut_down(provider).await` as the last expression of `main`, in place of the stand-in.
         "#,
     ],
+    why_no_span: r#"
+        A span reaches the OTLP endpoint only when the exporter is installed in the provider
+        (`with_batch_exporter`), and, batched, only when the provider is shut down before
+        the program exits: the batch processor sends every 5 s.
+        "#,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

@@ -25,6 +25,10 @@ Exercise {
         `client_spans::read_body(&app.client_tracer, backend_cx, response).await?;`.
         "#,
     ],
+    why_no_span: r#"
+        A span reaches the OTLP endpoint only from a tracer of the provider that has the
+        exporter, once it is ended, and once the provider is shut down.
+        "#,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

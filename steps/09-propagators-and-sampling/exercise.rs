@@ -25,6 +25,10 @@ Exercise {
         the error naming `OTEL_TRACES_SAMPLER` and the names it takes.
         "#,
     ],
+    why_no_span: r#"
+        A span reaches the OTLP endpoint only when the sampler keeps its trace: with no
+        `OTEL_TRACES_SAMPLER`, the default, `parentbased_always_on`, keeps every trace.
+        "#,
     todos: &[
         Todo {
             file: "frontend/src/otel_env.rs",

@@ -27,6 +27,12 @@ Exercise {
         `info!("making backend call");` and, in the backend, `info!("handling backend call");`.
         "#,
     ],
+    why_no_span: r#"
+        `tracing`'s spans reach OpenTelemetry only through a subscriber that has
+        tracing-opentelemetry's layer, filtered so that INFO spans pass
+        (`logs::trace_filter()`), and the provider must be shut down before the program
+        exits.
+        "#,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

@@ -85,23 +85,21 @@ pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
     Ok(spans)
 }
 
-/// Why a program may export nothing, for the attendee whose program did not.
-const HOW_SPANS_LEAVE: &str = "A span reaches the exporter only when the tracer comes from a \
-     provider that has the exporter installed, and the span is started and ended; a batching \
-     provider sends its last spans only when it is shut down before the program exits. With the \
-     `tracing` crate, spans reach OpenTelemetry only through a subscriber that has \
-     tracing-opentelemetry's layer.";
-
 /// What differs between the trace a step expects and the spans the programs exported, as
 /// sentences for the attendee, the most basic first; none when the trace is the step's.
-pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<String> {
+/// `why_no_span` says, in the step's terms, what a program that exports nothing may lack.
+pub fn diagnose(
+    expected: &[ExpectedSpan],
+    exported: &[SpanRecord],
+    why_no_span: &str,
+) -> Vec<String> {
     let mut problems = Vec::new();
     if exported.is_empty() {
         let services: Vec<String> = distinct(expected.iter().map(|span| span.service.clone()));
         problems.push(format!(
             "Your programs exported no span at all; the step expects spans from the {}. {}",
             services.join(" and the "),
-            HOW_SPANS_LEAVE
+            why_no_span
         ));
     }
     for service in distinct(expected.iter().map(|span| span.service.clone())) {
@@ -113,7 +111,7 @@ pub fn diagnose(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<Strin
                 .map(|span| describe(span, expected))
                 .unwrap_or_default();
             problems.push(format!(
-                "Your {service} exported no span; the step expects {first}. {HOW_SPANS_LEAVE}"
+                "Your {service} exported no span; the step expects {first}. {why_no_span}"
             ));
         }
     }
@@ -625,7 +623,8 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         Ok(expected) => expected,
         Err(error) => return cannot_run(format!("the step's trace.txt: {error}\n")),
     };
-    problems.extend(diagnose(&expected, &exported));
+    let why_no_span: Vec<&str> = exercise.exercise.why_no_span.split_whitespace().collect();
+    problems.extend(diagnose(&expected, &exported, &why_no_span.join(" ")));
     problems.extend(too_short(&expected, &exported));
     if let Some(received) = &exercise.exercise.backend_receives {
         problems.extend(headers_problems(
@@ -701,7 +700,7 @@ async fn run_scenario(
             for span in &mut without {
                 span.attributes.retain(|(name, _)| name != key);
             }
-            !diagnose(&without, &exported).is_empty()
+            !diagnose(&without, &exported, "").is_empty()
                 || exported
                     .iter()
                     .any(|span| span.attributes.contains_key(key))

@@ -35,6 +35,9 @@ const WIDTH: usize = 100;
 pub struct Exercise {
     /// From a first pointer at the right API to nearly the answer.
     pub hints: &'static [&'static str],
+    /// What a program of this step that exports no span may lack, in the step's terms: the
+    /// check says it when one does not.
+    pub why_no_span: &'static str,
     pub todos: &'static [Todo],
     /// For a step whose backend is not traced but logs the trace headers it received.
     pub backend_receives: Option<Received>,
