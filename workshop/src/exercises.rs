@@ -716,13 +716,20 @@ mod tests {
     }
 
     #[test]
-    fn every_step_with_an_exercise_file_has_its_exercise_and_no_other_does() {
+    fn every_step_with_an_exercise_file_has_a_whole_exercise_and_no_other_does() {
         for step in STEPS {
             let file = repository()
                 .join("steps")
                 .join(step.folder)
                 .join(EXERCISE_FILE);
             assert_eq!(file.exists(), step.exercise.is_some(), "{}", file.display());
+            if let Some(exercise) = step.exercise {
+                // Something to write, help to write it, and mistakes proven caught.
+                assert!(!exercise.todos.is_empty(), "{}", step.number);
+                assert!(exercise.hints.len() >= 2, "{}", step.number);
+                assert!(!exercise.why_no_span.trim().is_empty(), "{}", step.number);
+                assert!(exercise.mistakes.len() >= 2, "{}", step.number);
+            }
         }
     }
 
