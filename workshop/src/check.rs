@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use crate::{
     exercises::{Expect, Received, Scenario, StepExercise},
-    process::{self, BuildFailure, Exited, Service},
+    process::{self, BuildFailure, Exited},
     spans::{self, SpanRecord, kind_name},
 };
 
@@ -574,7 +574,14 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         Err(error) => return cannot_run(format!("the build stopped: {error}\n")),
     }
     let [frontend, backend] = programs;
-    let (answer, frontend_exited, backend_exited) = match run_once(frontend, backend, &[]).await {
+    let (answer, frontend_exited, backend_exited) = match process::one_request_through_proxy(
+        [frontend, backend],
+        &[],
+        &[],
+        NETWORK_DELAY,
+    )
+    .await
+    {
         Ok(ran) => ran,
         Err(error) => {
             text.push_str(&format!(
@@ -682,7 +689,9 @@ async fn run_scenario(
     backend: &str,
     expected: &[ExpectedSpan],
 ) -> Result<Option<String>, String> {
-    let (_, frontend_exited, backend_exited) = run_once(frontend, backend, scenario.env).await?;
+    let (_, frontend_exited, backend_exited) =
+        process::one_request_through_proxy([frontend, backend], scenario.env, &[], NETWORK_DELAY)
+            .await?;
     let mut exported = Vec::new();
     for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
         let spans = exited.parse_spans()?;
@@ -738,50 +747,6 @@ async fn run_scenario(
 /// How long the network between the frontend and the backend holds the bytes of a check's
 /// request, each way: the backend call takes at least twice this.
 pub const NETWORK_DELAY: Duration = Duration::from_millis(20);
-
-/// Starts the backend, a delay proxy in front of it ([`NETWORK_DELAY`]) and the frontend
-/// calling the backend through the proxy; sends the frontend one request; stops the frontend,
-/// the proxy and the backend with SIGTERM. The frontend's answer, and how the two exited.
-async fn run_once(
-    frontend: &str,
-    backend: &str,
-    both_env: &[(&str, &str)],
-) -> Result<
-    (
-        Result<(reqwest::StatusCode, String), String>,
-        Exited,
-        Exited,
-    ),
-    String,
-> {
-    let backend = Service::start(backend, both_env).await?;
-    let upstream = backend.address().to_string();
-    let delay = NETWORK_DELAY.as_millis().to_string();
-    let proxy_env = [("UPSTREAM_ADDR", upstream.as_str()), ("DELAY_MS", &delay)];
-    let proxy = match Service::start(process::DELAY_PROXY, &proxy_env).await {
-        Ok(proxy) => proxy,
-        Err(error) => {
-            let _ = backend.stop().await;
-            return Err(error);
-        }
-    };
-    let proxy_url = proxy.url();
-    let mut frontend_env = both_env.to_vec();
-    frontend_env.push(("BACKEND_URL", &proxy_url));
-    let frontend = match Service::start(frontend, &frontend_env).await {
-        Ok(frontend) => frontend,
-        Err(error) => {
-            let _ = proxy.stop().await;
-            let _ = backend.stop().await;
-            return Err(error);
-        }
-    };
-    let answer = process::http_get(&frontend.url()).await;
-    let frontend = frontend.stop().await;
-    let _ = proxy.stop().await;
-    let backend = backend.stop().await;
-    Ok((answer, frontend?, backend?))
-}
 
 /// The frontend's client spans that are shorter than the call they measure: the network alone
 /// takes twice [`NETWORK_DELAY`] (request and answer), so a span that lasted less ended before

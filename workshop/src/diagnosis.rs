@@ -16,7 +16,7 @@ use std::{
 };
 
 use crate::{
-    process::{self, Exited, Service},
+    process,
     spans::{self, SpanRecord},
     steps::{self, Step},
 };
@@ -302,18 +302,14 @@ pub async fn run_with(fault: &[Share]) -> Result<Vec<SpanRecord>, String> {
         .map_err(|error| error.to_string())??;
 
     let work = share(Place::Backend).to_string();
-    let backend = Service::start(&step.backend(), &[("BACKEND_WORK_MS", &work)]).await?;
-    let upstream = backend.address().to_string();
-    // Half the round trip each way.
-    let delay = (share(Place::Network) / 2).to_string();
-    let proxy_env = [("UPSTREAM_ADDR", upstream.as_str()), ("DELAY_MS", &delay)];
-    let proxy = Service::start(process::DELAY_PROXY, &proxy_env).await?;
-    let proxy_url = proxy.url();
-    let frontend = Service::start(&step.frontend(), &[("BACKEND_URL", &proxy_url)]).await?;
-    let answer = process::http_get(&frontend.url()).await;
-    let frontend: Exited = frontend.stop().await?;
-    let _ = proxy.stop().await;
-    let backend: Exited = backend.stop().await?;
+    let (answer, frontend, backend) = process::one_request_through_proxy(
+        [&step.frontend(), &step.backend()],
+        &[],
+        &[("BACKEND_WORK_MS", &work)],
+        // Half the round trip each way.
+        Duration::from_millis(share(Place::Network) / 2),
+    )
+    .await?;
     match answer {
         Ok((status, _)) if status.is_success() => {}
         Ok((status, body)) => return Err(format!("the frontend answered {status}: {body:?}")),

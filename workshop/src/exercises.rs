@@ -162,19 +162,24 @@ impl StepExercise {
 
     /// The package of the starter's frontend: `exercise-03-frontend`.
     pub fn frontend(&self) -> String {
-        format!("exercise-{}-frontend", self.step.number)
+        self.package("frontend")
     }
 
     /// The package of the starter's backend: `exercise-03-backend`.
     pub fn backend(&self) -> String {
-        format!("exercise-{}-backend", self.step.number)
+        self.package("backend")
+    }
+
+    /// The package of one of the starter's programs: `exercise-03-frontend`.
+    fn package(&self, program: &str) -> String {
+        format!("exercise-{}-{program}", self.step.number)
     }
 
     /// Every file of the starter, as (path relative to the repository, contents).
     pub fn starter(&self) -> Result<Vec<(String, String)>, String> {
         let mut files = Vec::new();
         for program in ["frontend", "backend"] {
-            let package = format!("exercise-{}-{program}", self.step.number);
+            let package = self.package(program);
             let description = format!(
                 "Exercise {}, {program}: the starter of step {} ({}), for you to complete",
                 self.step.number, self.step.number, self.step.title

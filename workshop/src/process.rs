@@ -642,6 +642,51 @@ impl Pair {
     }
 }
 
+/// A frontend's answer to `GET /`, or why there was none.
+pub type Answer = Result<(reqwest::StatusCode, String), String>;
+
+/// Starts the `backend` package, a delay proxy in front of it that holds every byte `delay`
+/// each way, and the `frontend` package calling the backend through the proxy; sends the
+/// frontend one request; stops the frontend, the proxy and the backend with SIGTERM. Both
+/// programs get `both_env`; the backend `backend_env` too. The frontend's answer, and how the
+/// two exited.
+pub async fn one_request_through_proxy(
+    [frontend, backend]: [&str; 2],
+    both_env: &[(&str, &str)],
+    backend_env: &[(&str, &str)],
+    delay: Duration,
+) -> Result<(Answer, Exited, Exited), String> {
+    let mut env = both_env.to_vec();
+    env.extend_from_slice(backend_env);
+    let backend = Service::start(backend, &env).await?;
+    let upstream = backend.address().to_string();
+    let delay = delay.as_millis().to_string();
+    let proxy_env = [("UPSTREAM_ADDR", upstream.as_str()), ("DELAY_MS", &delay)];
+    let proxy = match Service::start(DELAY_PROXY, &proxy_env).await {
+        Ok(proxy) => proxy,
+        Err(error) => {
+            let _ = backend.stop().await;
+            return Err(error);
+        }
+    };
+    let proxy_url = proxy.url();
+    let mut env = both_env.to_vec();
+    env.push(("BACKEND_URL", &proxy_url));
+    let frontend = match Service::start(frontend, &env).await {
+        Ok(frontend) => frontend,
+        Err(error) => {
+            let _ = proxy.stop().await;
+            let _ = backend.stop().await;
+            return Err(error);
+        }
+    };
+    let answer = http_get(&frontend.url()).await;
+    let frontend = frontend.stop().await;
+    let _ = proxy.stop().await;
+    let backend = backend.stop().await;
+    Ok((answer, frontend?, backend?))
+}
+
 /// The text of `bytes`, taken out of it, but for a character cut in two at its end, which
 /// stays for the next read to complete. Bytes that are not UTF-8 become U+FFFD.
 fn decoded_so_far(bytes: &mut Vec<u8>) -> String {
