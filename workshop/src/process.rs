@@ -605,22 +605,12 @@ impl Pair {
         both_env: &[(&str, &str)],
         frontend_env: &[(&str, &str)],
     ) -> Result<Pair, String> {
-        Self::start_packages([&step.frontend(), &step.backend()], both_env, frontend_env).await
-    }
-
-    /// As [`Pair::start_with`], with the two programs named by their packages, frontend first:
-    /// an exercise's (`exercise-03-frontend`) rather than a step's.
-    pub async fn start_packages(
-        [frontend, backend]: [&str; 2],
-        both_env: &[(&str, &str)],
-        frontend_env: &[(&str, &str)],
-    ) -> Result<Pair, String> {
-        let backend = Service::start(backend, both_env).await?;
+        let backend = Service::start(&step.backend(), both_env).await?;
         let backend_url = backend.url();
         let mut env = both_env.to_vec();
         env.push(("BACKEND_URL", backend_url.as_str()));
         env.extend_from_slice(frontend_env);
-        match Service::start(frontend, &env).await {
+        match Service::start(&step.frontend(), &env).await {
             Ok(frontend) => Ok(Pair { backend, frontend }),
             Err(error) => {
                 let _ = backend.stop().await;
