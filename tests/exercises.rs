@@ -6,6 +6,8 @@
 
 use std::{fs, path::Path, process::Command};
 
+use futures_util::StreamExt;
+
 use workshop::{
     book::repository,
     check::{self, Verdict},
@@ -36,26 +38,34 @@ fn untouched(exercise: &exercises::StepExercise) -> bool {
 async fn the_check_fails_on_every_untouched_starter_and_passes_on_every_step() {
     let all = exercises::all();
     assert!(!all.is_empty());
+    // (exercise, its programs, whether the check must pass): the solutions, and the starters.
+    let mut runs = Vec::new();
     for exercise in &all {
-        let number = exercise.step.number;
+        runs.push((
+            exercise,
+            [exercise.step.frontend(), exercise.step.backend()],
+            true,
+        ));
         if untouched(exercise) {
-            let starter = check::check(exercise, &check::exercise_programs(exercise)).await;
-            assert_eq!(
-                starter.verdict,
-                Verdict::NotYet,
-                "starter {number}:\n{}",
-                starter.text
-            );
-            assert!(!starter.problems.is_empty(), "starter {number}");
+            runs.push((exercise, check::exercise_programs(exercise), false));
         }
-
-        let solution = [exercise.step.frontend(), exercise.step.backend()];
-        let solved = check::check(exercise, &solution).await;
+    }
+    let reports: Vec<_> = futures_util::stream::iter(&runs)
+        .map(|(exercise, programs, _)| check::check(exercise, programs))
+        .buffered(4)
+        .collect()
+        .await;
+    for ((exercise, programs, passes), report) in runs.iter().zip(reports) {
+        let expected = match passes {
+            true => Verdict::Done,
+            false => Verdict::NotYet,
+        };
+        assert_eq!(report.verdict, expected, "{programs:?}:\n{}", report.text);
         assert_eq!(
-            solved.verdict,
-            Verdict::Done,
-            "step {number}:\n{}",
-            solved.text
+            report.problems.is_empty(),
+            *passes,
+            "{}",
+            exercise.step.number
         );
     }
 }
@@ -216,9 +226,14 @@ async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
     fs::copy(repository().join("Cargo.lock"), scratch.join("Cargo.lock")).unwrap();
     process::build_in(&scratch, &built).unwrap();
 
+    // A few at a time: each runs three programs, and the checks' timings are lower bounds.
+    let reports: Vec<_> = futures_util::stream::iter(&cases)
+        .map(|(exercise, _, programs)| check::check(exercise, programs))
+        .buffered(4)
+        .collect()
+        .await;
     let mut missed = Vec::new();
-    for (exercise, mistake, programs) in &cases {
-        let report = check::check(exercise, programs).await;
+    for ((exercise, mistake, _), report) in cases.iter().zip(reports) {
         let caught = report.verdict == Verdict::NotYet
             && report
                 .problems
