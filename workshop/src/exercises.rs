@@ -407,6 +407,11 @@ impl StepExercise {
         while out.ends_with("\n\n") {
             out.pop();
         }
+        out.push_str(&format!(
+            "\n# No unit tests: `cargo run -p workshop check` is its test. So `cargo test` neither \
+             builds\n# it nor stops when what is being written here does not compile yet.\n\
+             [[bin]]\nname = \"{package}\"\npath = \"src/main.rs\"\ntest = false\n"
+        ));
         Ok(out)
     }
 
