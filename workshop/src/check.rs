@@ -149,8 +149,9 @@ pub fn diagnose(
         let kind = kind_name(&found.kind);
         if kind != span.kind {
             problems.push(format!(
-                "`{name}` is a span of kind {kind}; the step expects {}: set it with \
-                 `with_kind(SpanKind::{})` when you build the span.",
+                "`{name}` is a span of kind {kind}; the step expects {}: set the kind when you \
+                 build the span (`with_kind(SpanKind::{})`, or the field `otel.kind` with \
+                 `tracing`).",
                 span.kind,
                 capitalised(&span.kind)
             ));
@@ -173,8 +174,8 @@ pub fn diagnose(
                     _ => format!("it has {}", seen.join(", ")),
                 };
                 problems.push(format!(
-                    "`{name}` has no event `{event}` ({instead}): add it to the span with \
-                     `add_event`."
+                    "`{name}` has no event `{event}` ({instead}): add it to the span \
+                     (`add_event`, or `info!` inside the span with `tracing`)."
                 ));
             }
         }
