@@ -24,6 +24,7 @@ Exercise {
         A span reaches stdout only when the tracer comes from the provider that has the
         exporter (`with_simple_exporter`), and the span is started and ended.
         "#,
+    tracing_crate: false,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

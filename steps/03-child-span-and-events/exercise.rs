@@ -25,6 +25,7 @@ Exercise {
         A span reaches stdout only when the tracer comes from the provider that has the
         exporter, and the span is started and ended.
         "#,
+    tracing_crate: false,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

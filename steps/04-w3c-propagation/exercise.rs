@@ -13,7 +13,8 @@ Exercise {
         `TextMapCompositePropagator::new(vec![...])` combines propagators: `W3cTraceContextPropagator`
         writes `traceparent`, the SDK's `BaggagePropagator` writes `baggage`. A context gets baggage
         with `with_baggage([KeyValue::new(key, value)])` (from `BaggageExt`), and a propagator writes a
-        context into a header map with `inject_context(&cx, &mut HeaderInjector(&mut headers))`.
+        context into a header map with
+        `inject_context(&backend_cx, &mut HeaderInjector(&mut headers))`.
         "#,
         r#"
         Nearly the answer: the propagator is
@@ -28,6 +29,7 @@ Exercise {
         A span reaches stdout only when the tracer comes from the provider that has the
         exporter, and the span is started and ended.
         "#,
+    tracing_crate: false,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

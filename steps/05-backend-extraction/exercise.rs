@@ -27,6 +27,7 @@ Exercise {
         The backend's spans reach stdout as the frontend's do: from a tracer of the provider
         that has the exporter, once they are started and ended.
         "#,
+    tracing_crate: false,
     todos: &[
         Todo {
             file: "backend/src/main.rs",

@@ -26,6 +26,7 @@ Exercise {
         (`with_batch_exporter`), and, batched, only when the provider is shut down before
         the program exits: the batch processor sends every 5 s.
         "#,
+    tracing_crate: false,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

@@ -29,6 +29,7 @@ Exercise {
         A span reaches the OTLP endpoint only from a tracer of the provider that has the
         exporter, once it is ended, and once the provider is shut down.
         "#,
+    tracing_crate: false,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",

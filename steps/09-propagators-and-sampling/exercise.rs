@@ -29,6 +29,7 @@ Exercise {
         A span reaches the OTLP endpoint only when the sampler keeps its trace: with no
         `OTEL_TRACES_SAMPLER`, the default, `parentbased_always_on`, keeps every trace.
         "#,
+    tracing_crate: false,
     todos: &[
         Todo {
             file: "frontend/src/otel_env.rs",
@@ -68,6 +69,14 @@ Exercise {
             diagnosis: "OTEL_TRACES_SAMPLER=always_off",
         },
         Mistake {
+            what: "an unknown sampler name taken as the default, not refused",
+            file: "frontend/src/otel_env.rs",
+            replace: r#""parentbased_traceidratio" => parent_based(Sampler::TraceIdRatioBased(ratio()?)),"#,
+            with: r#""parentbased_traceidratio" => parent_based(Sampler::TraceIdRatioBased(ratio()?)),
+        _ if name != "strict" => parent_based(Sampler::AlwaysOn),"#,
+            diagnosis: "OTEL_TRACES_SAMPLER=bogus",
+        },
+        Mistake {
             what: "OTEL_PROPAGATORS read under another name",
             file: "frontend/src/otel_env.rs",
             replace: r#"read("OTEL_PROPAGATORS")?"#,
@@ -87,6 +96,12 @@ Exercise {
             expect: Expect::WithoutAttribute("demo.origin"),
             say: "only `traceparent` crosses the wire, no baggage, so `backend call received` has \
                   no `demo.origin`: the propagators come from `OTEL_PROPAGATORS`",
+        },
+        Scenario {
+            env: &[("OTEL_TRACES_SAMPLER", "bogus")],
+            expect: Expect::RefusedAtStart,
+            say: "the step stops at start-up with exit code 2 and a line naming the variable: \
+                  a sampler name it does not know is an error (`StartupError::invalid`)",
         },
     ],
 }

@@ -11,14 +11,21 @@ Exercise {
         has a filter of its own: `logs::trace_filter()` for the trace, `log_filter` for the log.
         "#,
         r#"
-        `tracing_opentelemetry::layer().with_tracer(tracer)` is the trace's layer;
+        `tracing_opentelemetry::layer().with_tracer(tracer)` is the trace's layer, with
+        `.with_location(false)`, `.with_threads(false)`, `.with_tracked_inactivity(false)` and
+        `.with_target(false)`, or each span also gets the code's place, the thread, its busy and
+        idle times and the target, which the step's spans do not have;
         `tracing_subscriber::fmt::layer().event_format(logs::WithTraceIds).with_writer(std::io::stderr)`
         the log's. `tracing_subscriber::registry().with(a).with(b).init()` installs both. An
         `#[instrument(name = "...", skip_all, fields(otel.kind = "client"))]` on an async function
         makes a span of each call, and `info!("...")` in a span is an event of that span.
         "#,
         r#"
-        Nearly the answer: the body of `init_subscriber` is in step 10's chapter, layer by layer;
+        Nearly the answer: `let to_the_trace = tracing_opentelemetry::layer().with_tracer(tracer)`
+        with the four settings of hint 2 and `.with_filter(logs::trace_filter());`,
+        `let to_the_log = tracing_subscriber::fmt::layer().event_format(logs::WithTraceIds)
+        .with_writer(std::io::stderr).with_filter(logs::without_repeated_warnings(log_filter));`,
+        then `tracing_subscriber::registry().with(to_the_trace).with(to_the_log).init();`;
         `call_backend` gets `#[instrument(name = "backend call", skip_all, fields(otel.kind =
         "client", http.request.method = "GET", url.full = %client_spans::url_without_credentials(&app.backend_url),
         server.address = app.backend_url.host_str(), server.port = app.backend_url.port_or_known_default(),
@@ -33,6 +40,7 @@ Exercise {
         (`logs::trace_filter()`), and the provider must be shut down before the program
         exits.
         "#,
+    tracing_crate: true,
     todos: &[
         Todo {
             file: "frontend/src/main.rs",
@@ -40,7 +48,9 @@ Exercise {
             say: r#"
             Install the subscriber: a registry with two layers, each with its own filter. One
             sends spans and the events in them to OpenTelemetry through `tracer`, filtered by
-            `logs::trace_filter()` so that RUST_LOG never takes spans from the trace; the other
+            `logs::trace_filter()` so that RUST_LOG never takes spans from the trace, and without
+            the attributes the step's spans do not have (location, threads, busy and idle
+            times, target); the other
             writes log lines to stderr with their trace ids (`logs::WithTraceIds`), filtered by
             `log_filter` (and `logs::without_repeated_warnings`).
             "#,
@@ -101,6 +111,13 @@ Exercise {
             replace: ".with_filter(logs::trace_filter());",
             with: ".with_filter(tracing_subscriber::filter::LevelFilter::WARN);",
             diagnosis: "Your frontend exported no span",
+        },
+        Mistake {
+            what: "the trace's layer left to add the code's place to every span",
+            file: "frontend/src/main.rs",
+            replace: ".with_location(false)",
+            with: "",
+            diagnosis: "has attributes the step's trace does not: `code.",
         },
         Mistake {
             what: "the event written as a plain log line, outside `tracing`",

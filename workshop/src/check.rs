@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, time::Duration};
 
 use crate::{
     exercises::{Expect, Received, Scenario, StepExercise},
-    process::{self, BuildFailure, Exited},
+    process::{self, BuildFailure, Exited, Service},
     spans::{self, SpanRecord, kind_name},
 };
 
@@ -88,10 +88,12 @@ pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
 /// What differs between the trace a step expects and the spans the programs exported, as
 /// sentences for the attendee, the most basic first; none when the trace is the step's.
 /// `why_no_span` says, in the step's terms, what a program that exports nothing may lack.
+/// With `tracing_crate`, the advice names the `tracing` crate's ways (step 10).
 pub fn diagnose(
     expected: &[ExpectedSpan],
     exported: &[SpanRecord],
     why_no_span: &str,
+    tracing_crate: bool,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     if exported.is_empty() {
@@ -149,11 +151,15 @@ pub fn diagnose(
         let kind = kind_name(&found.kind);
         if kind != span.kind {
             problems.push(format!(
-                "`{name}` is a span of kind {kind}; the step expects {}: set the kind when you \
-                 build the span (`with_kind(SpanKind::{})`, or the field `otel.kind` with \
-                 `tracing`).",
+                "`{name}` is a span of kind {kind}; the step expects {}: {}.",
                 span.kind,
-                capitalised(&span.kind)
+                match tracing_crate {
+                    true => format!("give the span the field `otel.kind = \"{}\"`", span.kind),
+                    false => format!(
+                        "set it with `with_kind(SpanKind::{})` when you build the span",
+                        capitalised(&span.kind)
+                    ),
+                }
             ));
         }
         if let Some(parent_index) = span.parent {
@@ -173,9 +179,12 @@ pub fn diagnose(
                     [] => String::from("it has no event"),
                     _ => format!("it has {}", seen.join(", ")),
                 };
+                let how = match tracing_crate {
+                    true => "write it with `info!` while the span is current",
+                    false => "add it to the span with `add_event`",
+                };
                 problems.push(format!(
-                    "`{name}` has no event `{event}` ({instead}): add it to the span \
-                     (`add_event`, or `info!` inside the span with `tracing`)."
+                    "`{name}` has no event `{event}` ({instead}): {how}."
                 ));
             }
         }
@@ -198,6 +207,26 @@ pub fn diagnose(
                 many.len(),
                 many.join(", ")
             )),
+        }
+        let extra: Vec<String> = found
+            .attributes
+            .keys()
+            .filter(|key| !span.attributes.iter().any(|(expected, _)| expected == *key))
+            .map(|key| format!("`{key}`"))
+            .collect();
+        if !extra.is_empty() {
+            let advice = match tracing_crate {
+                true => {
+                    " tracing-opentelemetry's layer adds the code's place, the thread, the busy \
+                     and idle times and the target unless it is told not to: `with_location`, \
+                     `with_threads`, `with_tracked_inactivity` and `with_target`, each `false`."
+                }
+                false => "",
+            };
+            problems.push(format!(
+                "`{name}` has attributes the step's trace does not: {}.{advice}",
+                extra.join(", ")
+            ));
         }
         for (key, value) in &span.attributes {
             match (found.attributes.get(key), value) {
@@ -593,6 +622,46 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         }
     };
 
+    // A program that did not exit on SIGTERM hung on a request or an export: nothing it
+    // exported can be trusted to be all, so that is the one thing to say.
+    let (frontend_exited, backend_exited) = match (frontend_exited, backend_exited) {
+        (Ok(frontend), Ok(backend)) => (frontend, backend),
+        (frontend, backend) => {
+            let mut problems = Vec::new();
+            if let Err(error) = &answer {
+                problems.push(format!("The frontend did not answer `GET /`: {error}."));
+            }
+            for (name, stopped) in [("frontend", &frontend), ("backend", &backend)] {
+                if stopped.is_err() {
+                    problems.push(format!(
+                        "Your {name} did not exit within {} s of SIGTERM: a request or an export \
+                         hung in it.{}",
+                        process::PATIENCE.as_secs(),
+                        match exercise.step.otlp {
+                            true => HANG_WITH_OTLP,
+                            false => "",
+                        }
+                    ));
+                }
+            }
+            let mut text = text;
+            text.push_str("Not yet:\n");
+            for problem in &problems {
+                text.push_str(&bullet(problem));
+            }
+            for stopped in [frontend, backend] {
+                if let Err(error) = stopped {
+                    text.push_str(&format!("\n{error}\n"));
+                }
+            }
+            return Report {
+                verdict: Verdict::NotYet,
+                text,
+                problems,
+            };
+        }
+    };
+
     let mut problems = Vec::new();
     match &answer {
         Ok((status, body)) if status.is_success() && body == "OK" => {}
@@ -632,7 +701,12 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         Err(error) => return cannot_run(format!("the step's trace.txt: {error}\n")),
     };
     let why_no_span: Vec<&str> = exercise.exercise.why_no_span.split_whitespace().collect();
-    problems.extend(diagnose(&expected, &exported, &why_no_span.join(" ")));
+    problems.extend(diagnose(
+        &expected,
+        &exported,
+        &why_no_span.join(" "),
+        exercise.exercise.tracing_crate,
+    ));
     problems.extend(too_short(&expected, &exported));
     if let Some(received) = &exercise.exercise.backend_receives {
         problems.extend(headers_problems(
@@ -690,31 +764,57 @@ async fn run_scenario(
     backend: &str,
     expected: &[ExpectedSpan],
 ) -> Result<Option<String>, String> {
-    let (_, frontend_exited, backend_exited) =
-        process::one_request_through_proxy([frontend, backend], scenario.env, &[], NETWORK_DELAY)
-            .await?;
-    let mut exported = Vec::new();
-    for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
-        let spans = exited.parse_spans()?;
-        exported.extend(named_for(name, spans, &mut Vec::new()));
-    }
     let settings: Vec<String> = scenario
         .env
         .iter()
         .map(|(name, value)| format!("`{name}={value}`"))
         .collect();
-    let wrong = match scenario.expect {
-        Expect::NoSpans => !exported.is_empty(),
+    let settings = settings.join(" and ");
+    if scenario.expect == Expect::RefusedAtStart {
+        // The harness's start says how a program that never listened ended.
+        return Ok(match Service::start(frontend, scenario.env).await {
+            Err(error) if error.contains("exited (exit status: 2) before listening") => None,
+            Err(error) => Some(format!(
+                "With {settings}, {}. Your frontend did not start, but not with exit code 2: \
+                 {error}",
+                scenario.say
+            )),
+            Ok(running) => {
+                let _ = running.stop().await;
+                Some(format!(
+                    "With {settings}, {}. Your frontend started and listened.",
+                    scenario.say
+                ))
+            }
+        });
+    }
+    let (_, frontend_exited, backend_exited) =
+        process::one_request_through_proxy([frontend, backend], scenario.env, &[], NETWORK_DELAY)
+            .await?;
+    let (frontend_exited, backend_exited) = (frontend_exited?, backend_exited?);
+    let mut exported = Vec::new();
+    for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
+        let spans = exited.parse_spans()?;
+        exported.extend(named_for(name, spans, &mut Vec::new()));
+    }
+    let (wrong, holding) = match scenario.expect {
+        Expect::NoSpans => (!exported.is_empty(), Vec::new()),
         Expect::WithoutAttribute(key) => {
             let mut without = expected.to_vec();
             for span in &mut without {
                 span.attributes.retain(|(name, _)| name != key);
             }
-            !diagnose(&without, &exported, "").is_empty()
-                || exported
-                    .iter()
-                    .any(|span| span.attributes.contains_key(key))
+            let holding: Vec<String> = exported
+                .iter()
+                .filter_map(|span| {
+                    let value = span.attributes.get(key)?;
+                    Some(format!("`{}` with `{key}={value}`", span.name))
+                })
+                .collect();
+            let wrong = !diagnose(&without, &exported, "", false).is_empty() || !holding.is_empty();
+            (wrong, holding)
         }
+        Expect::RefusedAtStart => (false, Vec::new()),
     };
     if !wrong {
         return Ok(None);
@@ -724,26 +824,20 @@ async fn run_scenario(
         1 => "one span".to_owned(),
         n => format!("{n} spans"),
     };
-    let holding: Vec<String> = match scenario.expect {
-        Expect::WithoutAttribute(key) => exported
-            .iter()
-            .filter_map(|span| {
-                let value = span.attributes.get(key)?;
-                Some(format!("`{}` with `{key}={value}`", span.name))
-            })
-            .collect(),
-        Expect::NoSpans => Vec::new(),
-    };
     let among = match holding.is_empty() {
         true => String::new(),
         false => format!(", {}", holding.join(", ")),
     };
     Ok(Some(format!(
-        "With {} (both programs), {}. Your programs exported {count}{among}.",
-        settings.join(" and "),
+        "With {settings} (both programs), {}. Your programs exported {count}{among}.",
         scenario.say
     )))
 }
+
+/// Why a program that exports with OTLP may hang on a request, for the attendee whose did.
+const HANG_WITH_OTLP: &str = " The simple processor exports on the request's own thread and, \
+    with the OTLP exporter, can block it there for good: the OTLP exporter goes with the batch \
+    processor (`with_batch_exporter`).";
 
 /// How long the network between the frontend and the backend holds the bytes of a check's
 /// request, each way: the backend call takes at least twice this.

@@ -310,6 +310,7 @@ pub async fn run_with(fault: &[Share]) -> Result<Vec<SpanRecord>, String> {
         Duration::from_millis(share(Place::Network) / 2),
     )
     .await?;
+    let (frontend, backend) = (frontend?, backend?);
     match answer {
         Ok((status, _)) if status.is_success() => {}
         Ok((status, body)) => return Err(format!("the frontend answered {status}: {body:?}")),
@@ -318,9 +319,22 @@ pub async fn run_with(fault: &[Share]) -> Result<Vec<SpanRecord>, String> {
     process::exported_spans(step, &frontend, &backend)
 }
 
-/// The trace of `spans`, drawn as the runner and the trace viewer draw it.
+/// The attribute of the backend's `simulated work` span that says how long it was told to
+/// work: it would give the answer away, so the puzzle's drawing leaves it out.
+const GIVES_IT_AWAY: &str = "demo.simulated_work_ms";
+
+/// The trace of `spans`, drawn as the runner and the trace viewer draw it, without
+/// [`GIVES_IT_AWAY`]: the attendee reads the shares off the waterfall.
 pub fn drawn(spans: &[SpanRecord]) -> String {
-    spans::traces(spans)
+    let spans: Vec<SpanRecord> = spans
+        .iter()
+        .cloned()
+        .map(|mut span| {
+            span.attributes.remove(GIVES_IT_AWAY);
+            span
+        })
+        .collect();
+    spans::traces(&spans)
         .iter()
         .map(|trace| spans::render(trace))
         .collect::<Vec<_>>()

@@ -38,6 +38,9 @@ pub struct Exercise {
     /// What a program of this step that exports no span may lack, in the step's terms: the
     /// check says it when one does not.
     pub why_no_span: &'static str,
+    /// Whether the step writes its spans with the `tracing` crate (step 10): the check's
+    /// advice then names its ways (`otel.kind`, `info!`), not the OpenTelemetry API's.
+    pub tracing_crate: bool,
     pub todos: &'static [Todo],
     /// For a step whose backend is not traced but logs the trace headers it received.
     pub backend_receives: Option<Received>,
@@ -65,6 +68,8 @@ pub enum Expect {
     NoSpans,
     /// The step's trace without this attribute on any span.
     WithoutAttribute(&'static str),
+    /// The frontend refuses the value at start-up: exit code 2, before it listens.
+    RefusedAtStart,
 }
 
 /// One region of a step's file that the starter leaves to the attendee.

@@ -229,8 +229,13 @@ async fn check_all(solution: bool) -> ExitCode {
             },
             Verdict::CannotRun => "does not run yet".to_owned(),
         };
+        let width = all
+            .iter()
+            .map(|each| each.step.title.len())
+            .max()
+            .unwrap_or(0);
         println!(
-            "{}  {:<50}  {state}",
+            "{}  {:<width$}  {state}",
             exercise.step.number, exercise.step.title
         );
     }
@@ -285,7 +290,10 @@ async fn run_diagnosis(diagnosis: &Diagnosis, answer: &[String]) -> ExitCode {
         for hint in hints {
             println!("  - {hint}");
         }
-        println!("\nThe same request, to answer again: the trace above it has not changed.");
+        println!(
+            "\nAnswer again: the request is the same until you answer it right (`check {name}` \
+             without `--answer` draws a new one)."
+        );
         return ExitCode::FAILURE;
     }
     println!("Diagnosis {name}: {}", diagnosis.title);
@@ -310,8 +318,9 @@ async fn run_diagnosis(diagnosis: &Diagnosis, answer: &[String]) -> ExitCode {
     }
     println!();
     println!(
-        "Answer with `cargo run -p workshop check {name} --answer network=120` (or \
-         backend=...; both, for two shares). Stuck? `--hint`."
+        "Answer with `cargo run -p workshop check {name} --answer network=120`, or \
+         `--answer backend=60`, or both shares: `--answer network=80 backend=50`. Stuck? \
+         `--hint`."
     );
     ExitCode::FAILURE
 }

@@ -638,14 +638,15 @@ pub type Answer = Result<(reqwest::StatusCode, String), String>;
 /// Starts the `backend` package, a delay proxy in front of it that holds every byte `delay`
 /// each way, and the `frontend` package calling the backend through the proxy; sends the
 /// frontend one request; stops the frontend, the proxy and the backend with SIGTERM. Both
-/// programs get `both_env`; the backend `backend_env` too. The frontend's answer, and how the
-/// two exited.
+/// programs get `both_env`; the backend `backend_env` too. An error if one did not start;
+/// else the frontend's answer, and how each exited (an error if it did not, within
+/// [`PATIENCE`]).
 pub async fn one_request_through_proxy(
     [frontend, backend]: [&str; 2],
     both_env: &[(&str, &str)],
     backend_env: &[(&str, &str)],
     delay: Duration,
-) -> Result<(Answer, Exited, Exited), String> {
+) -> Result<(Answer, Result<Exited, String>, Result<Exited, String>), String> {
     let mut env = both_env.to_vec();
     env.extend_from_slice(backend_env);
     let backend = Service::start(backend, &env).await?;
@@ -674,7 +675,7 @@ pub async fn one_request_through_proxy(
     let frontend = frontend.stop().await;
     let _ = proxy.stop().await;
     let backend = backend.stop().await;
-    Ok((answer, frontend?, backend?))
+    Ok((answer, frontend, backend))
 }
 
 /// The text of `bytes`, taken out of it, but for a character cut in two at its end, which
