@@ -1,36 +1,143 @@
 #!/usr/bin/env bash
-# Makes the workshop's handout: the whole book as one PDF, book/handout.pdf, each chapter on a
-# new page. Needs mdBook (see book/book.toml for the version) and Chromium or Google Chrome.
-# Usage: bash book/handout.sh [OUTPUT.pdf]
+# Makes the workshop's printed handout, each chapter on a new page. Needs mdBook (see
+# book/book.toml for the version) and Chromium or Google Chrome.
+#
+#   bash book/handout.sh [OUTPUT.pdf]          the handout for the attendee's desk (at most 60
+#                                              pages), book/handout.pdf: the chapters DESK
+#                                              names below, in the book's order
+#   bash book/handout.sh --full [OUTPUT.pdf]   the whole book, book/handout-full.pdf
+#   bash book/handout.sh [--full] --chapters   only lists the chapters' files, one a line
+#   bash book/handout.sh [--full] --html DIR   only builds the handout's mdBook into DIR, a new
+#                                              or empty folder (its print.html is what prints)
 set -euo pipefail
 book=$(cd "$(dirname "$0")" && pwd)
-output=${1:-$book/handout.pdf}
+
+# What an attendee needs at the desk while doing the steps: setting up, the steps (with their
+# exercises and hints), the latency chapter (its puzzle is an exercise), what to do when spans
+# do not arrive, and the commands page if the book has one. Not in it, for reading at leisure
+# or in the browser: the introduction, the essays (from Go to Rust, span context, what tracing
+# costs) and the instructor notes. Patterns, as in a shell's `case`, on SUMMARY.md's files.
+DESK=(setup.md 'step-[0-9][0-9].md' latency.md troubleshooting.md commands.md)
+
+full=false
+list=false
+html=""
+output=""
+while [ $# -gt 0 ]; do
+  argument=$1
+  shift
+  case $argument in
+    --full) full=true ;;
+    --chapters) list=true ;;
+    --html)
+      [ $# -gt 0 ] || { echo "error: --html needs a folder (see: bash $0 --help)" >&2; exit 2; }
+      html=$1
+      shift ;;
+    -h | --help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -*) echo "error: unknown option $argument (see: bash $0 --help)" >&2; exit 2 ;;
+    *)
+      [ -z "$output" ] || { echo "error: one output file only (see: bash $0 --help)" >&2; exit 2; }
+      output=$argument ;;
+  esac
+done
+
+# SUMMARY.md's chapter lines, "- [Title](file.md)" or "[Title](file.md)", of the handout.
+# (The whole book is built from SUMMARY.md as it is.)
+chapter_lines() {
+  local line file pattern
+  while IFS= read -r line; do
+    [[ $line =~ \]\(([^\)]+\.md)\) ]] || continue
+    file=${BASH_REMATCH[1]}
+    if $full; then
+      echo "$line"
+      continue
+    fi
+    for pattern in "${DESK[@]}"; do
+      # shellcheck disable=SC2254 # the pattern is meant to match as a pattern
+      case $file in $pattern) echo "$line"; break ;; esac
+    done
+  done <"$book/src/SUMMARY.md"
+}
+
+if $list; then
+  chapter_lines | sed -E 's/.*\]\(([^)]+\.md)\).*/\1/'
+  exit 0
+fi
+
+if $full; then
+  output=${output:-$book/handout-full.pdf}
+else
+  output=${output:-$book/handout.pdf}
+fi
+case $output in /*) ;; *) output=$PWD/$output ;; esac
+
+command -v mdbook >/dev/null ||
+  { echo "error: no mdbook found: cargo install --locked mdbook --version 0.5.4" >&2; exit 2; }
+version=$(mdbook --version)
+[ "$version" = "mdbook v0.5.4" ] ||
+  echo "note: $version, not the mdbook v0.5.4 the book is checked with; the PDF may differ" >&2
 
 browser=""
 for candidate in chromium chromium-browser google-chrome google-chrome-stable; do
   if command -v "$candidate" >/dev/null; then browser=$candidate; break; fi
 done
-if [ -z "$browser" ]; then
+if [ -z "$browser" ] && [ -z "$html" ]; then
   echo "error: no Chromium or Google Chrome found: install one (Debian: apt-get install chromium)" >&2
   exit 2
 fi
-command -v mdbook >/dev/null ||
-  { echo "error: no mdbook found: cargo install --locked mdbook --version 0.5.4" >&2; exit 2; }
 
-version=$(mdbook --version)
-[ "$version" = "mdbook v0.5.4" ] ||
-  echo "note: $version, not the mdbook v0.5.4 the book is checked with; the PDF may differ" >&2
-mdbook build "$book"
-# mdBook's print.html is the whole book on one page, with a page break before each chapter.
-# The flags keep a headless Chromium from reaching out to the network and from adding the
-# date and the file's path in the margins. (Not `--virtual-time-budget`: Chromium 156 then
+# The handout is a book of its own, built in a folder of its own: a copy of book/ whose
+# SUMMARY.md lists only the handout's chapters. The chapters include code from ../../steps and
+# ../../exercises, relative to their src/ folder: the copy's neighbours are links to the
+# repository's own folders, so those paths lead to the same files.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir "$work/book"
+cp -R "$book/book.toml" "$book/src" "$book/theme" "$work/book/"
+root=$(dirname "$book")
+for entry in "$root"/*; do
+  [ "$entry" = "$book" ] || ln -s "$entry" "$work/"
+done
+if ! $full; then
+  { echo "# Summary"; echo; chapter_lines; } >"$work/book/src/SUMMARY.md"
+  # Notes for the instructor, where a chapter has them, are not for the attendee's desk.
+  echo '@media print { .instructor { display: none; } }' >>"$work/book/theme/handout.css"
+  # At the desk, each step's "Everything that changed", the whole diff from the step before,
+  # gives way to a line saying where it is: the diffs are more than half of the book's code,
+  # and the chapter's own code blocks show each change where it is explained.
+  for chapter in $(chapter_lines | sed -E 's/.*\]\(([^)]+\.md)\).*/\1/'); do
+    awk '
+      /^(```|~~~)/ { fenced = !fenced }
+      !fenced && /^##? / {
+        skipping = ($0 == "## Everything that changed")
+        if (skipping) {
+          print $0 "\n\nThe whole diff from the step before is in the book on the screen and in the"
+          print "full handout, `bash book/handout.sh --full`.\n"
+          next
+        }
+      }
+      !skipping { print }
+    ' "$book/src/$chapter" >"$work/book/src/$chapter"
+  done
+fi
+if [ -n "$html" ]; then
+  mkdir -p "$html"
+  [ -z "$(ls -A "$html")" ] || { echo "error: $html is not empty (mdBook would empty it)" >&2; exit 2; }
+  mdbook build "$work/book" --dest-dir "$(cd "$html" && pwd)"
+  exit 0
+fi
+mdbook build "$work/book"
+
+# mdBook's print.html is the whole (handout) book on one page, with a page break before each
+# chapter. The flags keep a headless Chromium from reaching out to the network and from adding
+# the date and the file's path in the margins. (Not `--virtual-time-budget`: Chromium 156 then
 # writes no PDF at all; it prints once the page and its pictures have loaded anyway.)
 rm -f "$output"
-profile=$(mktemp -d)
-trap 'rm -rf "$profile"' EXIT
+mkdir "$work/profile"
 "$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \
-  --disable-component-update --disable-sync --no-first-run --user-data-dir="$profile" \
+  --disable-component-update --disable-sync --no-first-run --user-data-dir="$work/profile" \
   --no-pdf-header-footer --run-all-compositor-stages-before-draw \
-  --print-to-pdf="$output" "file://$book/book/print.html" 2>/dev/null
+  --print-to-pdf="$output" "file://$work/book/book/print.html" 2>/dev/null
 [ -s "$output" ] || { echo "error: $browser wrote no PDF" >&2; exit 1; }
-echo "wrote $output"
+pages=$(pdfinfo "$output" 2>/dev/null | sed -n 's/^Pages: *//p' || true)
+echo "wrote $output${pages:+ ($pages pages)}"

@@ -1,7 +1,9 @@
 //! The book shows only what the code and the programs really are: its Rust is included from
 //! the crates, its diffs and trace pictures are made from the steps and still match them, its
 //! includes resolve, every chapter ends with experiments, and every command it shows is run by
-//! CI. (`.ci/run` builds the book, opens every page in a browser, and prints the handout.)
+//! CI. The instructor's plans add up to the totals they state, agree with the minutes each
+//! chapter states under its title, and take in every exercise; every chapter has speaker notes.
+//! (`.ci/run` builds the book, opens every page in a browser, and prints the handout.)
 
 #![allow(clippy::unwrap_used)]
 
@@ -297,7 +299,12 @@ fn step_06s_chapter_shows_step_05s_picture_because_it_exports_the_same_trace() {
 
 #[test]
 fn every_command_the_book_shows_is_run_by_ci() {
-    let ci = [read(".ci/run"), read(".ci/book-experiments")].join("\n");
+    let ci = [
+        read(".ci/run"),
+        read(".ci/book-experiments"),
+        read(".ci/offline-build"),
+    ]
+    .join("\n");
     let mut commands = Vec::new();
     for (_, file) in chapters() {
         let text = chapter(&file);
@@ -333,7 +340,7 @@ fn every_command_the_book_shows_is_run_by_ci() {
         }
         assert!(
             ci.lines().any(|line| line.contains(&command)),
-            "{file} shows `{command}`, which neither .ci/run nor .ci/book-experiments runs"
+            "{file} shows `{command}`, which no script in .ci runs"
         );
     }
 }
@@ -382,4 +389,421 @@ fn the_cost_chapter_shows_a_full_run_of_the_cost_benchmark() {
         "{{{{#include generated/{}}}}}",
         book::COST_FIGURES
     )));
+}
+
+// The day's plans. Every chapter of the session says, in one line under its title, how long it
+// takes: `*Time: 10 min reading + 15 min exercise + 5 min discussion = 30 min.*`. The instructor
+// notes hold two plans, each a table with a row per chapter (and per break) and a stated total;
+// the full day gives each chapter its own minutes, the 3-hour session cuts them part by part.
+
+const INSTRUCTOR_NOTES: &str = "instructor-notes.md";
+/// The plans' headings in the instructor notes: (heading, whether it gives every chapter its
+/// full minutes).
+const PLANS: [(&str, bool); 2] = [("A 3-hour session", false), ("A full day", true)];
+const SPEAKER_NOTES: &str = "Speaker notes";
+/// What each chapter's speaker notes hold.
+const SPEAKER_NOTE_PARTS: [&str; 4] = [
+    "**In two minutes.**",
+    "**Ask the room.**",
+    "**Stumbling block.**",
+    "**Fix:**",
+];
+
+/// The chapters of the session, as (title, file name): those SUMMARY.md lists before its `---`
+/// (after it come the instructor notes).
+fn session_chapters() -> Vec<(String, String)> {
+    let summary = read("book/src/SUMMARY.md");
+    let session = summary.split("\n---\n").next().unwrap();
+    let titles: BTreeSet<&str> = session
+        .lines()
+        .filter_map(|line| line.split_once("](")?.0.rsplit_once('[').map(|(_, t)| t))
+        .collect();
+    let listed: Vec<_> = chapters()
+        .into_iter()
+        .filter(|(title, _)| titles.contains(title.as_str()))
+        .collect();
+    assert!(listed.len() > 10, "{listed:?}");
+    assert!(listed.iter().all(|(_, file)| file != INSTRUCTOR_NOTES));
+    listed
+}
+
+/// A chapter's minutes, or a row's in a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Minutes {
+    reading: u32,
+    exercise: u32,
+    discussion: u32,
+}
+
+impl Minutes {
+    fn total(self) -> u32 {
+        self.reading + self.exercise + self.discussion
+    }
+
+    /// Whether each part is at most `other`'s.
+    fn fits_in(self, other: Minutes) -> bool {
+        self.reading <= other.reading
+            && self.exercise <= other.exercise
+            && self.discussion <= other.discussion
+    }
+}
+
+/// Reads `*Time: R min reading + E min exercise + D min discussion = T min.*`, where T must be
+/// the sum.
+fn time_line(line: &str) -> Result<Minutes, String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "{line:?} {why}: expected `*Time: R min reading + E min exercise + D min discussion = T min.*`"
+        ))
+    };
+    let Some(body) = line
+        .strip_prefix("*Time: ")
+        .and_then(|l| l.strip_suffix(".*"))
+    else {
+        return bad("is not a time line");
+    };
+    let Some((parts, total)) = body.split_once(" = ") else {
+        return bad("has no total");
+    };
+    if parts.split(" + ").count() != 3 {
+        return bad("does not have three parts");
+    }
+    let mut values = [0; 3];
+    for ((part, name), value) in parts
+        .split(" + ")
+        .zip(["reading", "exercise", "discussion"])
+        .zip(&mut values)
+    {
+        match part
+            .strip_suffix(&format!(" min {name}"))
+            .and_then(|n| n.parse().ok())
+        {
+            Some(n) => *value = n,
+            None => return bad(&format!("has no {name} minutes where expected")),
+        }
+    }
+    let [reading, exercise, discussion] = values;
+    let minutes = Minutes {
+        reading,
+        exercise,
+        discussion,
+    };
+    match total
+        .strip_suffix(" min")
+        .and_then(|t| t.parse::<u32>().ok())
+    {
+        Some(t) if t == minutes.total() => Ok(minutes),
+        Some(t) => bad(&format!(
+            "says {t} min in all, its parts add up to {}",
+            minutes.total()
+        )),
+        None => bad("has no total in minutes"),
+    }
+}
+
+/// The chapter's minutes, from the line right under its title.
+fn chapter_minutes(file: &str) -> Result<Minutes, String> {
+    let text = chapter(file);
+    let mut lines = text.lines();
+    let (_title, blank, line) = (lines.next(), lines.next(), lines.next().unwrap_or_default());
+    if blank != Some("") {
+        return Err(format!("{file}: no blank line under the title"));
+    }
+    time_line(line).map_err(|e| format!("{file}: {e}"))
+}
+
+/// The text of the section under `## heading` (or `### heading`) of `markdown`, up to the next
+/// heading of the same or a higher level.
+fn section<'a>(markdown: &'a str, heading: &str) -> Option<&'a str> {
+    for level in ["## ", "### "] {
+        let marker = format!("\n{level}{heading}\n");
+        if let Some(start) = markdown.find(&marker) {
+            let body = &markdown[start + marker.len()..];
+            let end = (2..level.len())
+                .filter_map(|hashes| body.find(&format!("\n{} ", "#".repeat(hashes))))
+                .min()
+                .unwrap_or(body.len());
+            return Some(&body[..end]);
+        }
+    }
+    None
+}
+
+/// One row of a plan's table.
+#[derive(Debug)]
+struct PlanRow {
+    /// Minutes from midnight, or from the session's start.
+    start: u32,
+    /// The chapter's file, for a chapter's row; `None` for a break.
+    file: Option<String>,
+    /// The row's text, every cell.
+    text: String,
+    /// The chapter's parts, as this plan uses them.
+    parts: Option<Minutes>,
+    minutes: u32,
+}
+
+/// A plan's rows and its stated total.
+fn plan(heading: &str) -> (Vec<PlanRow>, u32) {
+    let notes = chapter(INSTRUCTOR_NOTES);
+    let text = section(&notes, heading)
+        .unwrap_or_else(|| panic!("{INSTRUCTOR_NOTES} has no section {heading:?}"));
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().to_owned())
+            .collect()
+    };
+    let mut table = text.lines().filter(|line| line.starts_with('|'));
+    let header = cells(
+        table
+            .next()
+            .unwrap_or_else(|| panic!("{heading:?} has no table")),
+    );
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|cell| cell == name)
+            .unwrap_or_else(|| panic!("{heading:?}'s table has no column {name:?}: {header:?}"))
+    };
+    let [
+        start,
+        chapter_column,
+        reading,
+        exercise,
+        discussion,
+        minutes,
+    ] = [
+        "start",
+        "chapter",
+        "reading",
+        "exercise",
+        "discussion",
+        "minutes",
+    ]
+    .map(column);
+    let number = |row: &[String], i: usize| -> Option<u32> {
+        let cell = &row[i];
+        (!cell.is_empty()).then(|| {
+            cell.parse()
+                .unwrap_or_else(|_| panic!("{heading:?}: {cell:?} in {row:?} is not a number"))
+        })
+    };
+    let clock = |cell: &str| -> u32 {
+        let (h, m) = cell
+            .split_once(':')
+            .unwrap_or_else(|| panic!("{heading:?}: start {cell:?} is not h:mm"));
+        h.parse::<u32>().unwrap() * 60 + m.parse::<u32>().unwrap()
+    };
+    let rows = table
+        .skip(1) // |---|---|
+        .map(|line| {
+            let row = cells(line);
+            assert_eq!(row.len(), header.len(), "{heading:?}: {line}");
+            let file = row[chapter_column]
+                .split_once("](")
+                .map(|(_, rest)| rest.trim_end_matches(')').to_owned());
+            let parts = match (
+                number(&row, reading),
+                number(&row, exercise),
+                number(&row, discussion),
+            ) {
+                (Some(reading), Some(exercise), Some(discussion)) => Some(Minutes {
+                    reading,
+                    exercise,
+                    discussion,
+                }),
+                (None, None, None) => None,
+                _ => panic!("{heading:?}: {line} gives some parts and not others"),
+            };
+            PlanRow {
+                start: clock(&row[start]),
+                file,
+                text: line.to_owned(),
+                parts,
+                minutes: number(&row, minutes)
+                    .unwrap_or_else(|| panic!("{heading:?}: {line} has no minutes")),
+            }
+        })
+        .collect();
+    let total = text
+        .split("**Total: ")
+        .nth(1)
+        .and_then(|rest| rest.split_once(" minutes.**"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("{heading:?} states no `**Total: N minutes.**`"));
+    (rows, total)
+}
+
+#[test]
+fn each_plans_minutes_add_up_to_its_stated_total() {
+    for (heading, _) in PLANS {
+        let (rows, total) = plan(heading);
+        let sum: u32 = rows.iter().map(|row| row.minutes).sum();
+        assert_eq!(
+            sum, total,
+            "{heading:?}: its rows add up to {sum} minutes, it says {total}"
+        );
+        for row in &rows {
+            if let Some(parts) = row.parts {
+                assert_eq!(
+                    parts.total(),
+                    row.minutes,
+                    "{heading:?}: the parts of {} do not add up to its minutes",
+                    row.text
+                );
+            }
+        }
+        for pair in rows.windows(2) {
+            assert_eq!(
+                pair[0].start + pair[0].minutes,
+                pair[1].start,
+                "{heading:?}: {} does not start when {} ends",
+                pair[1].text,
+                pair[0].text
+            );
+        }
+    }
+}
+
+#[test]
+fn every_chapter_states_its_minutes_and_the_plans_agree_with_them() {
+    let chapters = session_chapters();
+    let (stated, missing): (Vec<_>, Vec<_>) = chapters
+        .iter()
+        .map(|(_, file)| (file, chapter_minutes(file)))
+        .partition(|(_, minutes)| minutes.is_ok());
+    let missing: Vec<String> = missing.into_iter().map(|(_, e)| e.unwrap_err()).collect();
+    assert!(
+        missing.is_empty(),
+        "chapters without their time line under the title:\n{}",
+        missing.join("\n")
+    );
+    let files: Vec<&String> = stated.iter().map(|(file, _)| *file).collect();
+    for (heading, full) in PLANS {
+        let (rows, _) = plan(heading);
+        let planned: Vec<&String> = rows.iter().filter_map(|row| row.file.as_ref()).collect();
+        assert_eq!(
+            planned, files,
+            "{heading:?} lists every chapter once, in SUMMARY.md's order"
+        );
+        for row in rows.iter().filter(|row| row.file.is_some()) {
+            let file = row.file.as_ref().unwrap();
+            let minutes = chapter_minutes(file).unwrap();
+            let parts = row
+                .parts
+                .unwrap_or_else(|| panic!("{heading:?}: {} has no parts", row.text));
+            if full {
+                assert_eq!(
+                    parts, minutes,
+                    "{heading:?} gives {file} other minutes than its time line"
+                );
+            } else {
+                assert!(
+                    parts.fits_in(minutes),
+                    "{heading:?} gives {file} more than its time line in some part: {parts:?} > {minutes:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn every_chapter_has_speaker_notes() {
+    let notes = chapter(INSTRUCTOR_NOTES);
+    let speaker_notes = section(&notes, SPEAKER_NOTES)
+        .unwrap_or_else(|| panic!("{INSTRUCTOR_NOTES} has no section {SPEAKER_NOTES:?}"));
+    let lacking: Vec<String> = session_chapters()
+        .into_iter()
+        .filter_map(|(title, _)| {
+            let Some(body) = section(speaker_notes, &title) else {
+                return Some(format!("{title} (no `### {title}`)"));
+            };
+            let absent: Vec<&str> = SPEAKER_NOTE_PARTS
+                .into_iter()
+                .filter(|part| {
+                    body.split_once(part)
+                        .is_none_or(|(_, after)| after.trim_start().len() < 20)
+                })
+                .collect();
+            (!absent.is_empty()).then(|| format!("{title} (lacks {})", absent.join(", ")))
+        })
+        .collect();
+    assert!(
+        lacking.is_empty(),
+        "chapters without speaker notes in {INSTRUCTOR_NOTES}:\n{}",
+        lacking.join("\n")
+    );
+}
+
+#[test]
+fn every_exercise_is_on_both_plans() {
+    let chapters = session_chapters();
+    // (what the attendee checks, the chapter it is in)
+    let mut on_the_path: Vec<(String, String)> = exercises::all()
+        .into_iter()
+        .map(|e| {
+            (
+                e.step.number.to_owned(),
+                format!("step-{}.md", e.step.number),
+            )
+        })
+        .collect();
+    for diagnosis in workshop::diagnosis::DIAGNOSES {
+        let command = format!("cargo run -p workshop check {}", diagnosis.name);
+        let holding: Vec<&String> = chapters
+            .iter()
+            .filter(|(_, file)| chapter(file).contains(&command))
+            .map(|(_, file)| file)
+            .collect();
+        assert_eq!(holding.len(), 1, "{command} in {holding:?}");
+        on_the_path.push((diagnosis.name.to_owned(), holding[0].clone()));
+    }
+    assert_eq!(on_the_path.len(), 10, "{on_the_path:?}");
+    for (heading, _) in PLANS {
+        let (rows, _) = plan(heading);
+        for (exercise, file) in &on_the_path {
+            assert!(
+                chapter_minutes(file).unwrap().exercise > 0,
+                "{file} holds exercise {exercise}, and its time line gives no exercise minutes"
+            );
+            let row = rows
+                .iter()
+                .find(|row| row.file.as_ref() == Some(file))
+                .unwrap_or_else(|| panic!("{heading:?} has no row for {file}"));
+            assert!(
+                row.parts.is_some_and(|parts| parts.exercise > 0),
+                "{heading:?} gives exercise {exercise} no minutes: {}",
+                row.text
+            );
+            if exercise.starts_with("latency") {
+                assert!(
+                    row.text.contains(exercise.as_str()),
+                    "{heading:?}'s row for {file} does not name {exercise}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_time_line_is_read_as_written_and_a_wrong_sum_is_refused() {
+    assert_eq!(
+        time_line("*Time: 10 min reading + 15 min exercise + 5 min discussion = 30 min.*"),
+        Ok(Minutes {
+            reading: 10,
+            exercise: 15,
+            discussion: 5
+        })
+    );
+    for wrong in [
+        "*Time: 10 min reading + 15 min exercise + 5 min discussion = 31 min.*",
+        "*Time: 10 min reading + 15 min exercise = 25 min.*",
+        "*Time: 15 min exercise + 10 min reading + 5 min discussion = 30 min.*",
+        "*Time: 10 min reading + 15 min exercise + 5 min discussion + 1 min questions = 31 min.*",
+        "Time: 10 min reading + 15 min exercise + 5 min discussion = 30 min.",
+    ] {
+        assert!(time_line(wrong).is_err(), "{wrong}");
+    }
 }

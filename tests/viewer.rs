@@ -131,7 +131,7 @@ async fn what_a_caller_puts_in_a_span_reaches_the_terminal_written_out_never_raw
         .unwrap();
     assert_eq!(answer.status(), StatusCode::OK);
     backend.stop().await.unwrap().assert_success();
-    viewer.wait_for_output("1 spans from backend", 1).await;
+    viewer.wait_for_output("1 span from backend", 1).await;
     let exited = viewer.stop().await.unwrap();
     exited.assert_success();
 

@@ -100,7 +100,7 @@ async fn a_trace_sent_after_a_thousand_one_span_traces_is_drawn_within_the_settl
             StatusCode::OK
         );
     }
-    viewer.wait_for_output("1 spans from load", 1_000).await;
+    viewer.wait_for_output("1 span from load", 1_000).await;
 
     let sent = Instant::now();
     let newcomer = export(&one_span_traces(0xabc, 1));
@@ -115,7 +115,7 @@ async fn a_trace_sent_after_a_thousand_one_span_traces_is_drawn_within_the_settl
         drawn_after <= Duration::from_millis(1_500),
         "the new trace was drawn {drawn_after:?} after it was sent"
     );
-    assert_eq!(exited.stdout.matches("1 spans from load").count(), 1_001);
+    assert_eq!(exited.stdout.matches("1 span from load").count(), 1_001);
     assert_eq!(warnings(&exited.stderr), 0, "{}", exited.stderr);
 }
 

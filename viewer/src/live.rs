@@ -23,6 +23,26 @@ pub struct Ready {
     pub drawn_before: usize,
 }
 
+impl Ready {
+    /// The trace drawn for a terminal, its spans in the order they started; a trace drawn
+    /// before, with late spans, says so above it.
+    pub fn drawing(&self) -> String {
+        let mut text = String::new();
+        if self.drawn_before > 0 {
+            let more = self.spans.len() - self.drawn_before;
+            let plural = if more == 1 { "" } else { "s" };
+            text.push_str(&format!(
+                "(again, with {more} more span{plural} that came later)\n"
+            ));
+        }
+        let mut spans = self.spans.clone();
+        spans.sort_by_key(|span| span.start);
+        text.push_str(&crate::spans::render(&spans));
+        text.push('\n');
+        text
+    }
+}
+
 /// At most this many spans are kept per trace: one runaway trace cannot take the whole budget.
 pub const MAX_SPANS_PER_TRACE: usize = 10_000;
 

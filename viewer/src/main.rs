@@ -17,9 +17,8 @@ use step_support::{Limits, StartupError};
 use tokio::sync::{mpsc, oneshot};
 
 use trace_viewer::{
-    live::{Dropped, MAX_SPANS_PER_TRACE, Ready, Traces},
+    live::{Dropped, MAX_SPANS_PER_TRACE, Traces},
     receiver::{self, Inbox},
-    spans,
 };
 
 /// The OTLP/HTTP port exporters send to by default.
@@ -176,10 +175,10 @@ async fn draw_traces(
             // Waits while the terminal is behind: meanwhile nothing is taken from the inbox,
             // which fills, and exporters are asked to send again later.
             tokio::select! {
-                sent = stdout.send(drawing(&trace)) => if sent.is_err() { return false },
+                sent = stdout.send(trace.drawing()) => if sent.is_err() { return false },
                 deadline = &mut stopped => {
                     let deadline = deadline.unwrap_or_else(|_| tokio::time::Instant::now());
-                    let sent = tokio::time::timeout_at(deadline, stdout.send(drawing(&trace)));
+                    let sent = tokio::time::timeout_at(deadline, stdout.send(trace.drawing()));
                     if !matches!(sent.await, Ok(Ok(()))) {
                         let left = 1 + traces.flush().len();
                         eprintln!("warning: stdout is not being read: {left} traces not drawn");
@@ -203,7 +202,7 @@ async fn draw_the_rest(
     let rest = traces.flush();
     let count = rest.len();
     for (handed, trace) in rest.iter().enumerate() {
-        match tokio::time::timeout_at(deadline, stdout.send(drawing(trace))).await {
+        match tokio::time::timeout_at(deadline, stdout.send(trace.drawing())).await {
             Ok(Ok(())) => {}
             _ => {
                 eprintln!(
@@ -285,21 +284,4 @@ async fn sleep_until(moment: Option<Instant>) {
         Some(moment) => tokio::time::sleep_until(moment.into()).await,
         None => std::future::pending().await,
     }
-}
-
-/// A trace as it is printed: the drawing, and a line before it when it is drawn again.
-fn drawing(trace: &Ready) -> String {
-    let mut text = String::new();
-    if trace.drawn_before > 0 {
-        let more = trace.spans.len() - trace.drawn_before;
-        let plural = if more == 1 { "" } else { "s" };
-        text.push_str(&format!(
-            "(again, with {more} more span{plural} that came later)\n"
-        ));
-    }
-    let mut spans = trace.spans.clone();
-    spans.sort_by_key(|span| span.start);
-    text.push_str(&spans::render(&spans));
-    text.push('\n');
-    text
 }

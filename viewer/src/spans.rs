@@ -121,8 +121,9 @@ pub fn render(spans: &[SpanRecord]) -> String {
     let _ = writeln!(text, "trace {}", spans[0].trace_id);
     let _ = writeln!(
         text,
-        "{} spans from {}, {}",
+        "{} span{} from {}, {}",
         spans.len(),
+        if spans.len() == 1 { "" } else { "s" },
         services
             .iter()
             .map(|service| printable(service))

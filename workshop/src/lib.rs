@@ -13,11 +13,14 @@
 //! - [`hostile_headers`] sends malformed trace headers and checks what came of them;
 //! - [`in_process`] sends a request straight to a router;
 //! - [`load`] sends many requests at once and records their latencies;
-//! - [`steps`] lists the steps.
+//! - [`steps`] lists the steps;
+//! - [`up`] runs one step in one terminal, drawing its traces as they come;
+//! - [`doctor`] checks an attendee's machine, and builds everything before the day.
 
 pub mod book;
 pub mod check;
 pub mod diagnosis;
+pub mod doctor;
 pub mod drawing;
 pub mod exercises;
 pub mod fake_backend;
@@ -28,3 +31,4 @@ pub mod process;
 pub mod spans;
 pub mod stdout;
 pub mod steps;
+pub mod up;

@@ -2,6 +2,9 @@
 //! the frontend one request, stops both with SIGTERM so that they export every span, and shows
 //! what they logged and the trace they exported. Without STEP, the latest local step.
 //!
+//! `up NN` runs a step in one terminal until Ctrl-C, drawing each trace as it comes; `doctor`
+//! checks the machine, and `prepare` downloads and builds everything before the day.
+//!
 //! The exercises: `check NN` runs exercise NN's programs the same way and says what their trace
 //! still lacks (`--hint N` shows hint N instead); `reset NN` gives the starter back; `starters`
 //! writes every starter from its step.
@@ -13,10 +16,12 @@ use trace_viewer::terminal::printable;
 use workshop::{
     check::{self, Verdict},
     diagnosis::{self, Diagnosis},
+    doctor::{self, Finding},
     exercises::{self, StepExercise},
     process::{self, Exited, Pair},
     spans,
     steps::{self, Step},
+    up::{self, Failure, Port, Up},
 };
 
 const USAGE: &str =
@@ -59,9 +64,36 @@ enum Command {
         /// The exercise: 03 resets exercises/03-*.
         step: String,
     },
-    /// Writes every exercise's starter from its step (after a step's code or its exercise.toml
+    /// Writes every exercise's starter from its step (after a step's code or its exercise.rs
     /// changed).
     Starters,
+    /// Runs step STEP in this terminal until Ctrl-C: its backend and frontend (your exercise's,
+    /// if the step is one), the trace viewer, and the delay proxy when DELAY_MS is set. Shows
+    /// their log lines and draws each trace as it comes; the variables the chapters teach
+    /// (OTEL_*, RUST_LOG, BACKEND_WORK_MS) pass through.
+    Up {
+        /// The step: 01 to 10, but not 06.
+        step: String,
+        /// Runs the step's own programs, the solution, instead of your exercise.
+        #[arg(long)]
+        solution: bool,
+        /// The frontend's port (default: 8080 if free, else any free port; 0: any free port).
+        #[arg(long, value_name = "PORT")]
+        port: Option<u16>,
+        /// The backend's port (default: 8081 if free, else any free port; 0: any free port).
+        #[arg(long, value_name = "PORT")]
+        backend_port: Option<u16>,
+        /// Also shows what the programs print on stdout, as they print it: the spans of steps 02
+        /// to 05, in the stdout exporter's own words.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Checks this machine for the workshop: Rust, curl, crates downloaded, programs built,
+    /// ports, the book's tools; says what to fix (exit code 1 if anything must be).
+    Doctor,
+    /// Downloads every crate and builds every program the day runs, for a room without
+    /// internet.
+    Prepare,
 }
 
 #[tokio::main]
@@ -100,6 +132,100 @@ async fn main() -> ExitCode {
         }) => check_all(solution).await,
         Some(Command::Reset { step }) => reset(&step),
         Some(Command::Starters) => write_starters(),
+        Some(Command::Up {
+            step,
+            solution,
+            port,
+            backend_port,
+            raw,
+        }) => up(&step, solution, [port, backend_port], raw).await,
+        Some(Command::Doctor) => doctor(),
+        Some(Command::Prepare) => prepare().await,
+    }
+}
+
+async fn up(
+    step: &str,
+    solution: bool,
+    [port, backend_port]: [Option<u16>; 2],
+    raw: bool,
+) -> ExitCode {
+    let step = match choose_step(Some(step.to_owned())) {
+        Ok(step) => step,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let choose =
+        |asked: Option<u16>, default| asked.map_or(Port::Preferably(default), Port::Exactly);
+    let up = Up {
+        step,
+        solution,
+        frontend_port: choose(port, up::FRONTEND_PORT),
+        backend_port: choose(backend_port, up::BACKEND_PORT),
+        raw,
+    };
+    match up.run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Setup(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn doctor() -> ExitCode {
+    println!("Checking this machine for the workshop:\n");
+    let mut to_fix = 0;
+    for finding in doctor::examine() {
+        let (mark, text) = match finding {
+            Finding::Ready(text) => ("ok  ", text),
+            Finding::Fix(text) => {
+                to_fix += 1;
+                ("FIX ", text)
+            }
+            Finding::Note(text) => ("note", text),
+        };
+        let mut lines = wrapped(&text, 88).into_iter();
+        println!("  {mark}  {}", lines.next().unwrap_or_default());
+        for line in lines {
+            println!("        {line}");
+        }
+    }
+    match to_fix {
+        0 => {
+            println!("\nReady for the workshop.");
+            ExitCode::SUCCESS
+        }
+        count => {
+            println!("\n{count} thing(s) to fix before the day: see FIX above.");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn prepare() -> ExitCode {
+    match tokio::task::spawn_blocking(doctor::prepare).await {
+        Ok(Ok(())) => {
+            println!(
+                "\nEverything is downloaded and built: the day needs no network. \
+                 `cargo run -p workshop doctor` checks the rest."
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Err(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -409,15 +535,10 @@ async fn run(step: &'static Step) -> Result<(), String> {
     for trace in spans::traces(&spans) {
         println!("{}", spans::render(&trace));
     }
-    if step.otlp {
-        println!("To run them yourself, in three terminals:");
-        println!("  cargo run -p trace-viewer");
-    } else {
-        println!("To run the two yourself, in two terminals:");
-    }
-    println!("  cargo run -p {}", step.backend());
-    println!("  cargo run -p {}", step.frontend());
-    println!("then, in another: curl http://127.0.0.1:8080/");
+    println!(
+        "To keep them running and send your own requests: cargo run -p workshop up {}",
+        step.number
+    );
 
     match answer? {
         (status, _) if !status.is_success() => Err(format!("the frontend answered {status}")),

@@ -33,7 +33,7 @@ pub const PATIENCE: Duration = Duration::from_secs(30);
 /// The variables the programs read. They are removed from every program's environment, so that
 /// a developer's own `OTEL_SERVICE_NAME`, proxy setting or Google credentials cannot change
 /// what a test sees.
-fn is_scrubbed(variable: &str) -> bool {
+pub(crate) fn is_scrubbed(variable: &str) -> bool {
     variable.starts_with("OTEL_")
         || matches!(
             variable,
@@ -246,11 +246,23 @@ pub fn assume_every_step_built() {
 /// Every program the tests run: each step's two, the trace viewer, the delay proxy, the W3C
 /// test service and the workshop's runner.
 fn every_program() -> Vec<String> {
+    let mut programs = step_programs();
+    programs.extend([W3C_TEST_SERVICE, RUNNER].map(str::to_owned));
+    programs
+}
+
+/// Each step's two programs, the trace viewer and the delay proxy: what the book runs.
+pub fn step_programs() -> Vec<String> {
     STEPS
         .iter()
         .flat_map(|step| [step.frontend(), step.backend()])
-        .chain([TRACE_VIEWER, DELAY_PROXY, W3C_TEST_SERVICE, RUNNER].map(str::to_owned))
+        .chain([TRACE_VIEWER, DELAY_PROXY].map(str::to_owned))
         .collect()
+}
+
+/// The folder the programs are built into and found in: the one this program was built in.
+pub fn programs_folder() -> Result<PathBuf, String> {
+    Ok(Output::of_this_program()?.folder)
 }
 
 /// The package of the runner, `cargo run -p workshop` (its program has the package's name).
@@ -341,7 +353,17 @@ impl Service {
     /// A program that exports with OTLP gets a receiver of its own, in
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, unless `env` says otherwise.
     pub async fn start(package: &str, env: &[(&str, &str)]) -> Result<Service, String> {
-        Self::launch(package, env, true).await
+        Self::launch(package, env, true, false).await
+    }
+
+    /// As [`Service::start`], in a process group of its own: Ctrl-C in the terminal then
+    /// reaches only this process, which stops the program itself, in its own order (the
+    /// runner's `up`: the frontend first, then the backend it calls).
+    pub async fn start_in_own_group(
+        package: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Service, String> {
+        Self::launch(package, env, true, true).await
     }
 
     /// As [`Service::start`], but nobody reads what the program writes to stdout: its pipe
@@ -350,13 +372,14 @@ impl Service {
         package: &str,
         env: &[(&str, &str)],
     ) -> Result<Service, String> {
-        Self::launch(package, env, false).await
+        Self::launch(package, env, false, false).await
     }
 
     async fn launch(
         package: &str,
         env: &[(&str, &str)],
         read_stdout: bool,
+        own_group: bool,
     ) -> Result<Service, String> {
         let exports_otlp = package == W3C_TEST_SERVICE
             || crate::steps::of_package(package).is_some_and(|step| step.otlp);
@@ -373,7 +396,15 @@ impl Service {
         if let Some(endpoint) = &endpoint {
             env.insert(0, ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
         }
-        let mut child = command(package, &env)?
+        let mut command = command(package, &env)?;
+        #[cfg(unix)]
+        if own_group {
+            command.process_group(0);
+            stop_with_parent(&mut command);
+        }
+        #[cfg(not(unix))]
+        let _ = own_group;
+        let mut child = command
             .spawn()
             .map_err(|error| format!("cannot start {package}: {error}"))?;
         let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
@@ -442,6 +473,16 @@ impl Service {
     /// What the program has written to stderr so far.
     pub fn stderr(&self) -> String {
         self.stderr.borrow().clone()
+    }
+
+    /// What the program has written to stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.borrow().clone()
+    }
+
+    /// How the program exited, if it has (without waiting).
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Waits until the program has written `text` to stderr: the sign it got where a test
@@ -688,6 +729,34 @@ fn decoded_so_far(bytes: &mut Vec<u8>) -> String {
     let text = String::from_utf8_lossy(&bytes[..complete]).into_owned();
     bytes.drain(..complete);
     text
+}
+
+/// Has Linux send the program SIGTERM should this process die without stopping it (killed,
+/// say): in a process group of its own, nothing else would stop it, and it would go on holding
+/// its port. (Elsewhere, a program outlives a runner that is killed.)
+#[cfg(unix)]
+#[allow(unsafe_code)] // pre_exec has no safe form: what runs between fork and exec is limited
+fn stop_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: runs in the child between fork and exec, and calls only prctl(2), getppid(2)
+        // and raise(3), which are async-signal-safe and touch no memory of the parent's.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent died before the prctl: the signal will not come, so stop now.
+                if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                    libc::raise(libc::SIGTERM);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
 }
 
 /// Whether `kept_name` is what Linux keeps of `thread_name`: its first 15 bytes.
