@@ -807,3 +807,51 @@ fn a_time_line_is_read_as_written_and_a_wrong_sum_is_refused() {
         assert!(time_line(wrong).is_err(), "{wrong}");
     }
 }
+
+/// One Rust version in the README and the book: the one the workspace needs (its
+/// `rust-version`, which `doctor` checks), with mdBook's own need named beside mdBook, and any
+/// other crate's need compared with the workspace's.
+#[test]
+fn the_readme_and_the_book_name_the_rust_version_the_workspace_needs() {
+    use workshop::doctor::{MDBOOK_RUST_VERSION, MDBOOK_VERSION, RUST_VERSION};
+    // The mdBook `doctor` asks for is the one CI installs and checks the book with.
+    let install = format!("cargo install --locked mdbook --version {MDBOOK_VERSION}");
+    assert!(read(".ci/run").contains(&install), "{install}");
+    let mut texts = vec![("README.md".to_owned(), read("README.md"))];
+    texts.extend(chapters().into_iter().map(|(_, file)| {
+        let text = chapter(&file);
+        (file, text)
+    }));
+    let needs = format!("Rust {RUST_VERSION} or newer");
+    for file in ["README.md", "setup.md"] {
+        let (_, text) = texts.iter().find(|(name, _)| name == file).unwrap();
+        assert!(text.contains(&needs), "{file} does not say {needs:?}");
+    }
+    let mut wrong = Vec::new();
+    for (file, text) in &texts {
+        for (at, _) in text.match_indices("Rust 1.") {
+            let version: String = text[at + "Rust ".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let version = version.trim_end_matches('.');
+            let mut from = at.saturating_sub(120);
+            while !text.is_char_boundary(from) {
+                from -= 1;
+            }
+            let before = &text[from..at];
+            let after: String = text[at..].chars().take(80).collect();
+            let fine = version == RUST_VERSION
+                || (version == MDBOOK_RUST_VERSION && before.contains("mdBook"))
+                || after.contains(&format!("where the workspace needs {RUST_VERSION}"));
+            if !fine {
+                wrong.push(format!("{file}: {after:?}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the workspace needs Rust {RUST_VERSION}, mdBook {MDBOOK_RUST_VERSION}:\n{}",
+        wrong.join("\n")
+    );
+}
