@@ -275,19 +275,34 @@ async fn each_hidden_fault_is_found_from_the_trace_alone() {
             },
         ],
     ];
+    // A machine busy with other tests (this file runs checks four at a time, and CI runs the
+    // suite again with eight threads on two cores) can add tens of milliseconds to a share:
+    // load only ever adds time, so one request of three read right proves the trace carries
+    // the answer, and a reading that is wrong each time is a real failure.
+    const ATTEMPTS: usize = 3;
     for fault in faults {
-        let spans = diagnosis::run_with(&fault).await.unwrap();
-        let mut read = diagnosis::read_shares(&spans).unwrap();
-        if fault.len() == 1 {
-            read.sort_by_key(|share| std::cmp::Reverse(share.ms));
-            read.truncate(1);
+        let mut misses = Vec::new();
+        for _ in 0..ATTEMPTS {
+            let spans = diagnosis::run_with(&fault).await.unwrap();
+            let mut read = diagnosis::read_shares(&spans).unwrap();
+            if fault.len() == 1 {
+                read.sort_by_key(|share| std::cmp::Reverse(share.ms));
+                read.truncate(1);
+            }
+            let hints = diagnosis::judge(&fault, &read);
+            println!("hidden {fault:?}, read off the trace {read:?}");
+            if hints.is_empty() {
+                break;
+            }
+            misses.push(format!(
+                "read {read:?}: {hints:?}\n{}",
+                diagnosis::drawn(&spans)
+            ));
         }
-        let hints = diagnosis::judge(&fault, &read);
-        println!("hidden {fault:?}, read off the trace {read:?}");
         assert!(
-            hints.is_empty(),
-            "fault {fault:?}, read {read:?}: {hints:?}\n{}",
-            diagnosis::drawn(&spans)
+            misses.len() < ATTEMPTS,
+            "fault {fault:?}, read wrong {ATTEMPTS} times:\n{}",
+            misses.join("\n")
         );
     }
 }
