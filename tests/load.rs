@@ -75,6 +75,31 @@ async fn ten_thousand_requests_every_one_answered_and_every_span_received() {
     for trace in &traces {
         assert_eq!(spans::outline(trace), step.trace);
     }
+    // The SDK's own count: its queue never overflowed.
+    assert_eq!(frontend.spans_dropped() + backend.spans_dropped(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_too_small_drops_spans_and_says_how_many() {
+    // The count the benchmark reads, checked where it cannot be 0: a queue of 2 spans, under
+    // load, overflows. Every span is then either received or counted as dropped.
+    const SENT: usize = 2_000;
+    let step = latest();
+    let tiny_queue = [
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "2"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "2"),
+    ];
+    let pair = Pair::start_with(step, &tiny_queue, &[]).await.unwrap();
+    let answers = send(&pair.frontend.url(), SENT, Arc::default()).await;
+    let (frontend, backend) = pair.stop().await.unwrap();
+    frontend.assert_success();
+    backend.assert_success();
+    assert_eq!(answers.by_status, BTreeMap::from([(200, SENT)]));
+    let received = frontend.parse_spans().unwrap().len() + backend.parse_spans().unwrap().len();
+    let dropped = frontend.spans_dropped() + backend.spans_dropped();
+    println!("a queue of 2: {received} spans received, {dropped} dropped");
+    assert!(dropped > 0, "{}", frontend.stderr);
+    assert_eq!(received as u64 + dropped, 3 * SENT as u64);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -131,6 +131,13 @@ impl Inbox {
             .collect()
     }
 
+    /// How many spans are in the inbox: received, and not taken.
+    pub fn span_count(&self) -> usize {
+        let waiting = self.lock();
+        let exports = waiting.received.iter();
+        exports.map(|request| request.export.spans.len()).sum()
+    }
+
     /// How many exports were refused, over the budget, since the last call.
     pub fn refused(&self) -> u64 {
         self.refused.swap(0, Ordering::Relaxed)

@@ -18,6 +18,7 @@
 //! - [`doctor`] checks an attendee's machine, and builds everything before the day.
 
 pub mod book;
+pub mod callgrind;
 pub mod check;
 pub mod diagnosis;
 pub mod doctor;

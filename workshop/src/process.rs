@@ -336,6 +336,21 @@ impl Exited {
             .unwrap_or_else(|error| panic!("{error}\nwhole stdout:\n{}", self.stdout))
     }
 
+    /// The spans the SDK's batch processor dropped, its queue full, as it logged them on
+    /// stderr: the count it gives at shutdown (`dropped_span_count=N`), or 1 if the program
+    /// stopped before saying more than that it began to drop.
+    pub fn spans_dropped(&self) -> u64 {
+        const COUNT: &str = "dropped_span_count=";
+        const STARTED: &str = "BatchSpanProcessor.SpanDroppingStarted";
+        match self.stderr.split_once(COUNT) {
+            Some((_, after)) => {
+                let digits = after.split(|c: char| !c.is_ascii_digit()).next();
+                digits.and_then(|digits| digits.parse().ok()).unwrap_or(1)
+            }
+            None => u64::from(self.stderr.contains(STARTED)),
+        }
+    }
+
     /// Panics unless the program exited with code 0.
     pub fn assert_success(&self) {
         assert!(
@@ -375,7 +390,27 @@ impl Service {
         Self::launch(package, env, false, false).await
     }
 
+    /// As [`Service::start`], the program run by another: `wrapper` is that program and its
+    /// arguments, the step's program its last (Valgrind, to count instructions).
+    pub async fn start_wrapped(
+        wrapper: &[String],
+        package: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Service, String> {
+        Self::launch_wrapped(wrapper, package, env, true, false).await
+    }
+
     async fn launch(
+        package: &str,
+        env: &[(&str, &str)],
+        read_stdout: bool,
+        own_group: bool,
+    ) -> Result<Service, String> {
+        Self::launch_wrapped(&[], package, env, read_stdout, own_group).await
+    }
+
+    async fn launch_wrapped(
+        wrapper: &[String],
         package: &str,
         env: &[(&str, &str)],
         read_stdout: bool,
@@ -396,7 +431,7 @@ impl Service {
         if let Some(endpoint) = &endpoint {
             env.insert(0, ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint));
         }
-        let mut command = command(package, &env)?;
+        let mut command = command(wrapper, package, &env)?;
         #[cfg(unix)]
         if own_group {
             command.process_group(0);
@@ -459,6 +494,12 @@ impl Service {
                 Err(format!("{package} {why}; stderr:\n{}", *log.borrow()))
             }
         }
+    }
+
+    /// How many spans its OTLP receiver got so far; `None` for a program that prints them.
+    pub fn spans_received(&self) -> Option<usize> {
+        let receiver = self.receiver.as_ref()?;
+        Some(receiver.inbox().span_count())
     }
 
     /// `http://127.0.0.1:PORT/`
@@ -838,7 +879,7 @@ pub async fn http_get_with(
 /// Runs `package` with the variables in `env` until it exits by itself, as it does when its
 /// configuration is bad.
 pub async fn run_to_exit(package: &str, env: &[(&str, &str)]) -> Result<Exited, String> {
-    let child = command(package, env)?
+    let child = command(&[], package, env)?
         .spawn()
         .map_err(|error| format!("cannot start {package}: {error}"))?;
     match tokio::time::timeout(PATIENCE, child.wait_with_output()).await {
@@ -853,8 +894,16 @@ pub async fn run_to_exit(package: &str, env: &[(&str, &str)]) -> Result<Exited, 
     }
 }
 
-fn command(package: &str, env: &[(&str, &str)]) -> Result<Command, String> {
-    let mut command = Command::new(program(package)?);
+fn command(wrapper: &[String], package: &str, env: &[(&str, &str)]) -> Result<Command, String> {
+    let program = program(package)?;
+    let mut command = match wrapper {
+        [] => Command::new(program),
+        [wrapper, arguments @ ..] => {
+            let mut command = Command::new(wrapper);
+            command.args(arguments).arg(program);
+            command
+        }
+    };
     let inherited: Vec<OsString> = std::env::vars_os()
         .map(|(name, _)| name)
         .filter(|name| name.to_str().is_some_and(is_scrubbed))

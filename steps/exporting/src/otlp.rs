@@ -22,7 +22,7 @@ use opentelemetry_sdk::{
     trace::{SpanData, SpanExporter},
 };
 use step_support::{StartupError, flag, variable as read};
-use tokio::runtime::Handle;
+use tokio::{runtime::Handle, sync::oneshot};
 
 use crate::errors::{delivery, warn};
 
@@ -211,14 +211,20 @@ pub trait Authorize: Send + Sync {
 
 type HyperClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
+/// The thread each export's HTTP request runs on (see [`OtlpTransport`]).
+pub const EXPORT_THREAD: &str = "otlp-export";
+
 /// The exporter's HTTP client: HTTP/1.1 and HTTP/2, with TLS (ring, and the system's CA
 /// certificates, which `SSL_CERT_FILE` can name) when the endpoint needs it. It goes straight
 /// to the endpoint: the `*_proxy` variables are for the web, not for spans.
 ///
-/// The batch processor exports from a thread of its own, outside the tokio runtime that hyper
-/// (and gcp_auth) need, so each request runs on the runtime that made this client, and the
-/// exporter waits for it, at most the export timeout. A failure to send, and an answer other
-/// than 2xx, are printed as warnings (at most one of each kind per
+/// The batch processor exports from a thread of its own, outside any tokio runtime, and hyper
+/// (and gcp_auth) need one. So each request runs on a small runtime of the transport's own, on
+/// one more thread ([`EXPORT_THREAD`]), and the exporter waits for it, at most the export
+/// timeout. Not on the program's runtime: its threads serve requests, and exporting spans
+/// there would wake them and queue behind (or ahead of) the requests; the export path's cost
+/// is then also the CPU time of two threads, the batch processor's and this one. A failure to
+/// send, and an answer other than 2xx, are printed as warnings (at most one of each kind per
 /// [`WARNING_INTERVAL`](crate::WARNING_INTERVAL)): the exporter would report only "network
 /// error", or the status code.
 pub struct OtlpTransport {
@@ -226,22 +232,45 @@ pub struct OtlpTransport {
     timeout: Duration,
     runtime: Handle,
     authorize: Option<Arc<dyn Authorize>>,
+    /// Dropped with the transport: the export thread then ends.
+    _stop_export_thread: oneshot::Sender<()>,
 }
 
 impl OtlpTransport {
-    /// A client for `settings`' endpoint, on the current tokio runtime, adding what
-    /// `authorize` says to each export.
+    /// A client for `settings`' endpoint, with its export thread, adding what `authorize` says
+    /// to each export.
     pub fn new(
         settings: &OtlpSettings,
         authorize: Option<Arc<dyn Authorize>>,
     ) -> Result<OtlpTransport, StartupError> {
+        let cannot_start =
+            |error: std::io::Error| StartupError(format!("cannot start {EXPORT_THREAD}: {error}"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(cannot_start)?;
+        let handle = runtime.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name(EXPORT_THREAD.to_owned())
+            .spawn(move || run_export_thread(runtime, stopped))
+            .map_err(cannot_start)?;
         Ok(OtlpTransport {
             http: http_client(settings.endpoint.scheme() == "https")?,
             timeout: settings.timeout,
-            runtime: Handle::current(),
+            runtime: handle,
             authorize,
+            _stop_export_thread: stop,
         })
     }
+}
+
+/// The export thread's whole work: the exports spawned on `runtime`, until the transport is
+/// dropped. A function of its own, never inlined, so that a profile can tell the thread by it
+/// (the cost benchmark counts its instructions as the export path's).
+#[inline(never)]
+fn run_export_thread(runtime: tokio::runtime::Runtime, stopped: oneshot::Receiver<()>) {
+    let _ = runtime.block_on(stopped);
 }
 
 fn http_client(with_tls: bool) -> Result<HyperClient, StartupError> {

@@ -19,7 +19,9 @@ use opentelemetry::{
     trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState},
 };
 
-use crate::trace_headers::{MAX_TRACESTATE_MEMBERS, valid_traceparent, valid_tracestate};
+use crate::trace_headers::{
+    MAX_TRACESTATE_MEMBERS, TRACEPARENT_FIELDS, valid_traceparent, valid_tracestate,
+};
 
 const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
@@ -118,12 +120,12 @@ impl TextMapPropagator for W3cTraceContextPropagator {
         let Some(traceparent) = extractor.get(TRACEPARENT).and_then(valid_traceparent) else {
             return cx.clone();
         };
-        // `valid_traceparent` checked the grammar: version, ids and flags, in that order.
-        let mut fields = traceparent.split('-').skip(1);
-        let (Some(Ok(trace_id)), Some(Ok(span_id)), Some(Ok(flags))) = (
-            fields.next().map(TraceId::from_hex),
-            fields.next().map(SpanId::from_hex),
-            fields.next().map(|flags| u8::from_str_radix(flags, 16)),
+        // `valid_traceparent` checked the grammar: version, ids and flags, each in its place.
+        let [_, trace_id, span_id, flags] = TRACEPARENT_FIELDS.map(|field| &traceparent[field]);
+        let (Ok(trace_id), Ok(span_id), Ok(flags)) = (
+            TraceId::from_hex(trace_id),
+            SpanId::from_hex(span_id),
+            u8::from_str_radix(flags, 16),
         ) else {
             return cx.clone();
         };

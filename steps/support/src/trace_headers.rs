@@ -6,8 +6,15 @@
 //! applies them (step 06's 0.32 propagator reads through it), and so does
 //! `W3cTraceContextPropagator`, whatever extractor it is given.
 
-use axum::http::HeaderMap;
+use std::{borrow::Cow, ops::Range};
+
+use axum::http::{HeaderMap, HeaderName};
 use opentelemetry::propagation::Extractor;
+
+// The names, made once: looked up by a `&str`, each lookup would parse the name again.
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// An [`Extractor`] over request headers that offers `traceparent` only when there is one and it
 /// follows the W3C Trace Context grammar (otherwise the propagator sees none, and a new trace
@@ -19,15 +26,15 @@ pub struct W3cHeaderExtractor<'a> {
     headers: &'a HeaderMap,
     traceparent: Option<&'a str>,
     tracestate: Option<String>,
-    baggage: Option<String>,
+    baggage: Option<Cow<'a, str>>,
 }
 
 impl<'a> W3cHeaderExtractor<'a> {
     pub fn new(headers: &'a HeaderMap) -> Self {
         Self {
             headers,
-            traceparent: only(headers, "traceparent").and_then(valid_traceparent),
-            tracestate: combined(headers, "tracestate").and_then(|list| {
+            traceparent: only(headers, &TRACEPARENT).and_then(valid_traceparent),
+            tracestate: combined(headers, &TRACESTATE).and_then(|list| {
                 let members = valid_tracestate(&list)?;
                 let members: Vec<String> = members
                     .iter()
@@ -35,7 +42,7 @@ impl<'a> W3cHeaderExtractor<'a> {
                     .collect();
                 (!members.is_empty()).then(|| members.join(","))
             }),
-            baggage: combined(headers, "baggage"),
+            baggage: combined(headers, &BAGGAGE),
         }
     }
 
@@ -67,7 +74,7 @@ impl Extractor for W3cHeaderExtractor<'_> {
 }
 
 /// The one `name` header, as text, if there is exactly one.
-fn only<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn only<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     let mut all = headers.get_all(name).iter();
     let (Some(only), None) = (all.next(), all.next()) else {
         return None;
@@ -81,36 +88,33 @@ fn only<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// after the flags, a later version may go on after a `-` (its extra fields are for its own
 /// readers).
 pub(crate) fn valid_traceparent(value: &str) -> Option<&str> {
-    let value = value.trim_matches([' ', '\t']);
+    // Every request that continues a trace comes through here (twice: the extractor, then the
+    // propagator), so it looks at bytes, at fixed places, and allocates nothing.
+    let value = value.trim_matches(|c| c == ' ' || c == '\t');
     let fields = value.get(..55)?;
     let rest = &value[55..];
-    let lower_hex = |text: &str| text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    let not_all_zeros = |text: &str| text.bytes().any(|b| b != b'0');
-    let mut parts = fields.split('-');
-    let (Some(version), Some(trace_id), Some(parent_id), Some(flags), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    let valid = version.len() == 2
+    let bytes = fields.as_bytes();
+    let lower_hex = |text: &[u8]| text.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let not_all_zeros = |text: &[u8]| text.iter().any(|&b| b != b'0');
+    let [version, trace_id, parent_id, flags] = TRACEPARENT_FIELDS.map(|field| &bytes[field]);
+    let valid = TRACEPARENT_DASHES.iter().all(|&at| bytes[at] == b'-')
         && lower_hex(version)
-        && version != "ff"
-        && trace_id.len() == 32
+        && version != b"ff"
         && lower_hex(trace_id)
         && not_all_zeros(trace_id)
-        && parent_id.len() == 16
         && lower_hex(parent_id)
         && not_all_zeros(parent_id)
-        && flags.len() == 2
         && lower_hex(flags)
-        && (rest.is_empty() || (version != "00" && rest.starts_with('-')));
+        && (rest.is_empty() || (version != b"00" && rest.starts_with('-')));
     // A later version's extra fields are not for a version-00 reader: hand over the first four.
     valid.then_some(fields)
 }
+
+/// Where the fields of a `traceparent` are: `version-traceid-parentid-flags`, of 2, 32, 16 and 2
+/// hex digits.
+pub(crate) const TRACEPARENT_FIELDS: [Range<usize>; 4] = [0..2, 3..35, 36..52, 53..55];
+/// Where the dashes between them are.
+const TRACEPARENT_DASHES: [usize; 3] = [2, 35, 52];
 
 /// The most members a `tracestate` list may have.
 pub(crate) const MAX_TRACESTATE_MEMBERS: usize = 32;
@@ -172,16 +176,17 @@ fn valid_tracestate_value(value: &str) -> bool {
         && !value.ends_with(' ')
 }
 
-/// All the `name` headers joined into one comma-separated list, or `None` if there are none
-/// (or one is not text).
-fn combined(headers: &HeaderMap, name: &str) -> Option<String> {
-    let values: Option<Vec<&str>> = headers
-        .get_all(name)
-        .iter()
-        .map(|value| value.to_str().ok())
-        .collect();
-    let values = values?;
-    (!values.is_empty()).then(|| values.join(","))
+/// All the `name` headers joined into one comma-separated list (the one header as it is, when
+/// there is one), or `None` if there are none (or one is not text).
+fn combined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
+    let mut values = headers.get_all(name).iter();
+    let mut list = Cow::Borrowed(values.next()?.to_str().ok()?);
+    for value in values {
+        let list = list.to_mut();
+        list.push(',');
+        list.push_str(value.to_str().ok()?);
+    }
+    Some(list)
 }
 
 #[cfg(test)]
