@@ -243,10 +243,10 @@ pub(crate) fn where_the_time_goes(
     let nanoseconds = |duration: Duration| duration.as_secs_f64() * 1e9;
     let cpu_added =
         nanoseconds(traced.cpu_per_request_total()) - nanoseconds(untraced.cpu_per_request_total());
-    let batch_threads = |figures: &Figures| {
-        nanoseconds(figures.batch_cpu_per_request(0) + figures.batch_cpu_per_request(1))
+    let export_threads = |figures: &Figures| {
+        nanoseconds(figures.export_cpu_per_request(0) + figures.export_cpu_per_request(1))
     };
-    let batch_added = batch_threads(traced) - batch_threads(untraced);
+    let export_added = export_threads(traced) - export_threads(untraced);
     // Read from `/proc` in 10 ms ticks: whole microseconds, as under "Under load".
     let signed = |nanoseconds: f64| format!("{:+.0} µs", nanoseconds / 1e3);
     Ok(format!(
@@ -260,12 +260,12 @@ pub(crate) fn where_the_time_goes(
          | Off the request's path: its three spans exported, 512 a post, protobuf | {} |\n\
          | Both, as the micro-benchmarks time them | {} |\n\
          | CPU time added per request under load, both services | {} |\n\
-         | Of which on the two services' batch processor threads | {} |\n\n",
+         | Of which on the two services' export path threads | {} |\n\n",
         duration_text(on_the_path),
         duration_text(exporting),
         duration_text(on_the_path + exporting),
         signed(cpu_added),
-        signed(batch_added),
+        signed(export_added),
     ))
 }
 
@@ -335,9 +335,9 @@ pub(crate) fn levers(operations: &[Operation]) -> Result<String, String> {
         ),
     ];
     let mut text = String::from(
-        "### What each lever buys\n\n\
+        "### What each lever changes, per span\n\n\
          Each row changes one thing in step 07's set-up and keeps the rest: the time per span, \
-         from the tables above, with step 07's set-up and then with the change.\n\n\
+         from the micro-benchmarks above, with step 07's set-up and then with the change.\n\n\
          | Lever | Step 07 | Changed to | On the request's path, per span | Off it, per span |\n\
          |---|---|---|--:|--:|\n",
     );

@@ -1,0 +1,84 @@
+//! What each lever buys under load: each set-up against the untraced pair, over the same rounds,
+//! with its instructions per request.
+
+use std::fmt::Write as _;
+
+use workshop::callgrind::Instructions;
+
+use crate::{
+    added_microseconds, instructions, mebibytes, thousands,
+    under_load::{Figures, Kept, UnderLoad, p99_added, ratio},
+};
+
+/// The table: a row per traced set-up, the first as its chapter builds it. `counted` holds
+/// each set-up's instructions in [`UnderLoad`]'s order (untraced, traced, levers).
+pub(crate) fn report(
+    under_load: &UnderLoad,
+    counted: Option<&[[Instructions; 2]]>,
+) -> Result<String, String> {
+    let untraced = &under_load.untraced;
+    let mut text = String::from(
+        "### What each lever buys\n\n\
+         Each set-up is step 07 as its chapter builds it, or with one thing changed by the \
+         variable that changes it; the samplers are step 09's, the step that reads \
+         `OTEL_TRACES_SAMPLER` (it also traces the HTTP client: two or three more spans a \
+         request). Each was measured under load in the same rounds as the untraced pair, and \
+         its instructions counted as above. The added figures are against the untraced \
+         pair.\n\n\
+         | Set-up | Changed | Requests per second, against untraced | p99 added | CPU added \
+         per request | Of which the export path | Instructions added per request: request's \
+         path, export path | Peak memory, the larger program | Traces received |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    let export_cpu =
+        |figures: &Figures| figures.export_cpu_per_request(0) + figures.export_cpu_per_request(1);
+    for (index, figures) in under_load.traced_setups().enumerate() {
+        let setup = figures.setup;
+        let instructions = match counted {
+            Some(counted) => {
+                let (before, after) = (counted[0], counted[index + 1]);
+                let (request_before, export_before) = instructions::by_path(&before);
+                let (request_after, export_after) = instructions::by_path(&after);
+                format!(
+                    "{}, {}",
+                    instructions::signed_thousands(request_after as i64 - request_before as i64),
+                    instructions::signed_thousands(export_after as i64 - export_before as i64)
+                )
+            }
+            None => "not counted".to_owned(),
+        };
+        let traces = match setup.kept {
+            Kept::Fraction(_) => format!(
+                "{} of {} ({:.1}%)",
+                thousands(figures.traces_received as f64),
+                thousands(figures.sent as f64),
+                100.0 * figures.traces_received as f64 / figures.sent.max(1) as f64
+            ),
+            _ => format!(
+                "{} of {}",
+                thousands(figures.traces_received as f64),
+                thousands(figures.sent as f64)
+            ),
+        };
+        let _ = writeln!(
+            text,
+            "| {} | {} | {:.3} × | {:+.2} ms | {} | {} | {instructions} | {} | {traces} |",
+            setup.name,
+            setup.changes(),
+            ratio(untraced, figures),
+            p99_added(untraced, figures) * 1e3,
+            added_microseconds(
+                untraced.cpu_per_request_total(),
+                figures.cpu_per_request_total()
+            ),
+            added_microseconds(export_cpu(untraced), export_cpu(figures)),
+            mebibytes(figures.largest_peak_kib()),
+        );
+    }
+    text.push_str(
+        "\nEvery set-up's traces arrived whole (each with every span of the step's outline; a \
+         request on a reused connection has no `connect` span), every kept request's trace \
+         arrived, and no SDK dropped a span.\n\n",
+    );
+    Ok(text)
+}
