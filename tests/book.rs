@@ -375,6 +375,8 @@ fn the_cost_chapter_shows_a_full_run_of_the_cost_benchmark() {
     for section in [
         "### The machine",
         "### Under load",
+        "### Instructions per request",
+        "### What each lever buys",
         "### Per operation",
         "### Building",
         "### Targets",

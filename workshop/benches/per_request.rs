@@ -4,8 +4,10 @@
 //!
 //! - On the request's path (`per_request`): a span started and ended with an event; the same
 //!   span not sampled (sampler off, or parent-based 10% as a trace's root or under a parent
-//!   that was not sampled), with ten more attributes, or handed to the simple processor instead
-//!   of the batch processor; and the context injected and extracted. The exporter drops each
+//!   that was not sampled), with ten more attributes (copied from the request, or constants),
+//!   or handed to the simple processor instead of the batch processor; and the context
+//!   injected and extracted, with and without the baggage, by the workshop's propagator and by
+//!   the SDK's. The exporter drops each
 //!   batch, so that what is timed is the operation, not the export; but for one row, where the
 //!   simple processor sends each span over OTLP as it ends, as it would in a service.
 //! - Off the request's path (`export`): what the batch processor's thread and the runtime do
@@ -38,12 +40,12 @@ use opentelemetry::{
         TracerProvider,
     },
 };
-use opentelemetry_http::HeaderInjector;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_otlp::{Protocol, RetryPolicy, WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter},
 };
 use step_exporting::otlp::{Delivery, OtlpSettings, OtlpTransport};
@@ -143,6 +145,23 @@ impl Request {
             KeyValue::new("http.response.status_code", 200_i64),
         ]
     }
+
+    /// The same ten, every value a constant, as a handler that knows them ahead would set
+    /// them: `&'static str` values are kept as they are, not copied.
+    fn constant_attributes() -> Vec<KeyValue> {
+        vec![
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("http.route", "/"),
+            KeyValue::new("url.scheme", "http"),
+            KeyValue::new("url.path", "/"),
+            KeyValue::new("server.address", "127.0.0.1"),
+            KeyValue::new("server.port", 8080_i64),
+            KeyValue::new("network.protocol.version", "1.1"),
+            KeyValue::new("user_agent.original", "curl/8.5.0"),
+            KeyValue::new("client.address", "127.0.0.1"),
+            KeyValue::new("http.response.status_code", 200_i64),
+        ]
+    }
 }
 
 fn spans(c: &mut Criterion) {
@@ -163,6 +182,21 @@ fn spans(c: &mut Criterion) {
                     .span_builder("backend call")
                     .with_kind(SpanKind::Client)
                     .with_attributes(request.attributes())
+                    .start_with_context(&tracer, &parent);
+                let cx = parent.with_span(span);
+                cx.span().add_event("making backend call", vec![]);
+                cx.span().end();
+            })
+        },
+    );
+    c.bench_function(
+        "span: start and end, with an event and 10 attributes, all constants",
+        |b| {
+            b.iter(|| {
+                let span = tracer
+                    .span_builder("backend call")
+                    .with_kind(SpanKind::Client)
+                    .with_attributes(Request::constant_attributes())
                     .start_with_context(&tracer, &parent);
                 let cx = parent.with_span(span);
                 cx.span().add_event("making backend call", vec![]);
@@ -261,6 +295,31 @@ fn context(c: &mut Criterion) {
     let headers = headers_as_sent(&tracer);
     c.bench_function("context: extract traceparent and baggage", |b| {
         b.iter(|| propagator.extract(&W3cHeaderExtractor::new(black_box(&headers))))
+    });
+
+    // The trace context alone, without the baggage: with the workshop's Level 2 propagator
+    // and its extractor (steps 04 on), then with the SDK's propagator and the stock extractor.
+    let ours = W3cTraceContextPropagator::new();
+    c.bench_function("context: inject traceparent", |b| {
+        b.iter(|| {
+            let mut headers = HeaderMap::new();
+            ours.inject_context(black_box(&cx), &mut HeaderInjector(&mut headers));
+            headers
+        })
+    });
+    c.bench_function("context: extract traceparent", |b| {
+        b.iter(|| ours.extract(&W3cHeaderExtractor::new(black_box(&headers))))
+    });
+    let stock = TraceContextPropagator::new();
+    c.bench_function("context: inject traceparent, the SDK's propagator", |b| {
+        b.iter(|| {
+            let mut headers = HeaderMap::new();
+            stock.inject_context(black_box(&cx), &mut HeaderInjector(&mut headers));
+            headers
+        })
+    });
+    c.bench_function("context: extract traceparent, the SDK's propagator", |b| {
+        b.iter(|| stock.extract(&HeaderExtractor(black_box(&headers))))
     });
     let _ = provider.shutdown();
 }
@@ -377,6 +436,7 @@ fn export(c: &mut Criterion) {
 
     // A batch as the batch processor's thread exports it.
     let ten_more = Request::example().attributes();
+    let ten_constants = Request::constant_attributes();
     let cases = [
         (
             "512 spans a post, protobuf",
@@ -396,6 +456,12 @@ fn export(c: &mut Criterion) {
             512,
             Protocol::HttpBinary,
             &ten_more[..],
+        ),
+        (
+            "512 spans a post, protobuf, 10 more attributes each, constants",
+            512,
+            Protocol::HttpBinary,
+            &ten_constants[..],
         ),
     ];
     let mut group = c.benchmark_group("export");

@@ -23,30 +23,11 @@ pub(crate) fn report(
          variable that changes it; the samplers are step 09's, the step that reads \
          `OTEL_TRACES_SAMPLER` (it also traces the HTTP client: two or three more spans a \
          request). Each was measured under load in the same rounds as the untraced pair, and \
-         its instructions counted as above. The added figures are against the untraced \
-         pair.\n\n\
-         | Set-up | Changed | Requests per second, against untraced | p99 added | CPU added \
-         per request | Of which the export path | Instructions added per request: request's \
-         path, export path | Peak memory, the larger program | Traces received |\n\
-         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
+         its instructions counted as above.\n\n\
+         | Set-up | What it changes | Traces received | Peak memory |\n|---|---|--:|--:|\n",
     );
-    let export_cpu =
-        |figures: &Figures| figures.export_cpu_per_request(0) + figures.export_cpu_per_request(1);
-    for (index, figures) in under_load.traced_setups().enumerate() {
+    for figures in under_load.traced_setups() {
         let setup = figures.setup;
-        let instructions = match counted {
-            Some(counted) => {
-                let (before, after) = (counted[0], counted[index + 1]);
-                let (request_before, export_before) = instructions::by_path(&before);
-                let (request_after, export_after) = instructions::by_path(&after);
-                format!(
-                    "{}, {}",
-                    instructions::signed_thousands(request_after as i64 - request_before as i64),
-                    instructions::signed_thousands(export_after as i64 - export_before as i64)
-                )
-            }
-            None => "not counted".to_owned(),
-        };
         let traces = match setup.kept {
             Kept::Fraction(_) => format!(
                 "{} of {} ({:.1}%)",
@@ -62,9 +43,39 @@ pub(crate) fn report(
         };
         let _ = writeln!(
             text,
-            "| {} | {} | {:.3} × | {:+.2} ms | {} | {} | {instructions} | {} | {traces} |",
+            "| {} | {} | {traces} | {} |",
             setup.name,
             setup.changes(),
+            mebibytes(figures.largest_peak_kib())
+        );
+    }
+    text.push_str(
+        "\nAgainst the untraced pair: throughput, latency and CPU time under load; \
+         instructions per request, on the request's path and on the export path. (The set-ups' \
+         table gives the larger program's peak memory.)\n\n\
+         | Set-up | Throughput | p99 added | CPU added per request | Of it, export path | \
+         Instructions added, request's path | Instructions added, export path |\n\
+         |---|--:|--:|--:|--:|--:|--:|\n",
+    );
+    let export_cpu =
+        |figures: &Figures| figures.export_cpu_per_request(0) + figures.export_cpu_per_request(1);
+    for (index, figures) in under_load.traced_setups().enumerate() {
+        let setup = figures.setup;
+        let (request_path, export_path) = match counted {
+            Some(counted) => {
+                let (request_before, export_before) = instructions::by_path(&counted[0]);
+                let (request_after, export_after) = instructions::by_path(&counted[index + 1]);
+                (
+                    instructions::signed_thousands(request_after as i64 - request_before as i64),
+                    instructions::signed_thousands(export_after as i64 - export_before as i64),
+                )
+            }
+            None => ("not counted".to_owned(), "not counted".to_owned()),
+        };
+        let _ = writeln!(
+            text,
+            "| {} | {:.3} × | {:+.2} ms | {} | {} | {request_path} | {export_path} |",
+            setup.name,
             ratio(untraced, figures),
             p99_added(untraced, figures) * 1e3,
             added_microseconds(
@@ -72,7 +83,6 @@ pub(crate) fn report(
                 figures.cpu_per_request_total()
             ),
             added_microseconds(export_cpu(untraced), export_cpu(figures)),
-            mebibytes(figures.largest_peak_kib()),
         );
     }
     text.push_str(

@@ -27,8 +27,14 @@ pub(crate) const SPAN_SIMPLE_DROPPED: &str =
     "span: start and end, with an event, simple processor, exporter dropping it";
 pub(crate) const SPAN_SIMPLE_OTLP: &str =
     "span: start and end, with an event, simple processor, OTLP";
+pub(crate) const SPAN_CONSTANT_ATTRIBUTES: &str =
+    "span: start and end, with an event and 10 attributes, all constants";
 pub(crate) const INJECT: &str = "context: inject traceparent and baggage";
 pub(crate) const EXTRACT: &str = "context: extract traceparent and baggage";
+pub(crate) const INJECT_TRACEPARENT: &str = "context: inject traceparent";
+pub(crate) const EXTRACT_TRACEPARENT: &str = "context: extract traceparent";
+pub(crate) const INJECT_STOCK: &str = "context: inject traceparent, the SDK's propagator";
+pub(crate) const EXTRACT_STOCK: &str = "context: extract traceparent, the SDK's propagator";
 /// Off the request's path: a batch of step 07's spans exported, as the batch processor does.
 pub(crate) const EXPORT_GROUP: &str = "export/";
 pub(crate) const EXPORT: &str = "export/512 spans a post, protobuf";
@@ -36,6 +42,8 @@ pub(crate) const EXPORT_SMALL_BATCH: &str = "export/64 spans a post, protobuf";
 pub(crate) const EXPORT_JSON: &str = "export/512 spans a post, JSON";
 pub(crate) const EXPORT_ATTRIBUTES: &str =
     "export/512 spans a post, protobuf, 10 more attributes each";
+pub(crate) const EXPORT_CONSTANT_ATTRIBUTES: &str =
+    "export/512 spans a post, protobuf, 10 more attributes each, constants";
 
 /// One micro-benchmark's result, from criterion's `estimates.json`.
 pub(crate) struct Operation {
@@ -325,6 +333,53 @@ pub(crate) fn levers(operations: &[Operation]) -> Result<String, String> {
             "10 more on each span",
             change(span, duration_text(on_path(SPAN_ATTRIBUTES)?)),
             change(export, duration_text(off_path(EXPORT_ATTRIBUTES)?)),
+        ),
+        (
+            "Attributes",
+            "10 more, 4 copied from the request",
+            "the same 10, all constants (`&'static str`)",
+            change(
+                on_path(SPAN_ATTRIBUTES)?,
+                duration_text(on_path(SPAN_CONSTANT_ATTRIBUTES)?),
+            ),
+            change(
+                off_path(EXPORT_ATTRIBUTES)?,
+                duration_text(off_path(EXPORT_CONSTANT_ATTRIBUTES)?),
+            ),
+        ),
+        (
+            "Baggage (steps 04 on)",
+            "`traceparent` and `baggage`",
+            "`traceparent` only",
+            format!(
+                "inject {}, extract {}, per request",
+                change(
+                    on_path(INJECT)?,
+                    duration_text(on_path(INJECT_TRACEPARENT)?)
+                ),
+                change(
+                    on_path(EXTRACT)?,
+                    duration_text(on_path(EXTRACT_TRACEPARENT)?)
+                ),
+            ),
+            "the baggage's attribute".to_owned(),
+        ),
+        (
+            "Trace context propagator",
+            "the workshop's (Level 2, steps 04 on)",
+            "the SDK's `TraceContextPropagator`",
+            format!(
+                "inject {}, extract {}, per request",
+                change(
+                    on_path(INJECT_TRACEPARENT)?,
+                    duration_text(on_path(INJECT_STOCK)?)
+                ),
+                change(
+                    on_path(EXTRACT_TRACEPARENT)?,
+                    duration_text(on_path(EXTRACT_STOCK)?)
+                ),
+            ),
+            "same".to_owned(),
         ),
         (
             "Protocol (`OTEL_EXPORTER_OTLP_PROTOCOL`)",
