@@ -2,7 +2,8 @@
 //! of each trace, in 80 columns, as it completes.
 //!
 //! - [`otlp`] decodes what an OTLP exporter sends (protobuf or JSON) into [`spans::SpanRecord`]s;
-//! - [`receiver`] is the HTTP endpoint an exporter sends to (`POST /v1/traces`);
+//! - [`receiver`] is the HTTP endpoint an exporter sends to (`POST /v1/traces`, and
+//!   `/v1/metrics` and `/v1/logs`, whose records [`signals`] decodes);
 //! - [`live`] groups spans into traces and says when one is complete enough to draw;
 //! - [`spans`] draws a trace (also used by the workshop's runner and tests);
 //! - [`terminal`] makes text from the network safe to print.
@@ -10,5 +11,6 @@
 pub mod live;
 pub mod otlp;
 pub mod receiver;
+pub mod signals;
 pub mod spans;
 pub mod terminal;

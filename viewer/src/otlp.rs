@@ -1,5 +1,6 @@
 //! What an OTLP exporter sends, decoded with the official OTLP types (`opentelemetry-proto`):
-//! an `ExportTraceServiceRequest`, as protobuf or as OTLP's JSON.
+//! an `ExportTraceServiceRequest`, `ExportMetricsServiceRequest` or `ExportLogsServiceRequest`,
+//! as protobuf or as OTLP's JSON.
 
 use std::{
     collections::BTreeMap,
@@ -8,13 +9,38 @@ use std::{
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry_proto::tonic::{
-    collector::trace::v1::ExportTraceServiceRequest,
+    collector::{
+        logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
+        trace::v1::ExportTraceServiceRequest,
+    },
     common::v1::{AnyValue, KeyValue, any_value::Value},
     trace::v1::{span::SpanKind as OtlpKind, status::StatusCode},
 };
 use prost::Message;
 
-use crate::spans::{EventRecord, SpanRecord};
+use crate::{
+    signals::{self, LogRecord, MetricRecord},
+    spans::{EventRecord, SpanRecord},
+};
+
+/// The three signals OTLP/HTTP carries, each to its own path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+impl Signal {
+    /// The path an exporter posts it to.
+    pub fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+            Signal::Logs => "/v1/logs",
+        }
+    }
+}
 
 /// How the request body is encoded, from its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +61,46 @@ impl Encoding {
     }
 }
 
-/// One decoded export: the resources' attributes and the spans.
+/// One decoded export: the resources' attributes (of a trace export), and the spans, the log
+/// records or the metrics it carried.
 #[derive(Debug, Clone, Default)]
 pub struct Export {
     /// The attributes of each resource in the request (`service.name`, `gcp.project_id`...).
     pub resources: Vec<BTreeMap<String, String>>,
     pub spans: Vec<SpanRecord>,
+    pub logs: Vec<LogRecord>,
+    pub metrics: Vec<MetricRecord>,
+}
+
+/// Decodes a request body of `signal`. A malformed body is an error, never a panic.
+pub fn decode_signal(signal: Signal, body: &[u8], encoding: Encoding) -> Result<Export, String> {
+    match signal {
+        Signal::Traces => decode(body, encoding),
+        Signal::Metrics => {
+            let request: ExportMetricsServiceRequest = match encoding {
+                Encoding::Protobuf => ExportMetricsServiceRequest::decode(body)
+                    .map_err(|error| format!("not an OTLP protobuf metrics export: {error}"))?,
+                Encoding::Json => serde_json::from_slice(body)
+                    .map_err(|error| format!("not an OTLP JSON metrics export: {error}"))?,
+            };
+            Ok(Export {
+                metrics: signals::metrics_from_request(request),
+                ..Export::default()
+            })
+        }
+        Signal::Logs => {
+            let request: ExportLogsServiceRequest = match encoding {
+                Encoding::Protobuf => ExportLogsServiceRequest::decode(body)
+                    .map_err(|error| format!("not an OTLP protobuf logs export: {error}"))?,
+                Encoding::Json => serde_json::from_slice(body)
+                    .map_err(|error| format!("not an OTLP JSON logs export: {error}"))?,
+            };
+            Ok(Export {
+                logs: signals::logs_from_request(request),
+                ..Export::default()
+            })
+        }
+    }
 }
 
 /// Decodes a request body. A malformed body is an error, never a panic; a span with ids of the
@@ -129,11 +189,11 @@ fn kind(kind: i32) -> SpanKind {
     }
 }
 
-fn time(unix_nanos: u64) -> SystemTime {
+pub(crate) fn time(unix_nanos: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_nanos(unix_nanos)
 }
 
-fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, String> {
+pub(crate) fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, String> {
     attributes
         .iter()
         .map(|kv| {
@@ -147,7 +207,7 @@ fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, String> {
 
 /// An attribute's value as the SDK's `Value` displays it, so that a span reads the same
 /// whether it was printed or sent.
-fn text(value: &AnyValue) -> String {
+pub(crate) fn text(value: &AnyValue) -> String {
     match &value.value {
         Some(Value::StringValue(text)) => text.clone(),
         Some(Value::BoolValue(flag)) => flag.to_string(),

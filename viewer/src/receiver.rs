@@ -1,5 +1,5 @@
 //! The OTLP/HTTP endpoint an exporter sends its spans to: `POST /v1/traces`, protobuf or JSON,
-//! as OTLP/HTTP specifies it. It keeps every export it received, with the headers that came
+//! as OTLP/HTTP specifies it; its metrics and log records too, to `/v1/metrics` and `/v1/logs`. It keeps every export it received, with the headers that came
 //! with it, and says when a new one arrives. An inbox with a budget refuses exports once what
 //! waits in it reaches the budget, with `429 Too Many Requests` and `Retry-After`, which
 //! OTLP/HTTP exporters answer by sending again later: a reader that falls behind (a terminal
@@ -26,8 +26,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use prost::Message;
 use tokio::{
     net::TcpListener,
     sync::{Semaphore, watch},
@@ -36,7 +34,8 @@ use tokio::{
 use tower_http::timeout::TimeoutLayer;
 
 use crate::{
-    otlp::{self, Encoding, Export},
+    otlp::{self, Encoding, Export, Signal},
+    signals::{LogRecord, MetricRecord},
     spans::SpanRecord,
 };
 
@@ -77,9 +76,26 @@ impl Default for Inbox {
 }
 
 impl Received {
-    /// About how many bytes it takes while it waits: its spans, and its headers.
+    /// About how many bytes it takes while it waits: its spans (or records), and its headers.
     pub fn held_bytes(&self) -> usize {
-        let spans: usize = self.export.spans.iter().map(SpanRecord::held_bytes).sum();
+        let spans: usize = self
+            .export
+            .spans
+            .iter()
+            .map(SpanRecord::held_bytes)
+            .sum::<usize>()
+            + self
+                .export
+                .logs
+                .iter()
+                .map(LogRecord::held_bytes)
+                .sum::<usize>()
+            + self
+                .export
+                .metrics
+                .iter()
+                .map(MetricRecord::held_bytes)
+                .sum::<usize>();
         let headers: usize = self
             .headers
             .iter()
@@ -128,6 +144,25 @@ impl Inbox {
             .received
             .iter()
             .flat_map(|request| request.export.spans.iter().cloned())
+            .collect()
+    }
+
+    /// Every log record received so far, in the order they arrived.
+    pub fn logs(&self) -> Vec<LogRecord> {
+        let waiting = self.lock();
+        let exports = waiting.received.iter();
+        exports
+            .flat_map(|request| request.export.logs.iter().cloned())
+            .collect()
+    }
+
+    /// Every metric export received so far, in the order they arrived: each a metric's points
+    /// at one moment.
+    pub fn metrics(&self) -> Vec<MetricRecord> {
+        let waiting = self.lock();
+        let exports = waiting.received.iter();
+        exports
+            .flat_map(|request| request.export.metrics.iter().cloned())
             .collect()
     }
 
@@ -189,10 +224,22 @@ pub const EXPORTS_AT_ONCE: usize = 4;
 /// an upload that stalls is answered `408 Request Timeout` and its turn goes to the next.
 pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The OTLP/HTTP endpoint, `POST /v1/traces`, delivering into `inbox`.
+/// The OTLP/HTTP endpoints, `POST /v1/traces`, `/v1/metrics` and `/v1/logs`, delivering into
+/// `inbox`.
 pub fn router(inbox: Inbox) -> Router {
     Router::new()
-        .route("/v1/traces", post(receive))
+        .route(
+            Signal::Traces.path(),
+            post(|inbox, request| receive(Signal::Traces, inbox, request)),
+        )
+        .route(
+            Signal::Metrics.path(),
+            post(|inbox, request| receive(Signal::Metrics, inbox, request)),
+        )
+        .route(
+            Signal::Logs.path(),
+            post(|inbox, request| receive(Signal::Logs, inbox, request)),
+        )
         .with_state(inbox)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -252,7 +299,7 @@ impl Drop for Receiver {
     }
 }
 
-async fn receive(State(inbox): State<Inbox>, request: Request) -> Response {
+async fn receive(signal: Signal, State(inbox): State<Inbox>, request: Request) -> Response {
     // The body is read only once it is this export's turn.
     let Ok(_turn) = inbox.turns.acquire().await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
@@ -278,7 +325,7 @@ async fn receive(State(inbox): State<Inbox>, request: Request) -> Response {
         )
             .into_response();
     };
-    let export = match otlp::decode(&body, encoding) {
+    let export = match otlp::decode_signal(signal, &body, encoding) {
         Ok(export) => export,
         Err(message) => return (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response(),
     };
@@ -298,15 +345,12 @@ async fn receive(State(inbox): State<Inbox>, request: Request) -> Response {
     if inbox.deliver(received).is_err() {
         return inbox.refuse();
     }
-    // The answer OTLP/HTTP asks for: an (empty) ExportTraceServiceResponse, in the request's
-    // encoding.
-    let response = ExportTraceServiceResponse::default();
+    // The answer OTLP/HTTP asks for: an empty Export{Trace,Metrics,Logs}ServiceResponse, in the
+    // request's encoding. Empty, each of the three is encoded as no bytes at all.
     match encoding {
-        Encoding::Protobuf => (
-            [(CONTENT_TYPE, "application/x-protobuf")],
-            response.encode_to_vec(),
-        )
-            .into_response(),
+        Encoding::Protobuf => {
+            ([(CONTENT_TYPE, "application/x-protobuf")], Vec::<u8>::new()).into_response()
+        }
         Encoding::Json => ([(CONTENT_TYPE, "application/json")], "{}").into_response(),
     }
 }

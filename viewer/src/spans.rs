@@ -79,7 +79,7 @@ impl SpanRecord {
 
 /// What a map of attributes takes: each entry's strings, and its share of the tree's nodes
 /// (a B-tree node holds up to 11 entries, with room for their keys, values and links).
-fn map_bytes(map: &BTreeMap<String, String>) -> usize {
+pub(crate) fn map_bytes(map: &BTreeMap<String, String>) -> usize {
     map.iter()
         .map(|(key, value)| key.capacity() + value.capacity() + 2 * size_of::<String>() + 16)
         .sum()

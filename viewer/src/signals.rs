@@ -1,0 +1,249 @@
+//! What an OTLP exporter sends besides spans, as the viewer keeps it: log records, and the data
+//! points of metrics. Decoded from the official OTLP types (`opentelemetry-proto`), as spans are
+//! in [`crate::otlp`].
+
+use std::{collections::BTreeMap, time::SystemTime};
+
+use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry_proto::tonic::{
+    collector::{logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest},
+    metrics::v1::{
+        AggregationTemporality, NumberDataPoint, metric::Data, number_data_point::Value as Number,
+    },
+};
+
+use crate::otlp::{attributes, text, time};
+
+/// A log record, with the span it was written in when it came with one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecord {
+    /// The `service.name` of the program that sent it.
+    pub service: String,
+    /// The instrumentation scope: for the `tracing` bridge, the event's target (its module).
+    pub scope: String,
+    /// When it happened, or else when the SDK saw it.
+    pub time: SystemTime,
+    /// 1 to 24, as the OpenTelemetry log data model numbers severities (9 is INFO, 13 WARN, 17
+    /// ERROR); 0 when unset.
+    pub severity_number: i32,
+    pub severity_text: String,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+    /// The trace and span it was written in, if any.
+    pub trace_id: Option<TraceId>,
+    pub span_id: Option<SpanId>,
+}
+
+/// A metric's data points, from one export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRecord {
+    pub service: String,
+    pub scope: String,
+    pub name: String,
+    pub unit: String,
+    pub description: String,
+    pub kind: MetricKind,
+    pub points: Vec<Point>,
+}
+
+/// What kind of metric it is, as OTLP says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// A value as it was when read (a gauge).
+    Gauge,
+    /// A sum: `monotonic` for a counter, not for an up-down counter; `cumulative` when each
+    /// point counts from the start, not from the previous export.
+    Sum { monotonic: bool, cumulative: bool },
+    /// An explicit-bucket histogram.
+    Histogram { cumulative: bool },
+    /// A kind the viewer does not draw (exponential histogram, summary).
+    Other,
+}
+
+/// One data point: a set of attributes, the time span it covers, and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    pub attributes: BTreeMap<String, String>,
+    pub start: SystemTime,
+    pub time: SystemTime,
+    pub value: PointValue,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PointValue {
+    Number(f64),
+    Histogram(HistogramPoint),
+}
+
+/// An explicit-bucket histogram's point: `bucket_counts[i]` values fell in
+/// `(bounds[i - 1], bounds[i]]`, the first bucket from minus infinity, the last to infinity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramPoint {
+    pub count: u64,
+    pub sum: Option<f64>,
+    pub bounds: Vec<f64>,
+    pub bucket_counts: Vec<u64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// The log records of a decoded request. A record whose trace or span id has the wrong length
+/// (or is all zeros) keeps its text, without the ids.
+pub fn logs_from_request(request: ExportLogsServiceRequest) -> Vec<LogRecord> {
+    let mut records = Vec::new();
+    for resource_logs in request.resource_logs {
+        let service = service_name(resource_logs.resource.as_ref());
+        for scope_logs in resource_logs.scope_logs {
+            let scope = scope_logs.scope.map(|scope| scope.name).unwrap_or_default();
+            for record in scope_logs.log_records {
+                let when = match record.time_unix_nano {
+                    0 => record.observed_time_unix_nano,
+                    at => at,
+                };
+                records.push(LogRecord {
+                    service: service.clone(),
+                    scope: scope.clone(),
+                    time: time(when),
+                    severity_number: record.severity_number,
+                    severity_text: record.severity_text,
+                    body: record.body.as_ref().map(text).unwrap_or_default(),
+                    attributes: attributes(&record.attributes),
+                    trace_id: <[u8; 16]>::try_from(record.trace_id.as_slice())
+                        .ok()
+                        .map(TraceId::from_bytes)
+                        .filter(|id| *id != TraceId::INVALID),
+                    span_id: <[u8; 8]>::try_from(record.span_id.as_slice())
+                        .ok()
+                        .map(SpanId::from_bytes)
+                        .filter(|id| *id != SpanId::INVALID),
+                });
+            }
+        }
+    }
+    records
+}
+
+/// The metrics of a decoded request.
+pub fn metrics_from_request(request: ExportMetricsServiceRequest) -> Vec<MetricRecord> {
+    let mut records = Vec::new();
+    for resource_metrics in request.resource_metrics {
+        let service = service_name(resource_metrics.resource.as_ref());
+        for scope_metrics in resource_metrics.scope_metrics {
+            let scope = scope_metrics
+                .scope
+                .map(|scope| scope.name)
+                .unwrap_or_default();
+            for metric in scope_metrics.metrics {
+                let cumulative =
+                    |temporality: i32| temporality == AggregationTemporality::Cumulative as i32;
+                let (kind, points) = match metric.data {
+                    Some(Data::Gauge(gauge)) => (MetricKind::Gauge, numbers(gauge.data_points)),
+                    Some(Data::Sum(sum)) => (
+                        MetricKind::Sum {
+                            monotonic: sum.is_monotonic,
+                            cumulative: cumulative(sum.aggregation_temporality),
+                        },
+                        numbers(sum.data_points),
+                    ),
+                    Some(Data::Histogram(histogram)) => (
+                        MetricKind::Histogram {
+                            cumulative: cumulative(histogram.aggregation_temporality),
+                        },
+                        histogram
+                            .data_points
+                            .into_iter()
+                            .map(|point| Point {
+                                attributes: attributes(&point.attributes),
+                                start: time(point.start_time_unix_nano),
+                                time: time(point.time_unix_nano),
+                                value: PointValue::Histogram(HistogramPoint {
+                                    count: point.count,
+                                    sum: point.sum,
+                                    bounds: point.explicit_bounds,
+                                    bucket_counts: point.bucket_counts,
+                                    min: point.min,
+                                    max: point.max,
+                                }),
+                            })
+                            .collect(),
+                    ),
+                    _ => (MetricKind::Other, Vec::new()),
+                };
+                records.push(MetricRecord {
+                    service: service.clone(),
+                    scope: scope.clone(),
+                    name: metric.name,
+                    unit: metric.unit,
+                    description: metric.description,
+                    kind,
+                    points,
+                });
+            }
+        }
+    }
+    records
+}
+
+fn numbers(points: Vec<NumberDataPoint>) -> Vec<Point> {
+    points
+        .into_iter()
+        .map(|point| Point {
+            attributes: attributes(&point.attributes),
+            start: time(point.start_time_unix_nano),
+            time: time(point.time_unix_nano),
+            value: PointValue::Number(match point.value {
+                Some(Number::AsDouble(value)) => value,
+                Some(Number::AsInt(value)) => value as f64,
+                None => 0.0,
+            }),
+        })
+        .collect()
+}
+
+fn service_name(resource: Option<&opentelemetry_proto::tonic::resource::v1::Resource>) -> String {
+    resource
+        .map(|resource| attributes(&resource.attributes))
+        .and_then(|attributes| attributes.get("service.name").cloned())
+        .unwrap_or_else(|| "unknown_service".to_owned())
+}
+
+impl LogRecord {
+    /// About how many bytes of memory it takes, as [`crate::spans::SpanRecord::held_bytes`]
+    /// counts them.
+    pub fn held_bytes(&self) -> usize {
+        size_of::<LogRecord>()
+            + self.service.capacity()
+            + self.scope.capacity()
+            + self.severity_text.capacity()
+            + self.body.capacity()
+            + crate::spans::map_bytes(&self.attributes)
+    }
+}
+
+impl MetricRecord {
+    /// About how many bytes of memory it takes.
+    pub fn held_bytes(&self) -> usize {
+        let points: usize = self
+            .points
+            .iter()
+            .map(|point| {
+                size_of::<Point>()
+                    + crate::spans::map_bytes(&point.attributes)
+                    + match &point.value {
+                        PointValue::Number(_) => 0,
+                        PointValue::Histogram(histogram) => {
+                            histogram.bounds.capacity() * size_of::<f64>()
+                                + histogram.bucket_counts.capacity() * size_of::<u64>()
+                        }
+                    }
+            })
+            .sum();
+        size_of::<MetricRecord>()
+            + self.service.capacity()
+            + self.scope.capacity()
+            + self.name.capacity()
+            + self.unit.capacity()
+            + self.description.capacity()
+            + points
+    }
+}
