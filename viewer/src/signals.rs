@@ -247,3 +247,108 @@ impl MetricRecord {
             + points
     }
 }
+
+/// A quantile read from a histogram's buckets: the value is somewhere in `low..=high` (the
+/// bucket it fell in, narrowed by the point's minimum and maximum), and `estimate` assumes the
+/// values spread evenly across that bucket. The bucket's width is the error bound: buckets
+/// cannot say more.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quantile {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl HistogramPoint {
+    /// The `quantile` (0.99 for p99) of the values this point counted, or `None` if it counted
+    /// none, or its buckets do not match its bounds.
+    pub fn quantile(&self, quantile: f64) -> Option<Quantile> {
+        let total: u64 = self.bucket_counts.iter().sum();
+        if total == 0 || self.bucket_counts.len() != self.bounds.len() + 1 {
+            return None;
+        }
+        // The rank of the value asked for, from 1 (the smallest) to `total`.
+        let rank = ((quantile.clamp(0.0, 1.0) * total as f64).ceil() as u64).clamp(1, total);
+        let mut below = 0;
+        for (index, &count) in self.bucket_counts.iter().enumerate() {
+            if below + count < rank {
+                below += count;
+                continue;
+            }
+            let lower = match index {
+                0 => f64::NEG_INFINITY,
+                _ => self.bounds[index - 1],
+            };
+            let upper = self.bounds.get(index).copied().unwrap_or(f64::INFINITY);
+            let low = self.min.map_or(lower, |min| lower.max(min));
+            let high = self.max.map_or(upper, |max| upper.min(max));
+            let share = (rank - below) as f64 / count as f64;
+            let estimate = match (low.is_finite(), high.is_finite()) {
+                (true, true) => low + (high - low) * share,
+                (true, false) => low,
+                (false, true) => high,
+                (false, false) => return None,
+            };
+            return Some(Quantile {
+                estimate,
+                low,
+                high,
+            });
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn histogram(bounds: &[f64], bucket_counts: &[u64], min: f64, max: f64) -> HistogramPoint {
+        HistogramPoint {
+            count: bucket_counts.iter().sum(),
+            sum: None,
+            bounds: bounds.to_vec(),
+            bucket_counts: bucket_counts.to_vec(),
+            min: Some(min),
+            max: Some(max),
+        }
+    }
+
+    #[test]
+    fn a_quantile_is_the_bucket_it_fell_in_narrowed_by_min_and_max() {
+        // 100 values: 50 in (0, 0.005], 40 in (0.005, 0.01], 9 in (0.01, 0.025], 1 above 0.1.
+        let point = histogram(
+            &[0.005, 0.01, 0.025, 0.05, 0.1],
+            &[50, 40, 9, 0, 0, 1],
+            0.002,
+            0.4,
+        );
+        let p50 = point.quantile(0.5).unwrap();
+        assert_eq!((p50.low, p50.high), (0.002, 0.005));
+        assert!((p50.estimate - 0.005).abs() < 1e-12, "{p50:?}");
+        let p90 = point.quantile(0.9).unwrap();
+        assert_eq!((p90.low, p90.high), (0.005, 0.01));
+        let p99 = point.quantile(0.99).unwrap();
+        assert_eq!((p99.low, p99.high), (0.01, 0.025));
+        // The slowest value is alone above the last bound: only the maximum bounds it.
+        let p100 = point.quantile(1.0).unwrap();
+        assert_eq!((p100.low, p100.high, p100.estimate), (0.1, 0.4, 0.4));
+    }
+
+    #[test]
+    fn no_values_or_buckets_that_do_not_match_their_bounds_give_no_quantile() {
+        assert_eq!(histogram(&[1.0], &[0, 0], 0.0, 0.0).quantile(0.5), None);
+        assert_eq!(
+            histogram(&[1.0, 2.0], &[3, 4], 0.5, 1.5).quantile(0.5),
+            None
+        );
+        // Without min and max, an open-ended bucket gives its one finite side.
+        let open = HistogramPoint {
+            min: None,
+            max: None,
+            ..histogram(&[1.0], &[1, 1], 0.0, 0.0)
+        };
+        assert_eq!(open.quantile(0.1).unwrap().estimate, 1.0);
+        assert_eq!(open.quantile(0.9).unwrap().estimate, 1.0);
+    }
+}
