@@ -91,6 +91,7 @@ contract_tests! {
     step_08: "08",
     step_09: "09",
     step_10: "10",
+    step_11: "11",
 }
 
 /// The part of the contract a program keeps before it reaches any exporter: configuration is

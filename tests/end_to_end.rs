@@ -163,6 +163,35 @@ fn the_quick_start_shows_a_trace_across_both_services() {
         "fits 80 columns:\n{stdout}"
     );
 
+    // Below the trace, the metrics of that one request, and the way from the slowest request
+    // to its trace.
+    let trace_id = stdout
+        .split("\ntrace ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("a trace id");
+    for service in ["frontend", "backend"] {
+        let tables = stdout
+            .split(&format!("metrics from {service}\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no metrics from {service} in:\n{stdout}"));
+        let duration = tables
+            .split("  http.server.request.duration (histogram, since start, unit s)\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no duration histogram from {service} in:\n{stdout}"));
+        assert!(duration.contains("      count 1, sum "), "{stdout}");
+        assert!(duration.contains("      p50 "), "{stdout}");
+        let slowest = duration
+            .split("      slowest, with their traces:\n")
+            .nth(1)
+            .and_then(|rest| rest.lines().next())
+            .unwrap_or_else(|| panic!("no slowest request from {service} in:\n{stdout}"));
+        assert!(
+            slowest.ends_with(&format!(" ms  trace {trace_id}")),
+            "{slowest}"
+        );
+    }
+
     // The README shows this output: it must not go stale. Ids and timings differ per run.
     let printed = trace_block(&stdout);
     let readme = include_str!("../README.md");

@@ -42,6 +42,7 @@ hostile_header_tests! {
     step_08: "08",
     step_09: "09",
     step_10: "10",
+    step_11: "11",
 }
 
 #[test]

@@ -17,7 +17,7 @@ use opentelemetry_sdk::{
     logs::SdkLoggerProvider,
     metrics::{PeriodicReader, SdkMeterProvider},
 };
-use step_exporting::otlp::{DEFAULT_TIMEOUT, OtlpSettings, OtlpTransport};
+use step_exporting::otlp::{DEFAULT_TIMEOUT, OtlpSettings, OtlpTransport, Signal};
 use trace_viewer::{
     receiver::Receiver,
     signals::{MetricKind, PointValue},
@@ -28,10 +28,13 @@ const DURATION_BOUNDARIES: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-fn settings(receiver: &Receiver, path: &str, protocol: Protocol) -> OtlpSettings {
+fn settings(receiver: &Receiver, signal: Signal, protocol: Protocol) -> OtlpSettings {
     OtlpSettings {
+        signal,
         to_google: false,
-        endpoint: format!("{}{path}", receiver.endpoint()).parse().unwrap(),
+        endpoint: format!("{}{}", receiver.endpoint(), signal.path())
+            .parse()
+            .unwrap(),
         protocol,
         timeout: DEFAULT_TIMEOUT,
     }
@@ -45,7 +48,7 @@ fn resource() -> Resource {
 async fn metrics_arrive_with_their_names_units_kinds_attributes_and_buckets() {
     for protocol in [Protocol::HttpBinary, Protocol::HttpJson] {
         let receiver = Receiver::bind("127.0.0.1:0").await.unwrap();
-        let settings = settings(&receiver, "/v1/metrics", protocol);
+        let settings = settings(&receiver, Signal::Metrics, protocol);
         let exporter = MetricExporter::builder()
             .with_http()
             .with_http_client(OtlpTransport::new(&settings, None).unwrap())
@@ -141,7 +144,7 @@ async fn metrics_arrive_with_their_names_units_kinds_attributes_and_buckets() {
 async fn log_records_arrive_with_their_severity_body_and_span() {
     for protocol in [Protocol::HttpBinary, Protocol::HttpJson] {
         let receiver = Receiver::bind("127.0.0.1:0").await.unwrap();
-        let settings = settings(&receiver, "/v1/logs", protocol);
+        let settings = settings(&receiver, Signal::Logs, protocol);
         let exporter = LogExporter::builder()
             .with_http()
             .with_http_client(OtlpTransport::new(&settings, None).unwrap())

@@ -6,6 +6,7 @@
 //!   `/v1/metrics` and `/v1/logs`, whose records [`signals`] decodes);
 //! - [`live`] groups spans into traces and says when one is complete enough to draw;
 //! - [`spans`] draws a trace (also used by the workshop's runner and tests);
+//! - [`tables`] draws the metrics as tables, with the slowest requests' traces;
 //! - [`terminal`] makes text from the network safe to print.
 
 pub mod live;
@@ -13,4 +14,5 @@ pub mod otlp;
 pub mod receiver;
 pub mod signals;
 pub mod spans;
+pub mod tables;
 pub mod terminal;

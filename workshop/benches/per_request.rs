@@ -48,7 +48,7 @@ use opentelemetry_sdk::{
     propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter},
 };
-use step_exporting::otlp::{Delivery, OtlpSettings, OtlpTransport};
+use step_exporting::otlp::{Delivery, OtlpSettings, OtlpTransport, Signal};
 use step_support::{W3cHeaderExtractor, W3cTraceContextPropagator};
 use tokio::runtime::Runtime;
 
@@ -361,6 +361,7 @@ fn otlp_exporter(
 ) -> Delivery<opentelemetry_otlp::SpanExporter> {
     let _entered = runtime.enter();
     let settings = OtlpSettings {
+        signal: Signal::Traces,
         to_google: false,
         endpoint: format!("http://{address}/v1/traces")
             .parse()

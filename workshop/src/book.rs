@@ -170,12 +170,14 @@ fn comment_words(comment: &str) -> String {
         .join(" ")
 }
 
-/// `line` with a step number (`step-03`, `Step 03`) replaced by `step-NN`.
+/// `line` with a step number (`step-03`, `Step 03`, and `step_03` as in a crate's name)
+/// replaced by `step-NN`.
 fn without_step_number(line: &str) -> String {
     let mut key = line.to_owned();
     for step in STEPS {
         for (from, to) in [
             (format!("step-{}", step.number), "step-NN"),
+            (format!("step_{}", step.number), "step_NN"),
             (format!("Step {}", step.number), "Step NN"),
             (format!("step {}", step.number), "step NN"),
         ] {

@@ -12,7 +12,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use trace_viewer::terminal::printable;
+use trace_viewer::{tables, terminal::printable};
 use workshop::{
     check::{self, Verdict},
     diagnosis::{self, Diagnosis},
@@ -534,6 +534,16 @@ async fn run(step: &'static Step) -> Result<(), String> {
     }
     for trace in spans::traces(&spans) {
         println!("{}", spans::render(&trace));
+    }
+    let metrics: Vec<_> = [&frontend, &backend]
+        .into_iter()
+        .flat_map(|exited| exited.metrics.iter().cloned())
+        .collect();
+    if !metrics.is_empty() {
+        println!("Both sent their metrics as they stopped (cumulative: each count is since the");
+        println!("program started):");
+        println!();
+        println!("{}", tables::render_metrics(&metrics, &spans));
     }
     println!(
         "To keep them running and send your own requests: cargo run -p workshop up {}",

@@ -18,7 +18,10 @@ use tokio::{
     task::JoinHandle,
 };
 
-use trace_viewer::receiver::Receiver;
+use trace_viewer::{
+    receiver::Receiver,
+    signals::{LogRecord, MetricRecord},
+};
 
 use crate::{
     spans::SpanRecord,
@@ -318,6 +321,10 @@ pub struct Exited {
     pub stderr: String,
     /// The spans it sent with OTLP, for a program that does (see [`Step::otlp`]).
     pub sent: Option<Vec<SpanRecord>>,
+    /// The metrics it sent with OTLP: each export's points of each metric, in order.
+    pub metrics: Vec<MetricRecord>,
+    /// The log records it sent with OTLP.
+    pub logs: Vec<LogRecord>,
 }
 
 impl Exited {
@@ -502,6 +509,14 @@ impl Service {
         Some(receiver.inbox().span_count())
     }
 
+    /// The metrics its OTLP receiver got so far: each export's points of each metric.
+    pub fn metrics_received(&self) -> Vec<MetricRecord> {
+        self.receiver
+            .as_ref()
+            .map(|receiver| receiver.inbox().metrics())
+            .unwrap_or_default()
+    }
+
     /// `http://127.0.0.1:PORT/`
     pub fn url(&self) -> String {
         format!("http://{}/", self.address)
@@ -659,11 +674,14 @@ impl Service {
         let stderr = self.stderr.borrow().clone();
         // The program has exited: whatever it sent has been received.
         let sent = self.receiver.as_ref().map(Receiver::spans);
+        let inbox = self.receiver.as_ref().map(Receiver::inbox);
         Ok(Exited {
             status,
             stdout,
             stderr,
             sent,
+            metrics: inbox.map(|inbox| inbox.metrics()).unwrap_or_default(),
+            logs: inbox.map(|inbox| inbox.logs()).unwrap_or_default(),
         })
     }
 }
@@ -888,6 +906,8 @@ pub async fn run_to_exit(package: &str, env: &[(&str, &str)]) -> Result<Exited, 
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             sent: None,
+            metrics: Vec::new(),
+            logs: Vec::new(),
         }),
         Ok(Err(error)) => Err(format!("waiting for {package}: {error}")),
         Err(_) => Err(format!("{package} still runs after {PATIENCE:?}")),

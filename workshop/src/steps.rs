@@ -195,6 +195,18 @@ pub const STEPS: &[Step] = &[
         exercise: exercise_of!("10-tracing-crate"),
         trace: trace_of!("10-tracing-crate"),
     },
+    Step {
+        number: "11",
+        folder: "11-metrics",
+        title: "metrics: durations, requests in flight, calls by outcome",
+        frontend_traced: true,
+        backend_traced: true,
+        frontend_continues_caller: true,
+        local: true,
+        otlp: true,
+        exercise: None,
+        trace: trace_of!("11-metrics"),
+    },
 ];
 
 /// The newest step that runs with nothing but this repository: the quick start shows it.

@@ -10,7 +10,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use trace_viewer::{live::Traces, receiver::Receiver, terminal::printable};
+use trace_viewer::{
+    live::Traces,
+    receiver::{Received, Receiver},
+    tables,
+    terminal::printable,
+};
 
 use crate::{
     check, exercises,
@@ -33,6 +38,8 @@ const PATIENCE: Duration = Duration::from_secs(6);
 const BUDGET: usize = 64 << 20;
 /// How often the terminal is brought up to date with what the programs logged and sent.
 const TICK: Duration = Duration::from_millis(100);
+/// The server spans kept for the metric tables' "slowest" lines: the latest this many.
+const RECENT_SERVER_SPANS: usize = 10_000;
 
 /// A port for one program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,6 +205,7 @@ impl Up {
         println!("Ctrl-C here stops them all.\n");
 
         let mut traces = Traces::new(SETTLE, PATIENCE, BUDGET);
+        let mut metrics = MetricTables::default();
         let mut clean = true;
         let stop = stop_signal();
         tokio::pin!(stop);
@@ -228,12 +236,14 @@ impl Up {
             }
             if let Some(viewer) = &viewer {
                 for received in viewer.inbox().take() {
+                    metrics.add(&received);
                     traces.add(received.export.spans, Instant::now());
                 }
             }
             for trace in traces.ready(Instant::now()) {
                 print!("{}", trace.drawing());
             }
+            metrics.print_new();
         }
 
         if !running.is_empty() {
@@ -247,16 +257,18 @@ impl Up {
         // Each program has exited: what it sent on the way out has arrived.
         if let Some(viewer) = &viewer {
             for received in viewer.inbox().take() {
+                metrics.add(&received);
                 traces.add(received.export.spans, Instant::now());
             }
         }
         let rest = traces.flush();
-        if !rest.is_empty() {
+        if !rest.is_empty() || metrics.has_new() {
             println!("\nWhat they sent on the way out:\n");
         }
         for trace in rest {
             print!("{}", trace.drawing());
         }
+        metrics.print_new();
         match clean {
             true => Ok(()),
             false => Err(Failure::Run("a program did not exit cleanly".into())),
@@ -479,5 +491,44 @@ async fn stop_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The metrics received since they were last drawn, and the latest server spans, for the
+/// tables' slowest requests.
+#[derive(Default)]
+struct MetricTables {
+    new: Vec<trace_viewer::signals::MetricRecord>,
+    server_spans: std::collections::VecDeque<SpanRecord>,
+}
+
+impl MetricTables {
+    fn add(&mut self, received: &Received) {
+        self.new.extend(received.export.metrics.iter().cloned());
+        let server_spans = received
+            .export
+            .spans
+            .iter()
+            .filter(|span| span.kind == opentelemetry::trace::SpanKind::Server);
+        for span in server_spans {
+            if self.server_spans.len() == RECENT_SERVER_SPANS {
+                self.server_spans.pop_front();
+            }
+            self.server_spans.push_back(span.clone());
+        }
+    }
+
+    fn has_new(&self) -> bool {
+        !self.new.is_empty()
+    }
+
+    /// Draws the metrics that came since the last call, if any.
+    fn print_new(&mut self) {
+        if self.new.is_empty() {
+            return;
+        }
+        let spans: Vec<SpanRecord> = self.server_spans.iter().cloned().collect();
+        println!("{}", tables::render_metrics(&self.new, &spans));
+        self.new.clear();
     }
 }

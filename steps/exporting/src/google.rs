@@ -12,6 +12,10 @@ use step_support::{StartupError, variable as read};
 
 /// The permission the spans need: append spans to the project's traces.
 pub const TRACE_APPEND_SCOPE: &str = "https://www.googleapis.com/auth/trace.append";
+/// The permission metrics need (step 11): write the project's time series.
+pub const MONITORING_WRITE_SCOPE: &str = "https://www.googleapis.com/auth/monitoring.write";
+/// The permission log records need (step 12): write the project's log entries.
+pub const LOGGING_WRITE_SCOPE: &str = "https://www.googleapis.com/auth/logging.write";
 
 /// The most start-up may spend finding credentials, getting a token and connecting. Neither
 /// gcp_auth nor the exporters bound their own connections.

@@ -41,6 +41,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// it.) The headers are left for the exporter to read, once checked.
 #[derive(Debug, Clone)]
 pub struct OtlpSettings {
+    /// What is sent: spans, unless [`OtlpSettings::for_signal`] said otherwise.
+    pub signal: Signal,
     /// `GOOGLE_CLOUD_OTLP=true`: to Google Cloud's OTLP endpoint, with Google's credentials.
     pub to_google: bool,
     pub endpoint: reqwest::Url,
@@ -52,24 +54,35 @@ impl OtlpSettings {
     /// The settings, with `google_endpoint` as the default base URL when `GOOGLE_CLOUD_OTLP`
     /// is `true` (and [`DEFAULT_ENDPOINT`] otherwise).
     pub fn from_env(google_endpoint: &str) -> Result<OtlpSettings, StartupError> {
+        Self::for_signal(Signal::Traces, google_endpoint)
+    }
+
+    /// As [`OtlpSettings::from_env`], for `signal`: its own variables
+    /// (`OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, say) win over the general ones, and its path
+    /// (`/v1/metrics`) is added to `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn for_signal(signal: Signal, google_endpoint: &str) -> Result<OtlpSettings, StartupError> {
         let to_google = flag("GOOGLE_CLOUD_OTLP")?;
-        let endpoint = endpoint(if to_google {
-            google_endpoint
-        } else {
-            DEFAULT_ENDPOINT
-        })?;
-        let protocol = protocol()?;
-        check_headers()?;
-        check_compression()?;
+        let endpoint = endpoint(
+            signal,
+            if to_google {
+                google_endpoint
+            } else {
+                DEFAULT_ENDPOINT
+            },
+        )?;
+        let protocol = protocol(signal)?;
+        check_headers(signal)?;
+        check_compression(signal)?;
         Ok(OtlpSettings {
+            signal,
             to_google,
             endpoint,
             protocol,
-            timeout: timeout()?,
+            timeout: timeout(signal)?,
         })
     }
 
-    /// Where the spans go, and how: for the program's log.
+    /// Where the signal goes, and how: for the program's log.
     pub fn destination(&self) -> String {
         let protocol = match self.protocol {
             Protocol::HttpJson => "http/json",
@@ -79,18 +92,76 @@ impl OtlpSettings {
     }
 }
 
-/// The URL the spans are sent to.
-fn endpoint(default_base: &str) -> Result<reqwest::Url, StartupError> {
-    let (variable, url) = match (
-        read("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")?,
-        read("OTEL_EXPORTER_OTLP_ENDPOINT")?,
-    ) {
-        (Some(url), _) => ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", url),
+/// What an OTLP exporter sends: each signal has its own variables and its own path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+/// Names a setting of the exporter, for [`Signal::variables`].
+macro_rules! setting_variables {
+    ($signal:expr, $setting:literal) => {
+        match $signal {
+            Signal::Traces => [
+                concat!("OTEL_EXPORTER_OTLP_TRACES_", $setting),
+                concat!("OTEL_EXPORTER_OTLP_", $setting),
+            ],
+            Signal::Metrics => [
+                concat!("OTEL_EXPORTER_OTLP_METRICS_", $setting),
+                concat!("OTEL_EXPORTER_OTLP_", $setting),
+            ],
+            Signal::Logs => [
+                concat!("OTEL_EXPORTER_OTLP_LOGS_", $setting),
+                concat!("OTEL_EXPORTER_OTLP_", $setting),
+            ],
+        }
+    };
+}
+
+impl Signal {
+    /// The path OTLP/HTTP gives the signal: `/v1/traces`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Metrics => "/v1/metrics",
+            Signal::Logs => "/v1/logs",
+        }
+    }
+
+    /// What is sent, in the program's warnings: `spans`.
+    pub fn what(self) -> &'static str {
+        match self {
+            Signal::Traces => "spans",
+            Signal::Metrics => "metrics",
+            Signal::Logs => "log records",
+        }
+    }
+}
+
+/// The first of `variables` that is set, and its value.
+fn read_first(
+    variables: [&'static str; 2],
+) -> Result<Option<(&'static str, String)>, StartupError> {
+    for variable in variables {
+        if let Some(value) = read(variable)? {
+            return Ok(Some((variable, value)));
+        }
+    }
+    Ok(None)
+}
+
+/// The URL the signal is sent to.
+fn endpoint(signal: Signal, default_base: &str) -> Result<reqwest::Url, StartupError> {
+    let [own, general] = setting_variables!(signal, "ENDPOINT");
+    let (variable, url) = match (read(own)?, read(general)?) {
+        (Some(url), _) => (own, url),
         (None, Some(base)) => (
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("{}/v1/traces", base.trim_end_matches('/')),
+            general,
+            format!("{}{}", base.trim_end_matches('/'), signal.path()),
         ),
-        (None, None) => ("", format!("{default_base}/v1/traces")),
+        (None, None) => ("", format!("{default_base}{}", signal.path())),
     };
     let value = std::env::var(variable).unwrap_or_default();
     let parsed = reqwest::Url::parse(&url).map_err(|error| {
@@ -110,14 +181,9 @@ fn endpoint(default_base: &str) -> Result<reqwest::Url, StartupError> {
     Ok(parsed)
 }
 
-fn protocol() -> Result<Protocol, StartupError> {
-    let (variable, value) = match (
-        read("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")?,
-        read("OTEL_EXPORTER_OTLP_PROTOCOL")?,
-    ) {
-        (Some(value), _) => ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", value),
-        (None, Some(value)) => ("OTEL_EXPORTER_OTLP_PROTOCOL", value),
-        (None, None) => return Ok(Protocol::HttpBinary),
+fn protocol(signal: Signal) -> Result<Protocol, StartupError> {
+    let Some((variable, value)) = read_first(setting_variables!(signal, "PROTOCOL"))? else {
+        return Ok(Protocol::HttpBinary);
     };
     match value.as_str() {
         "http/protobuf" => Ok(Protocol::HttpBinary),
@@ -137,11 +203,8 @@ fn protocol() -> Result<Protocol, StartupError> {
 
 /// `key=value` pairs separated by commas, as the specification defines them; the exporter
 /// reads them itself, but would skip a malformed one without a word.
-fn check_headers() -> Result<(), StartupError> {
-    for variable in [
-        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-        "OTEL_EXPORTER_OTLP_HEADERS",
-    ] {
+fn check_headers(signal: Signal) -> Result<(), StartupError> {
+    for variable in setting_variables!(signal, "HEADERS") {
         if let Some(value) = read(variable)? {
             for pair in value.split(',').filter(|pair| !pair.trim().is_empty()) {
                 let valid = pair.split_once('=').is_some_and(|(key, header_value)| {
@@ -164,11 +227,8 @@ fn check_headers() -> Result<(), StartupError> {
 }
 
 /// These programs send uncompressed: the crate's compression features are not built.
-fn check_compression() -> Result<(), StartupError> {
-    for variable in [
-        "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
-        "OTEL_EXPORTER_OTLP_COMPRESSION",
-    ] {
+fn check_compression(signal: Signal) -> Result<(), StartupError> {
+    for variable in setting_variables!(signal, "COMPRESSION") {
         match read(variable)?.as_deref() {
             None | Some("none") => {}
             Some(other) => {
@@ -183,23 +243,18 @@ fn check_compression() -> Result<(), StartupError> {
     Ok(())
 }
 
-fn timeout() -> Result<Duration, StartupError> {
-    for variable in [
-        "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
-        "OTEL_EXPORTER_OTLP_TIMEOUT",
-    ] {
-        if let Some(value) = read(variable)? {
-            return match value.parse::<u64>() {
-                Ok(milliseconds) if milliseconds > 0 => Ok(Duration::from_millis(milliseconds)),
-                _ => Err(StartupError::invalid(
-                    variable,
-                    &value,
-                    "expected a whole number of milliseconds greater than 0, such as 10000",
-                )),
-            };
-        }
+fn timeout(signal: Signal) -> Result<Duration, StartupError> {
+    let Some((variable, value)) = read_first(setting_variables!(signal, "TIMEOUT"))? else {
+        return Ok(DEFAULT_TIMEOUT);
+    };
+    match value.parse::<u64>() {
+        Ok(milliseconds) if milliseconds > 0 => Ok(Duration::from_millis(milliseconds)),
+        _ => Err(StartupError::invalid(
+            variable,
+            &value,
+            "expected a whole number of milliseconds greater than 0, such as 10000",
+        )),
     }
-    Ok(DEFAULT_TIMEOUT)
 }
 
 /// What a destination asks of each export's headers beyond OTLP's own: credentials, say.
@@ -232,6 +287,8 @@ pub struct OtlpTransport {
     timeout: Duration,
     runtime: Handle,
     authorize: Option<Arc<dyn Authorize>>,
+    /// What it sends, for its warnings: `spans`.
+    what: &'static str,
     /// Dropped with the transport: the export thread then ends.
     _stop_export_thread: oneshot::Sender<()>,
 }
@@ -260,6 +317,7 @@ impl OtlpTransport {
             timeout: settings.timeout,
             runtime: handle,
             authorize,
+            what: settings.signal.what(),
             _stop_export_thread: stop,
         })
     }
@@ -313,6 +371,7 @@ impl fmt::Debug for OtlpTransport {
 impl HttpClient for OtlpTransport {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
         let (http, authorize, timeout) = (self.http.clone(), self.authorize.clone(), self.timeout);
+        let what = self.what;
         let exporting = async move {
             let mut request = request.map(Full::new);
             if let Some(authorize) = authorize {
@@ -339,7 +398,7 @@ impl HttpClient for OtlpTransport {
             if let Err(error) = &sent {
                 warn(
                     "otlp-send",
-                    format!("spans not sent to the OTLP endpoint: {error}"),
+                    format!("{what} not sent to the OTLP endpoint: {error}"),
                 );
             }
             sent
