@@ -364,7 +364,7 @@ fn the_generated_folder_holds_only_what_the_generator_writes() {
             Path::new(book::GENERATED).display()
         );
     }
-    assert_eq!(pictures.len(), 9);
+    assert_eq!(pictures.len(), 10);
 }
 
 #[test]

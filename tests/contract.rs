@@ -92,6 +92,7 @@ contract_tests! {
     step_09: "09",
     step_10: "10",
     step_11: "11",
+    step_12: "12",
 }
 
 /// The part of the contract a program keeps before it reaches any exporter: configuration is

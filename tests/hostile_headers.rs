@@ -43,6 +43,7 @@ hostile_header_tests! {
     step_09: "09",
     step_10: "10",
     step_11: "11",
+    step_12: "12",
 }
 
 #[test]

@@ -13,7 +13,7 @@ use std::{
 
 use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 
-use crate::spans::SpanRecord;
+use crate::{signals::LogRecord, spans::SpanRecord};
 
 /// A trace ready to be drawn.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +27,12 @@ impl Ready {
     /// The trace drawn for a terminal, its spans in the order they started; a trace drawn
     /// before, with late spans, says so above it.
     pub fn drawing(&self) -> String {
+        self.drawing_with_logs(&[])
+    }
+
+    /// As [`Ready::drawing`], with the log records among `logs` written in its spans drawn
+    /// under them.
+    pub fn drawing_with_logs(&self, logs: &[LogRecord]) -> String {
         let mut text = String::new();
         if self.drawn_before > 0 {
             let more = self.spans.len() - self.drawn_before;
@@ -37,7 +43,7 @@ impl Ready {
         }
         let mut spans = self.spans.clone();
         spans.sort_by_key(|span| span.start);
-        text.push_str(&crate::spans::render(&spans));
+        text.push_str(&crate::spans::render_with_logs(&spans, logs));
         text.push('\n');
         text
     }

@@ -9,7 +9,10 @@ use std::{
 
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 
-use crate::terminal::{pad, printable};
+use crate::{
+    signals::LogRecord,
+    terminal::{clip, pad, printable},
+};
 
 /// One finished span, with the service that exported it.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +111,13 @@ pub const MAX_DRAWN_DEPTH: usize = 8;
 /// waterfall bar per span on the trace's time line, and the events and attributes under each
 /// span. Fits in 80 columns.
 pub fn render(spans: &[SpanRecord]) -> String {
+    render_with_logs(spans, &[])
+}
+
+/// As [`render`], with the log records among `logs` that were written in a span of the trace
+/// drawn under that span, after its events: `▸ INFO making backend call (+0.06 ms)`. Records of
+/// other traces, or of none, are left out.
+pub fn render_with_logs(spans: &[SpanRecord], logs: &[LogRecord]) -> String {
     // service 10 + span 30 + kind 9 + duration 9 + 2 + bar 19 + error mark 1 = 80 columns
     // (`internal` and `999.99 ms` fill their columns: the kind column has room for a space)
     const BAR_WIDTH: usize = 19;
@@ -168,6 +178,27 @@ pub fn render(spans: &[SpanRecord]) -> String {
             let name = printable(&event.name);
             let _ = writeln!(text, "{detail_indent}· {name} (+{})", millis(at));
             for (key, value) in &event.attributes {
+                let (key, value) = (printable(key), printable(value));
+                let _ = writeln!(text, "{detail_indent}    {key} = {value}");
+            }
+        }
+        let written_in_it = logs.iter().filter(|record| {
+            record.trace_id == Some(span.trace_id) && record.span_id == Some(span.span_id)
+        });
+        for record in written_in_it {
+            let at = record.time.duration_since(span.start).unwrap_or_default();
+            let severity = match record.severity_text.as_str() {
+                "" => format!("severity {}", record.severity_number),
+                text => printable(text).into_owned(),
+            };
+            // An event without a message (`error!(error = %error)`) has an empty body.
+            let body = match record.body.as_str() {
+                "" => String::new(),
+                body => format!(" {}", printable(body)),
+            };
+            let line = format!("{detail_indent}▸ {severity}{body} (+{})", millis(at));
+            let _ = writeln!(text, "{}", clip(&line, 80));
+            for (key, value) in &record.attributes {
                 let (key, value) = (printable(key), printable(value));
                 let _ = writeln!(text, "{detail_indent}    {key} = {value}");
             }
@@ -354,5 +385,58 @@ mod tests {
             assert_eq!(crate::terminal::width(before_kind), 40, "{line}");
             assert!(crate::terminal::width(line) <= 80, "{line}");
         }
+    }
+
+    #[test]
+    fn log_records_are_drawn_under_the_span_they_were_written_in() {
+        let start = SystemTime::UNIX_EPOCH;
+        let span = |id: u64, name: &str| SpanRecord {
+            service: "frontend".into(),
+            scope: String::new(),
+            name: name.into(),
+            kind: SpanKind::Internal,
+            trace_id: TraceId::from(1u128),
+            span_id: SpanId::from(id),
+            parent_span_id: (id > 1).then(|| SpanId::from(1)),
+            status: Status::Unset,
+            start,
+            end: start + Duration::from_millis(4),
+            attributes: BTreeMap::new(),
+            events: Vec::new(),
+        };
+        let record = |trace: u128, span: u64, severity: &str, body: &str| LogRecord {
+            service: "frontend".into(),
+            scope: "step_12_frontend".into(),
+            time: start + Duration::from_millis(2),
+            severity_number: 9,
+            severity_text: severity.into(),
+            body: body.into(),
+            attributes: BTreeMap::new(),
+            trace_id: Some(TraceId::from(trace)),
+            span_id: Some(SpanId::from(span)),
+        };
+        let mut failed = record(1, 2, "ERROR", "");
+        failed
+            .attributes
+            .insert("error".into(), "refused\u{1b}[2J".into());
+        let logs = [
+            record(1, 2, "INFO", "in the child"),
+            failed,
+            // Another trace's record, with the same span id: not this trace's.
+            record(9, 2, "INFO", "elsewhere"),
+        ];
+        let drawing = render_with_logs(&[span(1, "root"), span(2, "child")], &logs);
+        let child = drawing.split("└─ child").nth(1).unwrap();
+        assert!(
+            child.contains("   ▸ INFO in the child (+2.00 ms)\n"),
+            "{drawing}"
+        );
+        assert!(child.contains("   ▸ ERROR (+2.00 ms)\n"), "{drawing}");
+        assert!(
+            child.contains("       error = refused\\x1b[2J\n"),
+            "{drawing}"
+        );
+        assert!(!drawing.contains("elsewhere"), "{drawing}");
+        assert!(!drawing.split("└─ child").next().unwrap().contains('▸'));
     }
 }

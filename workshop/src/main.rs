@@ -532,8 +532,16 @@ async fn run(step: &'static Step) -> Result<(), String> {
     if spans.is_empty() {
         println!("No spans: step {} is not traced yet.", step.number);
     }
+    let logs: Vec<_> = [&frontend, &backend]
+        .into_iter()
+        .flat_map(|exited| exited.logs.iter().cloned())
+        .collect();
+    if !logs.is_empty() {
+        println!("Both sent their log lines as log records too: each is drawn (▸) under the");
+        println!("span it was written in.");
+    }
     for trace in spans::traces(&spans) {
-        println!("{}", spans::render(&trace));
+        println!("{}", spans::render_with_logs(&trace, &logs));
     }
     let metrics: Vec<_> = [&frontend, &backend]
         .into_iter()

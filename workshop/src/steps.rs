@@ -207,6 +207,18 @@ pub const STEPS: &[Step] = &[
         exercise: None,
         trace: trace_of!("11-metrics"),
     },
+    Step {
+        number: "12",
+        folder: "12-logs",
+        title: "logs in OpenTelemetry: log records under their spans",
+        frontend_traced: true,
+        backend_traced: true,
+        frontend_continues_caller: true,
+        local: true,
+        otlp: true,
+        exercise: None,
+        trace: trace_of!("12-logs"),
+    },
 ];
 
 /// The newest step that runs with nothing but this repository: the quick start shows it.

@@ -6,6 +6,7 @@
 //! they flushed on the way out.
 
 use std::{
+    collections::VecDeque,
     net::TcpListener,
     time::{Duration, Instant},
 };
@@ -38,8 +39,9 @@ const PATIENCE: Duration = Duration::from_secs(6);
 const BUDGET: usize = 64 << 20;
 /// How often the terminal is brought up to date with what the programs logged and sent.
 const TICK: Duration = Duration::from_millis(100);
-/// The server spans kept for the metric tables' "slowest" lines: the latest this many.
-const RECENT_SERVER_SPANS: usize = 10_000;
+/// The server spans kept for the metric tables' "slowest" lines, and the log records kept to be
+/// drawn under their spans: the latest this many of each.
+const RECENT: usize = 10_000;
 
 /// A port for one program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +207,7 @@ impl Up {
         println!("Ctrl-C here stops them all.\n");
 
         let mut traces = Traces::new(SETTLE, PATIENCE, BUDGET);
-        let mut metrics = MetricTables::default();
+        let mut signals = OtherSignals::default();
         let mut clean = true;
         let stop = stop_signal();
         tokio::pin!(stop);
@@ -236,14 +238,14 @@ impl Up {
             }
             if let Some(viewer) = &viewer {
                 for received in viewer.inbox().take() {
-                    metrics.add(&received);
+                    signals.add(&received);
                     traces.add(received.export.spans, Instant::now());
                 }
             }
             for trace in traces.ready(Instant::now()) {
-                print!("{}", trace.drawing());
+                print!("{}", trace.drawing_with_logs(signals.logs()));
             }
-            metrics.print_new();
+            signals.print_new_metrics();
         }
 
         if !running.is_empty() {
@@ -257,18 +259,18 @@ impl Up {
         // Each program has exited: what it sent on the way out has arrived.
         if let Some(viewer) = &viewer {
             for received in viewer.inbox().take() {
-                metrics.add(&received);
+                signals.add(&received);
                 traces.add(received.export.spans, Instant::now());
             }
         }
         let rest = traces.flush();
-        if !rest.is_empty() || metrics.has_new() {
+        if !rest.is_empty() || signals.has_new_metrics() {
             println!("\nWhat they sent on the way out:\n");
         }
         for trace in rest {
-            print!("{}", trace.drawing());
+            print!("{}", trace.drawing_with_logs(signals.logs()));
         }
-        metrics.print_new();
+        signals.print_new_metrics();
         match clean {
             true => Ok(()),
             false => Err(Failure::Run("a program did not exit cleanly".into())),
@@ -494,15 +496,17 @@ async fn stop_signal() {
     }
 }
 
-/// The metrics received since they were last drawn, and the latest server spans, for the
-/// tables' slowest requests.
+/// What the programs send besides spans: the metrics received since they were last drawn, the
+/// latest server spans, for the tables' slowest requests, and the latest log records, drawn
+/// under their spans.
 #[derive(Default)]
-struct MetricTables {
+struct OtherSignals {
     new: Vec<trace_viewer::signals::MetricRecord>,
-    server_spans: std::collections::VecDeque<SpanRecord>,
+    server_spans: VecDeque<SpanRecord>,
+    logs: VecDeque<trace_viewer::signals::LogRecord>,
 }
 
-impl MetricTables {
+impl OtherSignals {
     fn add(&mut self, received: &Received) {
         self.new.extend(received.export.metrics.iter().cloned());
         let server_spans = received
@@ -510,25 +514,36 @@ impl MetricTables {
             .spans
             .iter()
             .filter(|span| span.kind == opentelemetry::trace::SpanKind::Server);
-        for span in server_spans {
-            if self.server_spans.len() == RECENT_SERVER_SPANS {
-                self.server_spans.pop_front();
-            }
-            self.server_spans.push_back(span.clone());
-        }
+        keep_latest(&mut self.server_spans, server_spans.cloned());
+        keep_latest(&mut self.logs, received.export.logs.iter().cloned());
     }
 
-    fn has_new(&self) -> bool {
+    /// The latest log records, in one slice.
+    fn logs(&mut self) -> &[trace_viewer::signals::LogRecord] {
+        self.logs.make_contiguous()
+    }
+
+    fn has_new_metrics(&self) -> bool {
         !self.new.is_empty()
     }
 
     /// Draws the metrics that came since the last call, if any.
-    fn print_new(&mut self) {
+    fn print_new_metrics(&mut self) {
         if self.new.is_empty() {
             return;
         }
         let spans: Vec<SpanRecord> = self.server_spans.iter().cloned().collect();
         println!("{}", tables::render_metrics(&self.new, &spans));
         self.new.clear();
+    }
+}
+
+/// Adds `items` to `kept`, keeping only the latest [`RECENT`].
+fn keep_latest<T>(kept: &mut VecDeque<T>, items: impl Iterator<Item = T>) {
+    for item in items {
+        if kept.len() == RECENT {
+            kept.pop_front();
+        }
+        kept.push_back(item);
     }
 }
