@@ -40,7 +40,7 @@ use building::{Building, measure_building};
 use operations::{
     levers, micro_benchmarks, report_exports, report_operations, where_the_time_goes,
 };
-use under_load::{LEVERS, Setup, TRACED, UNTRACED, UnderLoad, measure_load};
+use under_load::{LEVERS, SIGNALS, Setup, TRACED, UNTRACED, UnderLoad, measure_load};
 
 const USAGE: &str = "usage: cargo run --release -p workshop --bin cost [-- --short]";
 
@@ -52,6 +52,12 @@ const HIGH_CONCURRENCY: usize = 256;
 /// The thread the SDK's batch span processor exports from: the export path's CPU time is
 /// read from it, on the step's own programs.
 const BATCH_THREAD: &str = "OpenTelemetry.Traces.BatchProcessor";
+/// The threads the SDK exports the other signals from (steps 11 and 12): the metrics' periodic
+/// reader and the log records' batch processor. Their CPU time is the export path's too.
+const OTHER_SIGNAL_THREADS: [&str; 2] = [
+    "OpenTelemetry.Metrics.PeriodicReader",
+    "OpenTelemetry.Logs.BatchProcessor",
+];
 
 /// How much of everything to do.
 #[derive(Debug, Clone, Copy)]
@@ -126,6 +132,7 @@ async fn run(size: Size) -> Result<(), String> {
     // later steps add the HTTP client's own spans).
     let mut setups: Vec<&'static Setup> = vec![&UNTRACED, &TRACED];
     setups.extend(LEVERS.iter());
+    setups.extend(SIGNALS.iter());
     let mut report = String::new();
     let began = Instant::now();
 
@@ -160,6 +167,7 @@ async fn run(size: Size) -> Result<(), String> {
         [(&UNTRACED, of(0)), (&TRACED, of(1))],
     )?);
     print(levers::report(&under_load, counted.as_deref())?);
+    print(levers::signals_report(&under_load, counted.as_deref())?);
 
     eprintln!("==> Per operation (criterion)");
     // Cargo runs for a while in these two: on a thread set aside for blocking.

@@ -13,8 +13,8 @@ use workshop::{
 };
 
 use crate::{
-    BATCH_THREAD, CONCURRENCY, HIGH_CONCURRENCY, Size, added_microseconds, added_milliseconds,
-    mebibytes, microseconds, milliseconds, thousands, unknown,
+    BATCH_THREAD, CONCURRENCY, HIGH_CONCURRENCY, OTHER_SIGNAL_THREADS, Size, added_microseconds,
+    added_milliseconds, mebibytes, microseconds, milliseconds, thousands, unknown,
 };
 
 /// One set-up measured: a step's programs, and the variables that change them.
@@ -123,6 +123,30 @@ pub(crate) const LEVERS: [Setup; 6] = [
     },
 ];
 
+/// The signals, one added at a time, on the step that adds it: step 10 (the `tracing` crate,
+/// traces only, the base of the next two), step 11 (and metrics), step 12 (and log records).
+/// The metrics are exported every minute, so within a round only their recording counts.
+pub(crate) const SIGNALS: [Setup; 3] = [
+    Setup {
+        step: "10",
+        name: "Step 10, traces",
+        env: &[],
+        kept: Kept::Every,
+    },
+    Setup {
+        step: "11",
+        name: "Step 11, traces and metrics",
+        env: &[],
+        kept: Kept::Every,
+    },
+    Setup {
+        step: "12",
+        name: "Step 12, traces, metrics and log records",
+        env: &[],
+        kept: Kept::Every,
+    },
+];
+
 /// A span only a request on a new connection makes (steps 08 on trace the HTTP client's
 /// connecting): a trace without it is whole too.
 const ONLY_ON_A_NEW_CONNECTION: &str = "connect";
@@ -213,7 +237,8 @@ impl Running {
         let mut now = [[Duration::ZERO; 2]; 2];
         for (index, service) in services.into_iter().enumerate() {
             now[0][index] = service.cpu_time().ok_or(unreadable)?;
-            for thread in [BATCH_THREAD, EXPORT_THREAD] {
+            let [metrics, logs] = OTHER_SIGNAL_THREADS;
+            for thread in [BATCH_THREAD, metrics, logs, EXPORT_THREAD] {
                 now[1][index] += service.cpu_time_of_threads(thread).ok_or(unreadable)?;
             }
         }
@@ -447,6 +472,7 @@ async fn crowded(size: Size) -> Result<[Figures; 2], String> {
 pub(crate) async fn measure_load(size: Size) -> Result<UnderLoad, String> {
     let mut setups: Vec<&'static Setup> = vec![&UNTRACED, &TRACED];
     setups.extend(LEVERS.iter());
+    setups.extend(SIGNALS.iter());
     let mut figures = alternating(size, &setups).await?.into_iter();
     let (Some(untraced), Some(traced)) = (figures.next(), figures.next()) else {
         return Err("no figures for the untraced and the traced pair".to_owned());
@@ -477,7 +503,8 @@ impl UnderLoad {
         let mut text = format!(
             "### Under load\n\n\
              Step {u} (untraced) and step {t} (traced: batch processor, OTLP to a local \
-             receiver), side by side with the set-ups of \"What each lever buys\" below. Each \
+             receiver), side by side with the set-ups of \"What each lever buys\" and \"What each \
+             signal costs\" below. Each \
              got {warm_up} requests to warm up, then {rounds} rounds of {requests} requests, \
              {CONCURRENCY} at a time, in turn with the others. Then both again, fresh, for \
              {crowded_rounds} rounds at {HIGH_CONCURRENCY} at a time: the heaviest load here. \
@@ -622,9 +649,19 @@ impl UnderLoad {
         self.traced.growth_kib().into_iter().flatten().max()
     }
 
-    /// Every traced set-up measured: the traced pair, then the levers.
+    /// Every traced set-up measured: the traced pair, the levers, then the signals.
     pub(crate) fn traced_setups(&self) -> impl Iterator<Item = &Figures> {
         std::iter::once(&self.traced).chain(&self.levers)
+    }
+
+    /// The traced pair, then the levers.
+    pub(crate) fn lever_setups(&self) -> impl Iterator<Item = &Figures> {
+        self.traced_setups().take(1 + LEVERS.len())
+    }
+
+    /// The signals, one added at a time.
+    pub(crate) fn signal_setups(&self) -> impl Iterator<Item = &Figures> {
+        self.levers.iter().skip(LEVERS.len())
     }
 }
 
