@@ -377,6 +377,7 @@ fn the_cost_chapter_shows_a_full_run_of_the_cost_benchmark() {
         "### Under load",
         "### Instructions per request",
         "### What each lever buys",
+        "### What each signal costs",
         "### Per operation",
         "### Building",
         "### Targets",

@@ -111,52 +111,78 @@ pub fn not_repeated<S>() -> DynFilterFn<S, impl Fn(&Metadata<'_>, &layer::Contex
     })
 }
 
-/// What became of the spans handed to the exporter, as the OTLP steps' exporter counts them
-/// (`otlp::Delivery`): one exporter per program, so counted once for the process.
+/// What became of what was handed to the exporters, as the OTLP steps' exporters count it
+/// (`otlp::Delivery`): one exporter per signal per program, so counted once for the process.
 pub(crate) mod delivery {
     use std::sync::{
         Mutex,
         atomic::{AtomicU64, Ordering},
     };
 
-    static HANDED: AtomicU64 = AtomicU64::new(0);
-    static DELIVERED: AtomicU64 = AtomicU64::new(0);
-    static FAILED: AtomicU64 = AtomicU64::new(0);
-    static LAST_FAILURE: Mutex<String> = Mutex::new(String::new());
+    /// The counts of one signal.
+    pub(crate) struct Counts {
+        handed: AtomicU64,
+        delivered: AtomicU64,
+        failed: AtomicU64,
+        last_failure: Mutex<String>,
+    }
 
-    // Step 06 exports with the 0.32 SDK, without the counting exporter.
+    impl Counts {
+        const fn new() -> Counts {
+            Counts {
+                handed: AtomicU64::new(0),
+                delivered: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                last_failure: Mutex::new(String::new()),
+            }
+        }
+
+        // Step 06 exports with the 0.32 SDK, without the counting exporter.
+        #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+        pub(crate) fn handed(&self, count: usize) {
+            self.handed.fetch_add(count as u64, Ordering::Relaxed);
+        }
+
+        #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+        pub(crate) fn delivered(&self, count: usize) {
+            self.delivered.fetch_add(count as u64, Ordering::Relaxed);
+        }
+
+        #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+        pub(crate) fn failed(&self, count: usize, why: String) {
+            self.failed.fetch_add(count as u64, Ordering::Relaxed);
+            *self
+                .last_failure
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = why;
+        }
+
+        /// How many failed, how many were handed over and not yet delivered or failed (still
+        /// being sent), and why the last export failed.
+        pub(crate) fn undelivered(&self) -> (u64, u64, String) {
+            let failed = self.failed.load(Ordering::Relaxed);
+            let delivered = self.delivered.load(Ordering::Relaxed);
+            let sending = self
+                .handed
+                .load(Ordering::Relaxed)
+                .saturating_sub(delivered + failed);
+            let why = self
+                .last_failure
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone();
+            (failed, sending, why)
+        }
+    }
+
+    /// Spans.
+    pub(crate) static SPANS: Counts = Counts::new();
+    /// Metric exports: each a snapshot of every metric (steps 11 on).
     #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-    pub(crate) fn handed(spans: usize) {
-        HANDED.fetch_add(spans as u64, Ordering::Relaxed);
-    }
-
+    pub(crate) static METRIC_EXPORTS: Counts = Counts::new();
+    /// Log records (step 12).
     #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-    pub(crate) fn delivered(spans: usize) {
-        DELIVERED.fetch_add(spans as u64, Ordering::Relaxed);
-    }
-
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-    pub(crate) fn failed(spans: usize, why: String) {
-        FAILED.fetch_add(spans as u64, Ordering::Relaxed);
-        *LAST_FAILURE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = why;
-    }
-
-    /// Spans whose export failed, spans handed over and not yet delivered or failed (still
-    /// being sent), and why the last export failed.
-    pub(crate) fn undelivered() -> (u64, u64, String) {
-        let failed = FAILED.load(Ordering::Relaxed);
-        let delivered = DELIVERED.load(Ordering::Relaxed);
-        let sending = HANDED
-            .load(Ordering::Relaxed)
-            .saturating_sub(delivered + failed);
-        let why = LAST_FAILURE
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        (failed, sending, why)
-    }
+    pub(crate) static LOG_RECORDS: Counts = Counts::new();
 }
 
 /// Runs a tracer provider's `shutdown` (`move |time_left| provider.shutdown_with_timeout
@@ -177,7 +203,7 @@ pub async fn shut_down_provider<E: Display + Send + 'static>(
         Ok(Err(error)) => Err(error.to_string()),
         Err(panicked) => Err(format!("the shutdown failed: {panicked}")),
     };
-    let (failed, sending, why) = delivery::undelivered();
+    let (failed, sending, why) = delivery::SPANS.undelivered();
     let spans = |count: u64| match count {
         1 => "1 span".to_owned(),
         _ => format!("{count} spans"),

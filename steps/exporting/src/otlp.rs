@@ -3,7 +3,7 @@
 //! with. What the step teaches (building the exporter from these, and authenticating to
 //! Google Cloud) is the step's own `otlp.rs`.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, process::ExitCode, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -19,6 +19,8 @@ use opentelemetry_otlp::Protocol;
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
+    logs::{LogBatch, LogExporter},
+    metrics::{Temporality, data::ResourceMetrics, exporter::PushMetricExporter},
     trace::{SpanData, SpanExporter},
 };
 use step_support::{StartupError, flag, variable as read};
@@ -136,6 +138,35 @@ impl Signal {
             Signal::Traces => "spans",
             Signal::Metrics => "metrics",
             Signal::Logs => "log records",
+        }
+    }
+
+    /// The keys its warnings are held back by, one for each kind (failed to send, refused):
+    /// one signal's failures do not hide another's.
+    fn warning_keys(self) -> [&'static str; 2] {
+        match self {
+            Signal::Traces => ["otlp-send-traces", "otlp-status-traces"],
+            Signal::Metrics => ["otlp-send-metrics", "otlp-status-metrics"],
+            Signal::Logs => ["otlp-send-logs", "otlp-status-logs"],
+        }
+    }
+
+    /// `count` of what its exporter is handed: `2 spans`, `1 export of metrics`.
+    fn units(self, count: u64) -> String {
+        let (one, many) = match self {
+            Signal::Traces => ("span", "spans"),
+            Signal::Metrics => ("export of metrics", "exports of metrics"),
+            Signal::Logs => ("log record", "log records"),
+        };
+        format!("{count} {}", if count == 1 { one } else { many })
+    }
+
+    /// What was handed to its exporter, and what became of it.
+    fn counts(self) -> &'static delivery::Counts {
+        match self {
+            Signal::Traces => &delivery::SPANS,
+            Signal::Metrics => &delivery::METRIC_EXPORTS,
+            Signal::Logs => &delivery::LOG_RECORDS,
         }
     }
 }
@@ -287,8 +318,8 @@ pub struct OtlpTransport {
     timeout: Duration,
     runtime: Handle,
     authorize: Option<Arc<dyn Authorize>>,
-    /// What it sends, for its warnings: `spans`.
-    what: &'static str,
+    /// What it sends, for its warnings.
+    signal: Signal,
     /// Dropped with the transport: the export thread then ends.
     _stop_export_thread: oneshot::Sender<()>,
 }
@@ -317,7 +348,7 @@ impl OtlpTransport {
             timeout: settings.timeout,
             runtime: handle,
             authorize,
-            what: settings.signal.what(),
+            signal: settings.signal,
             _stop_export_thread: stop,
         })
     }
@@ -371,7 +402,7 @@ impl fmt::Debug for OtlpTransport {
 impl HttpClient for OtlpTransport {
     async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
         let (http, authorize, timeout) = (self.http.clone(), self.authorize.clone(), self.timeout);
-        let what = self.what;
+        let (what, [send_key, status_key]) = (self.signal.what(), self.signal.warning_keys());
         let exporting = async move {
             let mut request = request.map(Full::new);
             if let Some(authorize) = authorize {
@@ -385,7 +416,7 @@ impl HttpClient for OtlpTransport {
                 // permission or API is missing).
                 let reason = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
                 let answer = format!("the OTLP endpoint answered {status}: {}", reason.trim());
-                warn("otlp-status", answer);
+                warn(status_key, answer);
             }
             Ok::<_, HttpError>(Response::builder().status(status).body(body)?)
         };
@@ -397,7 +428,7 @@ impl HttpClient for OtlpTransport {
             // The exporter reports any failure to send as a "network error" and nothing more.
             if let Err(error) = &sent {
                 warn(
-                    "otlp-send",
+                    send_key,
                     format!("{what} not sent to the OTLP endpoint: {error}"),
                 );
             }
@@ -407,24 +438,34 @@ impl HttpClient for OtlpTransport {
     }
 }
 
-/// An exporter that counts the spans it is handed and what became of them, so that the
-/// shutdown can say how many were not delivered ([`shut_down_provider`]): the SDK's shutdown
-/// reports success even when the last export failed.
+/// An exporter that counts what it is handed and what became of it (spans, log records, metric
+/// exports), so that the shutdown can say how much was not delivered ([`shut_down_provider`],
+/// [`shut_down_providers`]): the SDK's shutdowns report success even when the last export
+/// failed, and know nothing of the earlier ones.
 ///
 /// [`shut_down_provider`]: crate::shut_down_provider
 #[derive(Debug)]
 pub struct Delivery<E>(pub E);
 
+/// Counts `count` things handed to `signal`'s exporter, exports them, and counts the outcome.
+async fn counted(
+    signal: Signal,
+    count: usize,
+    export: impl Future<Output = OTelSdkResult>,
+) -> OTelSdkResult {
+    let counts = signal.counts();
+    counts.handed(count);
+    let exported = export.await;
+    match &exported {
+        Ok(()) => counts.delivered(count),
+        Err(error) => counts.failed(count, error.to_string()),
+    }
+    exported
+}
+
 impl<E: SpanExporter> SpanExporter for Delivery<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let spans = batch.len();
-        delivery::handed(spans);
-        let exported = self.0.export(batch).await;
-        match &exported {
-            Ok(()) => delivery::delivered(spans),
-            Err(error) => delivery::failed(spans, error.to_string()),
-        }
-        exported
+        counted(Signal::Traces, batch.len(), self.0.export(batch)).await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -438,4 +479,123 @@ impl<E: SpanExporter> SpanExporter for Delivery<E> {
     fn set_resource(&mut self, resource: &Resource) {
         self.0.set_resource(resource);
     }
+}
+
+impl<E: LogExporter> LogExporter for Delivery<E> {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let records = batch.iter().count();
+        counted(Signal::Logs, records, self.0.export(batch)).await
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+impl<E: PushMetricExporter> PushMetricExporter for Delivery<E> {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        // One snapshot of every metric: counted as one.
+        counted(Signal::Metrics, 1, self.0.export(metrics)).await
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.0.temporality()
+    }
+}
+
+/// One provider's shutdown, for [`shut_down_providers`]: what it sends, and how to shut it
+/// down given the time left.
+pub struct Shutdown {
+    signal: Signal,
+    run: Box<dyn FnOnce(Duration) -> Result<(), String> + Send>,
+}
+
+impl Shutdown {
+    /// `shutdown` is given what is left of the shutdown's budget: `move |time_left|
+    /// provider.shutdown_with_timeout(time_left)`.
+    pub fn new<E: fmt::Display>(
+        signal: Signal,
+        shutdown: impl FnOnce(Duration) -> Result<(), E> + Send + 'static,
+    ) -> Shutdown {
+        Shutdown {
+            signal,
+            run: Box::new(move |time_left| shutdown(time_left).map_err(|error| error.to_string())),
+        }
+    }
+}
+
+/// Runs the providers' shutdowns at once, each on a thread of its own (they block until their
+/// last export is done, and some wait a fixed time whatever they are told: the meter
+/// provider's reader waits up to 5 s), and waits for them no longer than what is left of the
+/// shutdown's budget ([`step_support::SHUTDOWN_BUDGET`]). A shutdown still running then is left
+/// behind: the program exits without it.
+///
+/// Exit code 1, and a line for each signal that says how much was not delivered and why, when
+/// something was not: its shutdown failed or ran out of time, or an export failed (counted by
+/// [`Delivery`]).
+pub async fn shut_down_providers(shutdowns: Vec<Shutdown>) -> ExitCode {
+    let time_left = step_support::shutdown_time_left();
+    let deadline = tokio::time::Instant::now() + time_left;
+    let mut running = Vec::new();
+    for Shutdown { signal, run } in shutdowns {
+        let (done, outcome) = oneshot::channel();
+        // Not the runtime's blocking pool: the runtime waits for those as it ends, and a
+        // shutdown that overruns the budget must not hold the program up.
+        let started = std::thread::Builder::new()
+            .name(format!("shutdown of {}", signal.what()))
+            .spawn(move || {
+                let _ = done.send(run(time_left));
+            });
+        running.push((signal, started.map(|_| outcome)));
+    }
+    let mut exit_code = ExitCode::SUCCESS;
+    for (signal, started) in running {
+        let outcome = match started {
+            Err(error) => Err(format!("cannot start its shutdown: {error}")),
+            Ok(outcome) => match tokio::time::timeout_at(deadline, outcome).await {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(_)) => Err("its shutdown failed".to_owned()),
+                Err(_) => Err(format!(
+                    "its shutdown did not finish within the {} s left",
+                    time_left.as_secs()
+                )),
+            },
+        };
+        let (failed, sending, why) = signal.counts().undelivered();
+        let line = match (outcome, failed + sending) {
+            (Ok(()), 0) => continue,
+            (Ok(()), lost) => format!("{} not delivered: {why}", signal.units(lost)),
+            (Err(error), 0) => format!("{} may have been lost: {error}", signal.what()),
+            // Its shutdown failed because an export did (the meter provider's says so).
+            (Err(error), lost) if sending == 0 => format!(
+                "{} not delivered: {why} (its shutdown: {error})",
+                signal.units(lost)
+            ),
+            (Err(error), lost) => format!(
+                "at least {} not delivered ({} still being sent when the shutdown ended): \
+                 {error}{}",
+                signal.units(lost),
+                signal.units(sending),
+                match why.is_empty() {
+                    true => String::new(),
+                    false => format!("; the last failure: {why}"),
+                }
+            ),
+        };
+        eprintln!("error: {line}");
+        exit_code = ExitCode::FAILURE;
+    }
+    exit_code
 }

@@ -66,7 +66,7 @@ async fn main() -> ExitCode {
 
     // Spans and NEW: metrics go out over OTLP, as in the frontend (see there).
     let otlp = listener
-        .unless_stopped(otlp::connect(metrics_settings.send))
+        .unless_stopped(otlp::connect(&metrics_settings))
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);

@@ -67,7 +67,7 @@ async fn main() -> ExitCode {
 
     // Spans go out over OTLP, as in step 07; NEW: metrics too.
     let otlp = listener
-        .unless_stopped(otlp::connect(metrics_settings.send))
+        .unless_stopped(otlp::connect(&metrics_settings))
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);

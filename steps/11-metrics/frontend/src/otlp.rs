@@ -25,10 +25,13 @@ use opentelemetry_otlp::{
 use opentelemetry_sdk::{metrics::SdkMeterProvider, trace::SdkTracerProvider};
 use step_exporting::{
     google::{self, CONNECT_TIMEOUT, MONITORING_WRITE_SCOPE, TRACE_APPEND_SCOPE},
-    otlp::{Authorize, Delivery, OtlpSettings, OtlpTransport, Signal},
-    shut_down_provider,
+    otlp::{
+        Authorize, Delivery, OtlpSettings, OtlpTransport, Shutdown, Signal, shut_down_providers,
+    },
 };
 use step_support::StartupError;
+
+use crate::metrics::MetricsSettings;
 use tokio::time::Instant;
 
 /// Google Cloud's OTLP endpoint (the Telemetry API).
@@ -39,7 +42,7 @@ pub struct Otlp {
     /// The exporter, counting what it delivers, for the shutdown to report.
     pub exporter: Delivery<SpanExporter>,
     /// NEW: the metrics' exporter, unless `OTEL_METRICS_EXPORTER=none`.
-    pub metric_exporter: Option<MetricExporter>,
+    pub metric_exporter: Option<Delivery<MetricExporter>>,
     /// Attributes the destination needs on the resource: Google Cloud's `gcp.project_id`.
     pub resource_attributes: Vec<KeyValue>,
     /// Where the spans go, and how: for the program's log.
@@ -52,10 +55,10 @@ pub struct Otlp {
 /// Builds the exporter from the `OTEL_EXPORTER_OTLP_*` variables: the endpoint, the protocol
 /// (`http/protobuf` or `http/json`), the timeout of one export, the headers (which the exporter
 /// reads itself). With `GOOGLE_CLOUD_OTLP=true`, credentials are found and tried first. NEW:
-/// the metrics' exporter too, when `send_metrics`.
-pub async fn connect(send_metrics: bool) -> Result<Otlp, StartupError> {
+/// the metrics' exporter too, as `metrics` says.
+pub async fn connect(metrics: &MetricsSettings) -> Result<Otlp, StartupError> {
     let settings = OtlpSettings::from_env(GOOGLE_ENDPOINT)?;
-    let metric_settings = match send_metrics {
+    let metric_settings = match metrics.send {
         true => Some(OtlpSettings::for_signal(Signal::Metrics, GOOGLE_ENDPOINT)?),
         false => None,
     };
@@ -107,7 +110,9 @@ pub async fn connect(send_metrics: bool) -> Result<Otlp, StartupError> {
                 .with_protocol(metric_settings.protocol)
                 .with_timeout(metric_settings.timeout)
                 .with_retry_policy(RetryPolicy::recommended())
+                .with_temporality(metrics.temporality)
                 .build()
+                .map(Delivery)
                 .map_err(|error| {
                     StartupError(format!("cannot set up the OTLP metric exporter: {error}"))
                 })?,
@@ -148,26 +153,19 @@ impl Authorize for GoogleAuth {
 }
 
 // ANCHOR: shut_down
-/// Shuts the providers down: the batch processor exports its last batch, and the exporter has
-/// sent it (or given up) when this returns, within what is left of the shutdown's budget (9 s
-/// from the signal, whatever `OTEL_EXPORTER_OTLP_TIMEOUT` says). NEW: meanwhile, the meter
-/// provider's reader exports the last interval's metrics (it waits 5 s at most, whatever it
-/// is told). Exit code 1 if any span or the last metrics were not delivered.
+/// Shuts the providers down, at once: the batch processor exports its last batch, and NEW: the
+/// meter provider's reader the last interval's metrics; both are sent (or given up on) when
+/// this returns, within what is left of the shutdown's budget (9 s from the signal, whatever
+/// `OTEL_EXPORTER_OTLP_TIMEOUT` says). Exit code 1 if any span or metric export was not
+/// delivered.
 pub async fn shut_down(provider: SdkTracerProvider, meter_provider: SdkMeterProvider) -> ExitCode {
-    // It blocks until the export is done: on a thread set aside for that.
-    let metrics = tokio::task::spawn_blocking(move || meter_provider.shutdown());
-    let spans = shut_down_provider(move |time_left| provider.shutdown_with_timeout(time_left));
-    let (metrics, spans) = tokio::join!(metrics, spans);
-    match metrics {
-        Ok(Ok(())) => spans,
-        Ok(Err(error)) => {
-            eprintln!("error: the last metrics may not have been delivered: {error}");
-            ExitCode::FAILURE
-        }
-        Err(panicked) => {
-            eprintln!("error: the metrics' shutdown failed: {panicked}");
-            ExitCode::FAILURE
-        }
-    }
+    shut_down_providers(vec![
+        Shutdown::new(Signal::Traces, move |time_left| {
+            provider.shutdown_with_timeout(time_left)
+        }),
+        // It waits up to 5 s for its last export, whatever time limit it is given.
+        Shutdown::new(Signal::Metrics, move |_time_left| meter_provider.shutdown()),
+    ])
+    .await
 }
 // ANCHOR_END: shut_down

@@ -70,7 +70,7 @@ async fn main() -> ExitCode {
 
     // Spans, metrics and NEW: log records go out over OTLP, as in the frontend (see there).
     let otlp = listener
-        .unless_stopped(otlp::connect(metrics_settings.send, send_log_records))
+        .unless_stopped(otlp::connect(&metrics_settings, send_log_records))
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);

@@ -72,7 +72,7 @@ async fn main() -> ExitCode {
 
     // Spans go out over OTLP, as in step 07, and metrics, as in step 11; NEW: log records too.
     let otlp = listener
-        .unless_stopped(otlp::connect(metrics_settings.send, send_log_records))
+        .unless_stopped(otlp::connect(&metrics_settings, send_log_records))
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);

@@ -19,7 +19,7 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{
     Resource,
-    metrics::{PeriodicReader, SdkMeterProvider, exporter::PushMetricExporter},
+    metrics::{PeriodicReader, SdkMeterProvider, Temporality, exporter::PushMetricExporter},
 };
 use opentelemetry_semantic_conventions::{attribute, metric};
 use step_support::{BackendError, StartupError, semconv, variable};
@@ -27,7 +27,7 @@ use step_support::{BackendError, StartupError, semconv, variable};
 // ANCHOR: boundaries
 /// The bucket boundaries, in seconds, the HTTP semantic conventions advise for request
 /// durations: 5 ms to 10 s. (The SDK's default boundaries, 0 to 10000, suit milliseconds: in
-/// seconds, every request would fall in the first two buckets.)
+/// seconds, every request under 5 s would fall in one bucket, (0, 5].)
 pub const DURATION_BUCKETS: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
@@ -38,14 +38,18 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
 
 // ANCHOR: settings
-/// What `OTEL_METRICS_EXPORTER` and `OTEL_METRIC_EXPORT_INTERVAL` ask for. The SDK reads
-/// neither strictly: the first not at all, the second as a minute when it cannot read it.
+/// What `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL` and
+/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` ask for. The SDK and the exporter read
+/// none strictly: the first not at all, the others as their default when they cannot read them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MetricsSettings {
     /// `otlp` (the default): send them; `none`: measure nothing.
     pub send: bool,
     /// Milliseconds between two exports, more than 0.
     pub interval: Duration,
+    /// `cumulative` (the default): each export counts from the start; `delta`: from the export
+    /// before (`lowmemory`: delta for counters and histograms only).
+    pub temporality: Temporality,
 }
 
 pub fn metrics_settings_from_env() -> Result<MetricsSettings, StartupError> {
@@ -73,7 +77,27 @@ pub fn metrics_settings_from_env() -> Result<MetricsSettings, StartupError> {
             }
         },
     };
-    Ok(MetricsSettings { send, interval })
+    let variable_name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+    let temporality = match variable(variable_name)? {
+        None => Temporality::Cumulative,
+        Some(value) => match value.to_ascii_lowercase().as_str() {
+            "cumulative" => Temporality::Cumulative,
+            "delta" => Temporality::Delta,
+            "lowmemory" => Temporality::LowMemory,
+            _ => {
+                return Err(StartupError::invalid(
+                    variable_name,
+                    &value,
+                    "expected cumulative, delta or lowmemory",
+                ));
+            }
+        },
+    };
+    Ok(MetricsSettings {
+        send,
+        interval,
+        temporality,
+    })
 }
 // ANCHOR_END: settings
 

@@ -30,10 +30,13 @@ use step_exporting::{
     google::{
         self, CONNECT_TIMEOUT, LOGGING_WRITE_SCOPE, MONITORING_WRITE_SCOPE, TRACE_APPEND_SCOPE,
     },
-    otlp::{Authorize, Delivery, OtlpSettings, OtlpTransport, Signal},
-    shut_down_provider,
+    otlp::{
+        Authorize, Delivery, OtlpSettings, OtlpTransport, Shutdown, Signal, shut_down_providers,
+    },
 };
 use step_support::StartupError;
+
+use crate::metrics::MetricsSettings;
 use tokio::time::Instant;
 
 /// Google Cloud's OTLP endpoint (the Telemetry API).
@@ -44,9 +47,9 @@ pub struct Otlp {
     /// The exporter, counting what it delivers, for the shutdown to report.
     pub exporter: Delivery<SpanExporter>,
     /// The metrics' exporter, unless `OTEL_METRICS_EXPORTER=none`.
-    pub metric_exporter: Option<MetricExporter>,
+    pub metric_exporter: Option<Delivery<MetricExporter>>,
     /// NEW: the log records' exporter, unless `OTEL_LOGS_EXPORTER=none`.
-    pub log_exporter: Option<LogExporter>,
+    pub log_exporter: Option<Delivery<LogExporter>>,
     /// Attributes the destination needs on the resource: Google Cloud's `gcp.project_id`.
     pub resource_attributes: Vec<KeyValue>,
     /// Where the spans go, and how: for the program's log.
@@ -61,10 +64,10 @@ pub struct Otlp {
 /// Builds the exporter from the `OTEL_EXPORTER_OTLP_*` variables: the endpoint, the protocol
 /// (`http/protobuf` or `http/json`), the timeout of one export, the headers (which the exporter
 /// reads itself). With `GOOGLE_CLOUD_OTLP=true`, credentials are found and tried first. The
-/// metrics' exporter too, when `send_metrics`; NEW: and the log records', when `send_logs`.
-pub async fn connect(send_metrics: bool, send_logs: bool) -> Result<Otlp, StartupError> {
+/// metrics' exporter too, as `metrics` says; NEW: and the log records', when `send_logs`.
+pub async fn connect(metrics: &MetricsSettings, send_logs: bool) -> Result<Otlp, StartupError> {
     let settings = OtlpSettings::from_env(GOOGLE_ENDPOINT)?;
-    let metric_settings = match send_metrics {
+    let metric_settings = match metrics.send {
         true => Some(OtlpSettings::for_signal(Signal::Metrics, GOOGLE_ENDPOINT)?),
         false => None,
     };
@@ -119,7 +122,9 @@ pub async fn connect(send_metrics: bool, send_logs: bool) -> Result<Otlp, Startu
                 .with_protocol(metric_settings.protocol)
                 .with_timeout(metric_settings.timeout)
                 .with_retry_policy(RetryPolicy::recommended())
+                .with_temporality(metrics.temporality)
                 .build()
+                .map(Delivery)
                 .map_err(|error| {
                     StartupError(format!("cannot set up the OTLP metric exporter: {error}"))
                 })?,
@@ -141,6 +146,7 @@ pub async fn connect(send_metrics: bool, send_logs: bool) -> Result<Otlp, Startu
                 .with_timeout(log_settings.timeout)
                 .with_retry_policy(RetryPolicy::recommended())
                 .build()
+                .map(Delivery)
                 .map_err(|error| {
                     StartupError(format!("cannot set up the OTLP log exporter: {error}"))
                 })?,
@@ -183,42 +189,26 @@ impl Authorize for GoogleAuth {
 }
 
 // ANCHOR: shut_down
-/// Shuts the providers down: the batch processor exports its last batch, and the exporter has
-/// sent it (or given up) when this returns, within what is left of the shutdown's budget (9 s
-/// from the signal, whatever `OTEL_EXPORTER_OTLP_TIMEOUT` says). Meanwhile, the meter
-/// provider's reader exports the last interval's metrics (it waits 5 s at most, whatever it
-/// is told), and NEW: the logger provider's batch processor its last records, within the same
-/// budget. Exit code 1 if any span, the last metrics or the last records were not delivered.
+/// Shuts the providers down, at once: the batch processor exports its last batch, the meter
+/// provider's reader the last interval's metrics, and NEW: the logger provider's batch
+/// processor its last records; all are sent (or given up on) when this returns, within what is
+/// left of the shutdown's budget (9 s from the signal, whatever `OTEL_EXPORTER_OTLP_TIMEOUT`
+/// says). Exit code 1 if any span, metric export or log record was not delivered.
 pub async fn shut_down(
     provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
     logger_provider: SdkLoggerProvider,
 ) -> ExitCode {
-    // Each blocks until its export is done: on threads set aside for that.
-    let metrics = tokio::task::spawn_blocking(move || meter_provider.shutdown());
-    let logs = tokio::task::spawn_blocking(move || {
-        // The batch processor's shutdown reports success even when its last export failed; a
-        // flush first (5 s at most) exports what is waiting and says how that went.
-        let flushed = logger_provider.force_flush();
-        let shut = logger_provider.shutdown_with_timeout(step_support::shutdown_time_left());
-        flushed.and(shut)
-    });
-    let spans = shut_down_provider(move |time_left| provider.shutdown_with_timeout(time_left));
-    let (metrics, logs, spans) = tokio::join!(metrics, logs, spans);
-    let mut exit_code = spans;
-    for (what, outcome) in [("metrics", metrics), ("log records", logs)] {
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                eprintln!("error: the last {what} may not have been delivered: {error}");
-                exit_code = ExitCode::FAILURE;
-            }
-            Err(panicked) => {
-                eprintln!("error: the shutdown of the {what} failed: {panicked}");
-                exit_code = ExitCode::FAILURE;
-            }
-        }
-    }
-    exit_code
+    shut_down_providers(vec![
+        Shutdown::new(Signal::Traces, move |time_left| {
+            provider.shutdown_with_timeout(time_left)
+        }),
+        // It waits up to 5 s for its last export, whatever time limit it is given.
+        Shutdown::new(Signal::Metrics, move |_time_left| meter_provider.shutdown()),
+        Shutdown::new(Signal::Logs, move |time_left| {
+            logger_provider.shutdown_with_timeout(time_left)
+        }),
+    ])
+    .await
 }
 // ANCHOR_END: shut_down
