@@ -9,8 +9,8 @@
 use reqwest::StatusCode;
 use trace_viewer::{receiver::Receiver, signals::LogRecord};
 use workshop::{
-    fake_backend::ClosedPort,
-    process::{Exited, Pair, Service, http_get, run_to_exit},
+    fake_backend::{ClosedPort, Unanswering},
+    process::{Exited, Pair, Service, assert_refused_at_start, http_get},
     spans::{SpanRecord, the_span},
     steps::{self, Step},
 };
@@ -207,18 +207,7 @@ async fn logs_settings_it_cannot_use_exit_2_naming_the_variable() {
         ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "soon"),
     ] {
         for program in [step_12().frontend(), step_12().backend()] {
-            let exited = run_to_exit(&program, &[(variable, value)]).await.unwrap();
-            assert_eq!(
-                exited.status.code(),
-                Some(2),
-                "{program} {variable}={value}"
-            );
-            let line = exited.stderr.trim();
-            assert!(!line.contains('\n'), "{program}: {line}");
-            assert!(
-                line.starts_with(&format!("error: {variable}={value:?}: ")),
-                "{program}: {line}"
-            );
+            assert_refused_at_start(&program, variable, value).await;
         }
     }
 }
@@ -254,17 +243,10 @@ async fn records_an_endpoint_refuses_end_the_shutdown_in_its_budget_with_exit_1(
 /// is gone within the contract's 9 s, saying what was not delivered.
 #[tokio::test]
 async fn endpoints_that_never_answer_end_the_shutdown_in_its_budget_with_exit_1() {
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", silent.local_addr().unwrap());
-    let holding = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((connection, _)) = silent.accept().await {
-            held.push(connection);
-        }
-    });
+    let silent = Unanswering::new().await;
     let (metrics_url, logs_url) = (
-        format!("{endpoint}/v1/metrics"),
-        format!("{endpoint}/v1/logs"),
+        format!("{}/v1/metrics", silent.url()),
+        format!("{}/v1/logs", silent.url()),
     );
     let env = [
         ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", metrics_url.as_str()),
@@ -282,7 +264,6 @@ async fn endpoints_that_never_answer_end_the_shutdown_in_its_budget_with_exit_1(
     let exited = backend.stop().await.unwrap();
     let took = signalled.elapsed();
     let _ = in_flight.await;
-    holding.abort();
 
     assert_eq!(exited.status.code(), Some(1), "{}", exited.stderr);
     assert!(took < std::time::Duration::from_secs(10), "{took:?}");

@@ -17,7 +17,7 @@ use trace_viewer::{
 };
 use workshop::{
     fake_backend::{ClosedPort, FakeBackend},
-    process::{Exited, Pair, Service, http_get, run_to_exit},
+    process::{Exited, Pair, Service, assert_refused_at_start, http_get},
     steps::{self, Step},
 };
 
@@ -318,18 +318,7 @@ async fn metrics_settings_it_cannot_use_exit_2_naming_the_variable() {
         ),
     ] {
         for program in [step_11().frontend(), step_11().backend()] {
-            let exited = run_to_exit(&program, &[(variable, value)]).await.unwrap();
-            assert_eq!(
-                exited.status.code(),
-                Some(2),
-                "{program} {variable}={value}"
-            );
-            let line = exited.stderr.trim();
-            assert!(!line.contains('\n'), "{program}: {line}");
-            assert!(
-                line.starts_with(&format!("error: {variable}={value:?}: ")),
-                "{program}: {line}"
-            );
+            assert_refused_at_start(&program, variable, value).await;
         }
     }
 }

@@ -18,7 +18,7 @@ use axum::{Router, body::Bytes, extract::State, http::StatusCode, routing::post}
 use serde_json::{Value, json};
 use trace_viewer::{otlp::Encoding, receiver::Receiver};
 use workshop::{
-    process::{Pair, http_get, run_to_exit},
+    process::{Pair, assert_refused_at_start, http_get},
     spans::{self, outline},
     steps,
 };
@@ -200,19 +200,7 @@ async fn otlp_settings_it_cannot_use_exit_2_naming_them() {
     ];
     for program in [step_07().frontend(), step_07().backend()] {
         for (variable, value) in cases {
-            let exited = run_to_exit(&program, &[(variable, value)]).await.unwrap();
-            assert_eq!(
-                exited.status.code(),
-                Some(2),
-                "{variable}={value}: {exited:?}"
-            );
-            let lines: Vec<&str> = exited.stderr.lines().collect();
-            assert_eq!(lines.len(), 1, "one line: {}", exited.stderr);
-            assert!(
-                lines[0].starts_with(&format!("error: {variable}={value:?}: ")),
-                "{}",
-                lines[0]
-            );
+            assert_refused_at_start(&program, variable, value).await;
         }
     }
 }
@@ -336,17 +324,11 @@ async fn to_google_cloud_each_export_carries_a_fresh_token_and_the_project() {
 /// shutdown must neither wait past its budget nor report success.
 #[tokio::test]
 async fn spans_an_endpoint_never_answers_for_end_the_shutdown_in_its_budget_with_exit_1() {
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let endpoint = format!("http://{}", silent.local_addr().unwrap());
-    let holding = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((connection, _)) = silent.accept().await {
-            held.push(connection);
-        }
-    });
+    let silent = workshop::fake_backend::Unanswering::new().await;
+    let endpoint = silent.url();
     // The default timeout of one export (10 s), and one longer than any shutdown may take.
     for timeout in [None, Some("60000")] {
-        let mut env = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
+        let mut env = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)];
         env.extend(timeout.map(|timeout| ("OTEL_EXPORTER_OTLP_TIMEOUT", timeout)));
         let backend = workshop::process::Service::start(&step_07().backend(), &env)
             .await
@@ -371,7 +353,6 @@ async fn spans_an_endpoint_never_answers_for_end_the_shutdown_in_its_budget_with
         );
         println!("{timeout:?}: exit 1 after {took:?}: {last_line}");
     }
-    holding.abort();
 }
 
 /// A request still waiting for its backend when the grace is over is cut, without an answer;
@@ -379,14 +360,8 @@ async fn spans_an_endpoint_never_answers_for_end_the_shutdown_in_its_budget_with
 /// its budget.
 #[tokio::test]
 async fn a_request_cut_after_the_grace_still_has_its_spans_exported() {
-    let stuck = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let backend_url = format!("http://{}/", stuck.local_addr().unwrap());
-    let holding = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((connection, _)) = stuck.accept().await {
-            held.push(connection);
-        }
-    });
+    let stuck = workshop::fake_backend::Unanswering::new().await;
+    let backend_url = format!("{}/", stuck.url());
     let frontend = workshop::process::Service::start(
         &step_07().frontend(),
         &[
@@ -409,5 +384,4 @@ async fn a_request_cut_after_the_grace_still_has_its_spans_exported() {
     let names: Vec<&str> = spans.iter().map(|span| span.name.as_str()).collect();
     assert!(names.contains(&"incoming call"), "{names:?}");
     assert!(names.contains(&"backend call"), "{names:?}");
-    holding.abort();
 }

@@ -175,6 +175,43 @@ async fn answer_request(State(behaviour): State<Behaviour>, headers: HeaderMap) 
     }
 }
 
+/// A loopback endpoint that takes every connection and never answers, for as long as this
+/// value lives: a backend or an OTLP collector that hangs.
+pub struct Unanswering {
+    url: String,
+    holding: JoinHandle<()>,
+}
+
+impl Unanswering {
+    pub async fn new() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binding 127.0.0.1:0");
+        let address = listener.local_addr().expect("a bound address");
+        let holding = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((connection, _)) = listener.accept().await {
+                held.push(connection);
+            }
+        });
+        Self {
+            url: format!("http://{address}"),
+            holding,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, without a path.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for Unanswering {
+    fn drop(&mut self) {
+        self.holding.abort();
+    }
+}
+
 /// A loopback port that is bound and not listening, for as long as this value lives: connecting
 /// to it is refused, and no other test can be given the port in the meantime.
 pub struct ClosedPort {

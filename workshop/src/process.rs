@@ -914,6 +914,27 @@ pub async fn run_to_exit(package: &str, env: &[(&str, &str)]) -> Result<Exited, 
     }
 }
 
+/// Runs `program` with `variable=value` alone and panics unless it refused the value as the
+/// contract says: exit code 2 before listening, and one line on stderr that names the variable
+/// and the value.
+pub async fn assert_refused_at_start(program: &str, variable: &str, value: &str) {
+    let exited = run_to_exit(program, &[(variable, value)])
+        .await
+        .unwrap_or_else(|error| panic!("{program}: {error}"));
+    assert_eq!(
+        exited.status.code(),
+        Some(2),
+        "{program} with {variable}={value}: {exited:?}"
+    );
+    let lines: Vec<&str> = exited.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{program}: one line: {}", exited.stderr);
+    assert!(
+        lines[0].starts_with(&format!("error: {variable}={value:?}: ")),
+        "{program}: {}",
+        lines[0]
+    );
+}
+
 fn command(wrapper: &[String], package: &str, env: &[(&str, &str)]) -> Result<Command, String> {
     let program = program(package)?;
     let mut command = match wrapper {
