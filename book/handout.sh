@@ -12,12 +12,14 @@
 set -euo pipefail
 book=$(cd "$(dirname "$0")" && pwd)
 
-# What an attendee needs at the desk while doing the steps: setting up, the steps (with their
-# exercises and hints), the latency chapter (its puzzle is an exercise), what to do when spans
-# do not arrive, and the commands page if the book has one. Not in it, for reading at leisure
-# or in the browser: the introduction, the essays (from Go to Rust, span context, what tracing
-# costs) and the instructor notes. Patterns, as in a shell's `case`, on SUMMARY.md's files.
-DESK=(setup.md 'step-[0-9][0-9].md' latency.md troubleshooting.md commands.md)
+# What an attendee needs at the desk while doing the steps: setting up, steps 01 to 10 (with
+# their exercises and hints), the latency chapter (its puzzle is an exercise), what to do when
+# spans do not arrive, and the commands page if the book has one. Not in it, for reading at
+# leisure or in the browser: the introduction, steps 11 and 12 (metrics and logs, which have
+# no exercise yet and which the 3-hour session leaves for home), the essays (from Go to Rust,
+# span context, what tracing costs) and the instructor notes. Patterns, as in a shell's
+# `case`, on SUMMARY.md's files.
+DESK=(setup.md 'step-0[0-9].md' step-10.md latency.md troubleshooting.md commands.md)
 
 full=false
 list=false
