@@ -2,7 +2,7 @@
 # Makes the workshop's printed handout, each chapter on a new page. Needs mdBook (see
 # book/book.toml for the version) and Chromium or Google Chrome.
 #
-#   bash book/handout.sh [OUTPUT.pdf]          the handout for the attendee's desk (at most 60
+#   bash book/handout.sh [OUTPUT.pdf]          the handout for the attendee's desk (at most 66
 #                                              pages), book/handout.pdf: the chapters DESK
 #                                              names below, in the book's order
 #   bash book/handout.sh --full [OUTPUT.pdf]   the whole book, book/handout-full.pdf
@@ -12,14 +12,21 @@
 set -euo pipefail
 book=$(cd "$(dirname "$0")" && pwd)
 
-# What an attendee needs at the desk while doing the steps: setting up, steps 01 to 10 (with
-# their exercises and hints), the latency chapter (its puzzle is an exercise), what to do when
-# spans do not arrive, and the commands page if the book has one. Not in it, for reading at
-# leisure or in the browser: the introduction, steps 11 and 12 (metrics and logs, which have
-# no exercise yet and which the 3-hour session leaves for home), the essays (from Go to Rust,
-# span context, what tracing costs) and the instructor notes. Patterns, as in a shell's
-# `case`, on SUMMARY.md's files.
-DESK=(setup.md 'step-0[0-9].md' step-10.md latency.md troubleshooting.md commands.md)
+# What an attendee needs at the desk while doing the steps: setting up, steps 01 to 12 with
+# their exercises and hints, but for step 06 (it needs a Google Cloud project, and is shown
+# from the book), the latency chapter (its puzzle is an exercise), what to do when spans do not
+# arrive, and the commands page if the book has one. Not in it, for reading at leisure or in
+# the browser: the introduction, step 06, the essays (from Go to Rust, span context, what
+# tracing costs) and the instructor notes. Patterns, as in a shell's `case`, on SUMMARY.md's
+# files.
+DESK=(setup.md 'step-0[1-57-9].md' 'step-1[0-9].md' latency.md troubleshooting.md commands.md)
+
+# Sections of those chapters that stay on the screen: each step's "Everything that changed",
+# the whole diff from the step before (more than half of the book's code; the chapter's own
+# code blocks show each change where it is explained); the ways to other back ends and to the
+# specification's tests, which nobody takes at the desk; and the essays on choosing between two
+# ways. Each gives way to a line saying where it is.
+SCREEN_ONLY='## Everything that changed|## 2. In Jaeger, with Docker|## 3. In Google Cloud, without the deprecated exporter|## Held to the specification: the W3C test suite|## The variables, read strictly|## To Google Cloud, through a Collector|## Why not a ready-made layer?|## The OpenTelemetry API and `tracing`, side by side|## When to choose which'
 
 full=false
 list=false
@@ -104,17 +111,19 @@ if ! $full; then
   { echo "# Summary"; echo; chapter_lines; } >"$work/book/src/SUMMARY.md"
   # Notes for the instructor, where a chapter has them, are not for the attendee's desk.
   echo '@media print { .instructor { display: none; } }' >>"$work/book/theme/handout.css"
-  # At the desk, each step's "Everything that changed", the whole diff from the step before,
-  # gives way to a line saying where it is: the diffs are more than half of the book's code,
-  # and the chapter's own code blocks show each change where it is explained.
+  # At the desk, the sections SCREEN_ONLY names give way to a line saying where they are.
   for chapter in $(chapter_lines | sed -E 's/.*\]\(([^)]+\.md)\).*/\1/'); do
-    awk '
+    awk -v screen_only="$SCREEN_ONLY" '
+      BEGIN {
+        count = split(screen_only, headings, "|")
+        for (i = 1; i <= count; i++) on_screen[headings[i]] = 1
+      }
       /^(```|~~~)/ { fenced = !fenced }
       !fenced && /^##? / {
-        skipping = ($0 == "## Everything that changed")
+        skipping = ($0 in on_screen)
         if (skipping) {
-          print $0 "\n\nThe whole diff from the step before is in the book on the screen and in the"
-          print "full handout, `bash book/handout.sh --full`.\n"
+          print $0 "\n\nThis section is in the book on the screen and in the full handout,"
+          print "`bash book/handout.sh --full`.\n"
           next
         }
       }

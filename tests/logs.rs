@@ -284,3 +284,30 @@ async fn endpoints_that_never_answer_end_the_shutdown_in_its_budget_with_exit_1(
     // The spans went to their own endpoint, the cut request's too.
     assert_eq!(exited.spans().len(), 2);
 }
+
+/// One request through the check's set-up (a delay proxy between the two programs): the
+/// records step 12 sends are what its `logs.txt` draws, each in the span it names, which
+/// `cargo run -p workshop check 12` holds an attendee's programs to.
+#[tokio::test]
+async fn one_request_makes_the_records_the_steps_logs_txt_draws() {
+    let step = step_12();
+    let (answer, frontend, backend) = workshop::process::one_request_through_proxy(
+        [&step.frontend(), &step.backend()],
+        workshop::check::environment(step),
+        &[],
+        workshop::check::NETWORK_DELAY,
+    )
+    .await
+    .unwrap();
+    let (frontend, backend) = (frontend.unwrap(), backend.unwrap());
+    assert_eq!(answer.unwrap().0, StatusCode::OK);
+    let mut records = frontend.logs.clone();
+    records.extend(backend.logs.iter().cloned());
+    let mut spans = frontend.spans();
+    spans.extend(backend.spans());
+    let drawn = workshop::other_signals::logs_outline(&records, &spans);
+    assert_eq!(drawn, step.logs, "{drawn}");
+    let expected = workshop::other_signals::parse_logs(step.logs).unwrap();
+    let problems = workshop::other_signals::log_problems(&expected, &records, &spans);
+    assert_eq!(problems, Vec::<String>::new());
+}

@@ -353,3 +353,37 @@ async fn metrics_an_endpoint_refuses_end_the_shutdown_in_its_budget_with_exit_1(
         stopping.elapsed()
     );
 }
+
+/// One request through the check's set-up (a delay proxy between the two programs): what
+/// steps 11 and 12 send is what their `metrics.txt` draws, which `cargo run -p workshop check`
+/// holds an attendee's programs to.
+#[tokio::test]
+async fn one_request_makes_the_metrics_each_steps_metrics_txt_draws() {
+    let runs = ["11", "12"].map(|number| async move {
+        let step = steps::find(number).unwrap();
+        let (answer, frontend, backend) = workshop::process::one_request_through_proxy(
+            [&step.frontend(), &step.backend()],
+            workshop::check::environment(step),
+            &[],
+            workshop::check::NETWORK_DELAY,
+        )
+        .await
+        .unwrap();
+        (step, answer, frontend.unwrap(), backend.unwrap())
+    });
+    let [eleven, twelve] = runs;
+    let (eleven, twelve) = tokio::join!(eleven, twelve);
+    for (step, answer, frontend, backend) in [eleven, twelve] {
+        assert_eq!(answer.unwrap().0, StatusCode::OK);
+        let mut metrics = frontend.metrics.clone();
+        metrics.extend(backend.metrics.iter().cloned());
+        let drawn = workshop::other_signals::metrics_outline(&metrics);
+        assert_eq!(drawn, step.metrics, "step {}:\n{drawn}", step.number);
+        // The file reads back as drawn, and the check finds nothing to say about it.
+        let expected = workshop::other_signals::parse_metrics(step.metrics).unwrap();
+        let mut spans = frontend.spans();
+        spans.extend(backend.spans());
+        let problems = workshop::other_signals::metric_problems(&expected, &metrics, &spans);
+        assert_eq!(problems, Vec::<String>::new());
+    }
+}

@@ -8,8 +8,10 @@ use std::{collections::BTreeMap, time::Duration};
 
 use crate::{
     exercises::{Expect, Received, Scenario, StepExercise},
+    other_signals,
     process::{self, BuildFailure, Exited, Service},
     spans::{self, SpanRecord, kind_name},
+    steps::Step,
 };
 
 /// One span of a step's trace, as `trace.txt` draws it.
@@ -604,9 +606,10 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         Err(error) => return cannot_run(format!("the build stopped: {error}\n")),
     }
     let [frontend, backend] = programs;
+    let step = exercise.step;
     let (answer, frontend_exited, backend_exited) = match process::one_request_through_proxy(
         [frontend, backend],
-        &[],
+        environment(step),
         &[],
         NETWORK_DELAY,
     )
@@ -716,6 +719,47 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         ));
     }
     text.push_str(&seen(&exported));
+    // The metrics and log records of the steps that send them, beside the trace.
+    if !step.metrics.is_empty() {
+        let mut metrics = Vec::new();
+        for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
+            metrics.extend(other_signals::metrics_named_for(
+                name,
+                &exited.metrics,
+                &mut problems,
+            ));
+        }
+        let expected = match other_signals::parse_metrics(step.metrics) {
+            Ok(expected) => expected,
+            Err(error) => return cannot_run(format!("the step's metrics.txt: {error}\n")),
+        };
+        problems.extend(other_signals::metric_problems(
+            &expected, &metrics, &exported,
+        ));
+        text.push_str(&drawn_or_none(
+            "metrics",
+            &other_signals::metrics_outline(&metrics),
+        ));
+    }
+    if !step.logs.is_empty() {
+        let mut records = Vec::new();
+        for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
+            records.extend(other_signals::logs_named_for(
+                name,
+                &exited.logs,
+                &mut problems,
+            ));
+        }
+        let expected = match other_signals::parse_logs(step.logs) {
+            Ok(expected) => expected,
+            Err(error) => return cannot_run(format!("the step's logs.txt: {error}\n")),
+        };
+        problems.extend(other_signals::log_problems(&expected, &records, &exported));
+        text.push_str(&drawn_or_none(
+            "log records",
+            &other_signals::logs_outline(&records, &exported),
+        ));
+    }
     // The variables the step reads, tried once its plain run is right.
     if problems.is_empty() {
         for scenario in exercise.exercise.scenarios {
@@ -727,9 +771,15 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
         }
     }
     if problems.is_empty() {
+        let what = match (step.metrics.is_empty(), step.logs.is_empty()) {
+            (true, _) => "trace",
+            (false, true) => "trace and metrics",
+            (false, false) => "trace, metrics and log records",
+        };
         text.push_str(&format!(
-            "\nDone: that is step {}'s trace. The solution is the step's own code, in steps/{}/.\n",
-            exercise.step.number, exercise.step.folder
+            "\nDone: that is step {}'s {what}. The solution is the step's own code, in \
+             steps/{}/.\n",
+            step.number, step.folder
         ));
         return Report {
             verdict: Verdict::Done,
@@ -743,9 +793,21 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
     }
     text.push_str(&format!(
         "\nThe step's trace (steps/{}/trace.txt):\n{}",
-        exercise.step.folder,
-        indented(exercise.step.trace)
+        step.folder,
+        indented(step.trace)
     ));
+    for (what, file, drawn) in [
+        ("metrics", "metrics.txt", step.metrics),
+        ("log records", "logs.txt", step.logs),
+    ] {
+        if !drawn.is_empty() {
+            text.push_str(&format!(
+                "\nThe step's {what} (steps/{}/{file}):\n{}",
+                step.folder,
+                indented(drawn)
+            ));
+        }
+    }
     for (name, exited) in [("frontend", &frontend_exited), ("backend", &backend_exited)] {
         text.push_str(&log_of(name, exited));
     }
@@ -839,6 +901,16 @@ const HANG_WITH_OTLP: &str = " The simple processor exports on the request's own
     with the OTLP exporter, can block it there for good: the OTLP exporter goes with the batch \
     processor (`with_batch_exporter`).";
 
+/// The variables a check gives both programs: for a step that sends log records, a batch
+/// processor that sends them at shutdown only (not every second), so that what reaches the
+/// check does not hang on how fast the machine is.
+pub fn environment(step: &Step) -> &'static [(&'static str, &'static str)] {
+    match step.logs.is_empty() {
+        true => &[],
+        false => &[("OTEL_BLRP_SCHEDULE_DELAY", "60000")],
+    }
+}
+
 /// How long the network between the frontend and the backend holds the bytes of a check's
 /// request, each way: the backend call takes at least twice this.
 pub const NETWORK_DELAY: Duration = Duration::from_millis(20);
@@ -910,6 +982,15 @@ fn seen(exported: &[SpanRecord]) -> String {
         counts.join(" and "),
         indented(&spans::outline(exported))
     )
+}
+
+/// What the programs sent of another signal (`metrics`, `log records`), drawn as the step's
+/// file draws it.
+fn drawn_or_none(what: &str, drawn: &str) -> String {
+    match drawn.is_empty() {
+        true => format!("\nYour programs sent no {what}.\n"),
+        false => format!("\nYour programs sent these {what}:\n{}", indented(drawn)),
+    }
 }
 
 /// What a program wrote to stderr, when it holds more than the `listening on` line.

@@ -13,6 +13,7 @@
 //! - [`hostile_headers`] sends malformed trace headers and checks what came of them;
 //! - [`in_process`] sends a request straight to a router;
 //! - [`load`] sends many requests at once and records their latencies;
+//! - [`other_signals`] outlines and checks the metrics and log records of one request;
 //! - [`steps`] lists the steps;
 //! - [`up`] runs one step in one terminal, drawing its traces as they come;
 //! - [`doctor`] checks an attendee's machine, and builds everything before the day.
@@ -28,6 +29,7 @@ pub mod fake_backend;
 pub mod hostile_headers;
 pub mod in_process;
 pub mod load;
+pub mod other_signals;
 pub mod process;
 pub mod spans;
 pub mod stdout;

@@ -72,7 +72,7 @@ enum Command {
     /// their log lines and draws each trace as it comes; the variables the chapters teach
     /// (OTEL_*, RUST_LOG, BACKEND_WORK_MS) pass through.
     Up {
-        /// The step: 01 to 10, but not 06.
+        /// The step: 01 to 12, but not 06.
         step: String,
         /// Runs the step's own programs, the solution, instead of your exercise.
         #[arg(long)]

@@ -145,7 +145,7 @@ pub fn outline(spans: &[SpanRecord]) -> String {
 
 /// Attributes whose values [`outline`] leaves out, showing `key=…`: ports the system picks, a
 /// URL with one in it, and what a name resolves to on this machine.
-const VARY_FROM_RUN_TO_RUN: &[&str] = &[
+pub const VARY_FROM_RUN_TO_RUN: &[&str] = &[
     "dns.answers",
     "network.peer.port",
     "server.port",

@@ -25,6 +25,12 @@ pub struct Step {
     /// structure the tests hold each step's programs to. It is the step's own `trace.txt`
     /// (`steps/NN-*/trace.txt`; step 01, untraced, has none), which the book draws too.
     pub trace: &'static str,
+    /// The metrics that request makes, as [`crate::other_signals::metrics_outline`] draws
+    /// them: the step's `metrics.txt`, empty for a step without metrics.
+    pub metrics: &'static str,
+    /// The log records it makes, as [`crate::other_signals::logs_outline`] draws them: the
+    /// step's `logs.txt`, empty for a step whose log lines are not sent as records.
+    pub logs: &'static str,
     /// The step as an exercise, from its `exercise.rs` (`steps/NN-*/exercise.rs`), if it is
     /// one: what its starter leaves to the attendee (see [`crate::exercises`]).
     pub exercise: Option<&'static Exercise>,
@@ -66,10 +72,11 @@ macro_rules! exercise_of {
     };
 }
 
-/// The trace of a step, from the `trace.txt` beside its two programs.
-macro_rules! trace_of {
-    ($folder:literal) => {
-        include_str!(concat!("../../steps/", $folder, "/trace.txt"))
+/// A drawing of what one request through a step makes, from the file `$file` beside its two
+/// programs: `trace.txt`, `metrics.txt`, `logs.txt`.
+macro_rules! drawn {
+    ($folder:literal, $file:literal) => {
+        include_str!(concat!("../../steps/", $folder, "/", $file))
     };
 }
 
@@ -85,6 +92,8 @@ pub const STEPS: &[Step] = &[
         otlp: false,
         exercise: None,
         trace: "",
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "02",
@@ -96,7 +105,9 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: false,
         exercise: exercise_of!("02-root-span"),
-        trace: trace_of!("02-root-span"),
+        trace: drawn!("02-root-span", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "03",
@@ -108,7 +119,9 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: false,
         exercise: exercise_of!("03-child-span-and-events"),
-        trace: trace_of!("03-child-span-and-events"),
+        trace: drawn!("03-child-span-and-events", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "04",
@@ -120,7 +133,9 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: false,
         exercise: exercise_of!("04-w3c-propagation"),
-        trace: trace_of!("04-w3c-propagation"),
+        trace: drawn!("04-w3c-propagation", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "05",
@@ -132,7 +147,9 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: false,
         exercise: exercise_of!("05-backend-extraction"),
-        trace: trace_of!("05-backend-extraction"),
+        trace: drawn!("05-backend-extraction", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "06",
@@ -145,7 +162,9 @@ pub const STEPS: &[Step] = &[
         local: false,
         otlp: false,
         exercise: None,
-        trace: trace_of!("06-cloud-trace"),
+        trace: drawn!("06-cloud-trace", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "07",
@@ -157,7 +176,9 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: true,
         exercise: exercise_of!("07-otlp"),
-        trace: trace_of!("07-otlp"),
+        trace: drawn!("07-otlp", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "08",
@@ -169,7 +190,9 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: true,
         exercise: exercise_of!("08-http-client-spans"),
-        trace: trace_of!("08-http-client-spans"),
+        trace: drawn!("08-http-client-spans", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "09",
@@ -181,7 +204,9 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: true,
         exercise: exercise_of!("09-propagators-and-sampling"),
-        trace: trace_of!("09-propagators-and-sampling"),
+        trace: drawn!("09-propagators-and-sampling", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "10",
@@ -193,7 +218,9 @@ pub const STEPS: &[Step] = &[
         local: true,
         otlp: true,
         exercise: exercise_of!("10-tracing-crate"),
-        trace: trace_of!("10-tracing-crate"),
+        trace: drawn!("10-tracing-crate", "trace.txt"),
+        metrics: "",
+        logs: "",
     },
     Step {
         number: "11",
@@ -204,8 +231,10 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        exercise: None,
-        trace: trace_of!("11-metrics"),
+        exercise: exercise_of!("11-metrics"),
+        trace: drawn!("11-metrics", "trace.txt"),
+        metrics: drawn!("11-metrics", "metrics.txt"),
+        logs: "",
     },
     Step {
         number: "12",
@@ -216,8 +245,10 @@ pub const STEPS: &[Step] = &[
         frontend_continues_caller: true,
         local: true,
         otlp: true,
-        exercise: None,
-        trace: trace_of!("12-logs"),
+        exercise: exercise_of!("12-logs"),
+        trace: drawn!("12-logs", "trace.txt"),
+        metrics: drawn!("12-logs", "metrics.txt"),
+        logs: drawn!("12-logs", "logs.txt"),
     },
 ];
 
@@ -272,12 +303,18 @@ mod tests {
     }
 
     #[test]
-    fn every_steps_trace_is_the_trace_txt_in_its_folder() {
+    fn every_steps_drawings_are_the_files_in_its_folder() {
         let steps_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../steps");
         for step in STEPS {
-            let file = format!("{steps_dir}/{}/trace.txt", step.folder);
-            let in_folder = std::fs::read_to_string(&file).unwrap_or_default();
-            assert_eq!(step.trace, in_folder, "{file}");
+            for (name, drawn) in [
+                ("trace.txt", step.trace),
+                ("metrics.txt", step.metrics),
+                ("logs.txt", step.logs),
+            ] {
+                let file = format!("{steps_dir}/{}/{name}", step.folder);
+                let in_folder = std::fs::read_to_string(&file).unwrap_or_default();
+                assert_eq!(drawn, in_folder, "{file}");
+            }
         }
     }
 

@@ -110,6 +110,7 @@ pub fn init_meter_provider(
     resource: Resource,
     interval: Duration,
 ) -> SdkMeterProvider {
+    // ANCHOR: todo_meter_provider
     let builder = SdkMeterProvider::builder().with_resource(resource);
     match exporter {
         Some(exporter) => builder
@@ -121,6 +122,7 @@ pub fn init_meter_provider(
             .build(),
         None => builder.build(),
     }
+    // ANCHOR_END: todo_meter_provider
 }
 // ANCHOR_END: meter_provider
 
@@ -139,9 +141,11 @@ impl ServerMetrics {
         ServerMetrics {
             duration: meter
                 .f64_histogram(metric::HTTP_SERVER_REQUEST_DURATION)
-                .with_unit("s")
                 .with_description("Duration of HTTP server requests.")
+                // ANCHOR: todo_duration_unit_and_buckets
+                .with_unit("s")
                 .with_boundaries(DURATION_BUCKETS.to_vec())
+                // ANCHOR_END: todo_duration_unit_and_buckets
                 .build(),
             active_requests: meter
                 .i64_up_down_counter(metric::HTTP_SERVER_ACTIVE_REQUESTS)
@@ -160,31 +164,33 @@ pub async fn measure_request(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = KeyValue::new(
-        attribute::HTTP_REQUEST_METHOD,
-        semconv::request_method(request.method()),
-    );
-    let scheme = KeyValue::new(attribute::URL_SCHEME, "http");
     let mut attributes = vec![
-        method,
-        scheme,
         KeyValue::new(
-            attribute::NETWORK_PROTOCOL_VERSION,
-            semconv::protocol_version(request.version()),
+            attribute::HTTP_REQUEST_METHOD,
+            semconv::request_method(request.method()),
         ),
+        KeyValue::new(attribute::URL_SCHEME, "http"),
     ];
-    // The route, never the path: `/users/{id}`, not one value per user.
-    if let Some(route) = request.extensions().get::<MatchedPath>() {
-        attributes.push(KeyValue::new(
-            attribute::HTTP_ROUTE,
-            route.as_str().to_owned(),
-        ));
-    }
     // In flight until answered, or until the caller goes away and the request is dropped.
-    let _in_flight = InFlight::start(&metrics.active_requests, attributes[..2].to_vec());
+    let _in_flight = InFlight::start(&metrics.active_requests, attributes.clone());
+
+    // ANCHOR: todo_record_duration
+    let protocol_version = semconv::protocol_version(request.version());
+    // The route, never the path: `/users/{id}`, not one value per user.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|route| route.as_str().to_owned());
 
     let response = next.run(request).await;
 
+    attributes.push(KeyValue::new(
+        attribute::NETWORK_PROTOCOL_VERSION,
+        protocol_version,
+    ));
+    if let Some(route) = route {
+        attributes.push(KeyValue::new(attribute::HTTP_ROUTE, route));
+    }
     let status = response.status();
     attributes.push(KeyValue::new(
         attribute::HTTP_RESPONSE_STATUS_CODE,
@@ -197,6 +203,7 @@ pub async fn measure_request(
     metrics
         .duration
         .record(started.elapsed().as_secs_f64(), &attributes);
+    // ANCHOR_END: todo_record_duration
     response
 }
 
@@ -283,10 +290,12 @@ impl BackendCallMetrics {
             attributes.push(KeyValue::new(attribute::ERROR_TYPE, error_type));
         }
         self.duration.record(duration.as_secs_f64(), &attributes);
+        // ANCHOR: todo_count_call
         self.calls.add(
             1,
             &[KeyValue::new("demo.backend.outcome", call_outcome(outcome))],
         );
+        // ANCHOR_END: todo_count_call
     }
 }
 

@@ -146,8 +146,10 @@ fn init_subscriber(
         .event_format(logs::WithTraceIds)
         .with_writer(std::io::stderr)
         .with_filter(logs::without_repeated_warnings(log_filter));
+    // ANCHOR: to_log_records
     let to_log_records = OpenTelemetryTracingBridge::new(logger_provider)
         .with_filter(logs::log_record_filter(log_filter));
+    // ANCHOR_END: to_log_records
     tracing_subscriber::registry()
         .with(to_the_trace)
         .with(to_the_log)

@@ -119,6 +119,7 @@ pub fn init_logger_provider(
     exporter: Option<impl LogExporter + 'static>,
     resource: Resource,
 ) -> SdkLoggerProvider {
+    // ANCHOR: todo_logger_provider
     let builder = SdkLoggerProvider::builder().with_resource(resource);
     match exporter {
         Some(exporter) => builder
@@ -126,6 +127,7 @@ pub fn init_logger_provider(
             .build(),
         None => builder.build(),
     }
+    // ANCHOR_END: todo_logger_provider
 }
 
 /// NEW: which events become log records: those `RUST_LOG` writes as lines, but never one from

@@ -1,0 +1,127 @@
+//! Step 10's two outputs of the `tracing` crate, and what decides which spans and events reach
+//! each: the **trace** (tracing-opentelemetry's layer) and the **log lines** on stderr, where
+//! each line carries the trace id and span id of the span it was written in, so that a reader
+//! can go from a log line to its trace.
+//!
+//! The two get separate filters on purpose. `RUST_LOG` is for people reading logs; were it the
+//! subscriber's one filter, `RUST_LOG=warn` would turn off the INFO spans the trace is made of,
+//! and the trace would lose them without a word.
+
+use std::fmt;
+
+use opentelemetry::{Context, trace::TraceContextExt};
+use tracing::{Event, Subscriber, level_filters::LevelFilter};
+use tracing_subscriber::{
+    filter::{EnvFilter, FilterExt, Targets},
+    fmt::{
+        FmtContext, FormatEvent, FormatFields,
+        format::Writer,
+        time::{FormatTime, SystemTime},
+    },
+    layer::Filter,
+    registry::LookupSpan,
+};
+
+use step_exporting::not_repeated;
+use step_support::{StartupError, variable as read};
+
+// ANCHOR: trace_filter
+/// The crates an exporter runs on: the OpenTelemetry crates themselves, and the HTTP, TLS and
+/// credential crates that carry a batch of spans out. What they report must not become part of
+/// the trace: an SDK warning written while a request's span is current would be an event of
+/// that span, and spans written while exporting would be exported in turn.
+const EXPORTER_CRATES: [&str; 6] = [
+    "opentelemetry",
+    "hyper",
+    "h2",
+    "rustls",
+    "tonic",
+    "gcp_auth",
+];
+
+/// Which spans and events go into the trace: everything at INFO and above, whatever `RUST_LOG`
+/// says, except from the crates the exporter runs on. (A prefix names every crate that starts
+/// with it: `opentelemetry` is also `opentelemetry_sdk`, `hyper` also `hyper_util`.)
+pub fn trace_filter() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_targets(EXPORTER_CRATES.map(|target| (target, LevelFilter::OFF)))
+}
+// ANCHOR_END: trace_filter
+
+// ANCHOR: log_filter
+/// Which log lines are written: `RUST_LOG`, as `tracing` and `env_logger` read it (`warn`,
+/// `info,step_11_backend=debug`); `info` when it is not set. Directives it cannot read are a
+/// [`StartupError`], not a filter that quietly shows less.
+pub fn log_filter_from_env() -> Result<EnvFilter, StartupError> {
+    let directives = read("RUST_LOG")?.unwrap_or_else(|| "info".to_owned());
+    EnvFilter::builder()
+        .parse(&directives)
+        .map_err(|error| StartupError::invalid("RUST_LOG", &directives, error))
+}
+
+/// Holds back an OpenTelemetry crate's warning written less than ten seconds after the same
+/// one: a collector that is down fails every export, and a line for each would bury the log.
+pub fn without_repeated_warnings<S>(log_filter: EnvFilter) -> impl Filter<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    // Without a hint of its own, the dynamic filter would take away RUST_LOG's: the global
+    // maximum level would be TRACE, and every crate's debug and trace events would be looked at
+    // where they are written instead of being off there.
+    log_filter.and(not_repeated().with_max_level_hint(LevelFilter::TRACE))
+}
+// ANCHOR_END: log_filter
+
+// ANCHOR: with_trace_ids
+/// Log lines with the trace id and span id of the span they were written in:
+///
+/// ```text
+/// 2026-11-24T10:00:27.280862Z  INFO incoming call:backend call: step_11_frontend: making backend call trace_id=76185f… span_id=28b196…
+/// ```
+///
+/// As tracing-subscriber's default format, but naming the spans around the event without their
+/// fields (the trace has those), and with the ids at the end. They come from OpenTelemetry's
+/// current context, which tracing-opentelemetry's layer sets whenever a span of the trace is
+/// entered (its "context activation", on unless turned off): the line gets the innermost span
+/// the trace has (one filtered out of it is skipped). A line written outside any, or in a trace
+/// the sampler did not keep, gets no ids: there would be no trace to find. (An event given
+/// another span with `parent:` still gets the entered span's ids.)
+#[derive(Default)]
+pub struct WithTraceIds;
+
+impl<S, N> FormatEvent<S, N> for WithTraceIds
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        SystemTime.format_time(&mut writer)?;
+        write!(writer, " {:>5} ", event.metadata().level())?;
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                write!(writer, "{}:", span.name())?;
+            }
+            write!(writer, " ")?;
+        }
+        write!(writer, "{}: ", event.metadata().target())?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        let cx = Context::current();
+        let span = cx.span().span_context().clone();
+        if span.is_sampled() {
+            write!(
+                writer,
+                " trace_id={} span_id={}",
+                span.trace_id(),
+                span.span_id()
+            )?;
+        }
+        writeln!(writer)
+    }
+}
+// ANCHOR_END: with_trace_ids

@@ -1,0 +1,322 @@
+// Exercise 11: made from steps/11-metrics by `cargo run -p workshop starters`.
+// Write what each TODO asks for, then `cargo run -p workshop check 11` says what the trace
+// still lacks. `cargo run -p workshop reset 11` gives you this starter back.
+//! Step 11, frontend: step 10's frontend, which now also measures. Each request's duration
+//! and the requests in flight, and each backend call's duration and outcome, are OpenTelemetry
+//! metrics (metrics.rs), sent over OTLP beside the spans, from the same resource. The trace is
+//! step 10's, span for span.
+
+// Until every TODO is done, some of what the code imports or holds is unused.
+#![allow(dead_code, unused_imports, unused_mut, unused_variables)]
+
+use std::{
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request, State},
+    http::{HeaderMap, StatusCode},
+    middleware,
+    response::Response,
+    routing::get,
+};
+use metrics::{BackendCallMetrics, ServerMetrics};
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    metrics::MeterProvider,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::TracerProvider,
+};
+use opentelemetry_http::HeaderInjector;
+use opentelemetry_sdk::{
+    Resource,
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use otel_env::Propagators;
+use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, semconv};
+use tower_http::trace::TraceLayer;
+use tracing::{Span, error, field, info, info_span, instrument};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+mod client_spans;
+// The log lines with trace ids, and the filters that keep RUST_LOG away from the trace, as in
+// step 10 (the backend uses this file too).
+mod logs;
+// NEW: the metrics, their instruments and their provider (the backend uses this file too).
+mod metrics;
+// OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09 (the backend uses this file too).
+mod otel_env;
+// The OTLP exporter, as in step 07 (the backend uses this file too).
+mod otlp;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
+    // Trace header formats and sampler, from OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER (step 09).
+    let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
+    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
+    // Which log lines to write, from RUST_LOG (`info` when unset).
+    let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
+    // NEW: whether to send metrics, and how often, from OTEL_METRICS_EXPORTER and
+    // OTEL_METRIC_EXPORT_INTERVAL.
+    let metrics_settings =
+        metrics::metrics_settings_from_env().unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // Spans go out over OTLP, as in step 07; NEW: metrics too.
+    let otlp = listener
+        .unless_stopped(otlp::connect(&metrics_settings))
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    if let Some(destination) = &otlp.metrics_destination {
+        eprintln!("sending metrics to {destination}");
+    }
+    // ANCHOR: providers
+    // NEW: one resource for both signals: the same service, whichever a back end shows.
+    let resource = service_resource("frontend", otlp.resource_attributes);
+    let provider = init_tracer(otlp.exporter, resource.clone(), sampler);
+    let meter_provider =
+        metrics::init_meter_provider(otlp.metric_exporter, resource, metrics_settings.interval);
+    let meter = meter_provider.meter("OT-tracing-demo");
+    // ANCHOR_END: providers
+    init_subscriber(provider.tracer("OT-tracing-demo"), log_filter);
+
+    // The HTTP client reports its own work (client_spans.rs).
+    let client_builder = client_spans::instrument(config.backend_client_builder());
+    let client = step_support::build_client(client_builder).unwrap_or_else(|error| error.exit());
+    let backend_calls = BackendCallMetrics::new(
+        &meter,
+        config.backend_url.host_str().unwrap_or_default(),
+        config
+            .backend_url
+            .port_or_known_default()
+            .unwrap_or_default(),
+    );
+    let app = Frontend {
+        client,
+        backend_url: config.backend_url,
+        propagator: Arc::new(propagators.build()),
+        backend_calls,
+    };
+    // A caller's baggage is not taken in (step 09).
+    let incoming_propagator = Arc::new(propagators.build_without_baggage());
+    let server_metrics = ServerMetrics::new(&meter);
+    step_support::serve(listener, router(app, incoming_propagator, server_metrics)).await;
+
+    // Send the last spans, and NEW: the last metrics, before exiting.
+    otlp::shut_down(provider, meter_provider).await
+}
+
+/// NEW: who this service is, for its spans and its metrics alike: its name and version, and
+/// what the destination needs to know (Google Cloud: the project).
+fn service_resource(service: &str, destination_attributes: Vec<KeyValue>) -> Resource {
+    Resource::builder()
+        .with_service_name(step_support::service_name(service))
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .with_attributes(destination_attributes)
+        .build()
+}
+
+/// The tracer provider, as in step 09: which traces to keep, where spans go; NEW: who this
+/// service is comes from `resource`, which the metrics share.
+fn init_tracer(
+    exporter: impl SpanExporter + 'static,
+    resource: Resource,
+    sampler: Sampler,
+) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(sampler)
+        // Batched, off the request's path.
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+// ANCHOR: init_subscriber
+/// Where `tracing`'s spans and events go, as in step 10: two layers on one registry, each
+/// with its own filter. Spans, and the events written in them, go to OpenTelemetry, at INFO
+/// and above whatever RUST_LOG says, so that the trace stays whole; log lines go to stderr, as
+/// RUST_LOG chooses, each with its trace id and span id.
+fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
+    // ANCHOR: todo_subscriber
+    let to_the_trace = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        // The attributes the post's spans have, and no more: no source file and line, thread,
+        // busy and idle time or module for each span (turn them on if you want them).
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_target(false)
+        .with_filter(logs::trace_filter());
+    let to_the_log = tracing_subscriber::fmt::layer()
+        .event_format(logs::WithTraceIds)
+        .with_writer(std::io::stderr)
+        .with_filter(logs::without_repeated_warnings(log_filter));
+    tracing_subscriber::registry()
+        .with(to_the_trace)
+        .with(to_the_log)
+        .init();
+    // ANCHOR_END: todo_subscriber
+}
+// ANCHOR_END: init_subscriber
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Frontend {
+    client: reqwest::Client,
+    backend_url: reqwest::Url,
+    propagator: Arc<TextMapCompositePropagator>,
+    /// NEW: the backend calls' duration and outcome.
+    backend_calls: BackendCallMetrics,
+}
+
+// ANCHOR: router
+fn router(
+    app: Frontend,
+    incoming_propagator: Arc<TextMapCompositePropagator>,
+    server_metrics: ServerMetrics,
+) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        // The server span of every request to a route, from tower-http's TraceLayer, as in
+        // step 10: made before the handler runs, current while it runs, ended when the answer
+        // has been sent.
+        .route_layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |request: &Request| {
+                    incoming_call_span(request, &incoming_propagator)
+                })
+                .on_response(record_status_code)
+                // The handler says what failed; the layer's own `response failed` event would be
+                // one more event on the span and one more log line.
+                .on_failure(()),
+        )
+        // ANCHOR: measure_layer
+        // NEW: the duration of every request to a route, and the requests in flight.
+        .route_layer(middleware::from_fn_with_state(
+            server_metrics,
+            metrics::measure_request,
+        ))
+        // ANCHOR_END: measure_layer
+        .with_state(app)
+}
+
+/// The request's span, `incoming call`: the server side of the user's call, a child of the
+/// caller's span, or the root. With the HTTP semantic conventions' attributes of a server span.
+fn incoming_call_span(request: &Request, propagator: &TextMapCompositePropagator) -> Span {
+    let span = info_span!(
+        "incoming call",
+        otel.kind = "server",
+        http.request.method = semconv::request_method(request.method()),
+        url.path = request.uri().path(),
+        url.scheme = "http",
+        http.route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+        network.protocol.version = semconv::protocol_version(request.version()),
+        // Known later: filled in with `record`.
+        http.response.status_code = field::Empty,
+        otel.status_code = field::Empty,
+        otel.status_description = field::Empty,
+    );
+    // The caller's trace, if it sent one. Missing or malformed headers give an empty context,
+    // and the span is then the root of a new trace.
+    let caller_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
+    // Only fails when the span has started already (it has not: it starts when the request
+    // first enters it) or when no OpenTelemetry layer is installed.
+    if let Err(error) = span.set_parent(caller_cx) {
+        tracing::warn!(%error, "the caller's trace is not continued");
+    }
+    span
+}
+// ANCHOR_END: router
+
+fn record_status_code(response: &Response, _latency: Duration, span: &Span) {
+    span.record("http.response.status_code", response.status().as_u16());
+}
+
+// ANCHOR: handler
+async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, BackendError> {
+    let result = call_backend(&app).await;
+    if let Err(error) = &result {
+        // The user got an error answer, so the request's span (current here: the TraceLayer
+        // runs the handler inside it) is an error too.
+        let request_span = Span::current();
+        request_span.record("otel.status_code", "ERROR");
+        request_span.record("otel.status_description", field::display(error));
+    }
+    result.map(|_| "OK")
+}
+
+/// The backend call: a client span, a child of the request's span, with the HTTP semantic
+/// conventions' attributes, ended when the whole answer has been read (when this returns).
+// ANCHOR: todo_backend_call
+#[instrument(
+    name = "backend call",
+    skip_all,
+    fields(
+        otel.kind = "client",
+        http.request.method = "GET",
+        url.full = %client_spans::url_without_credentials(&app.backend_url),
+        server.address = app.backend_url.host_str(),
+        server.port = app.backend_url.port_or_known_default(),
+        // What the answer adds (client_spans::record_response).
+        http.response.status_code = field::Empty,
+        network.protocol.version = field::Empty,
+        network.peer.address = field::Empty,
+        network.peer.port = field::Empty,
+    )
+)]
+// ANCHOR_END: todo_backend_call
+async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {
+    // This span's context, and baggage, into the request's headers: `context()` is the
+    // OpenTelemetry context tracing-opentelemetry keeps for the current span.
+    let backend_cx = Span::current()
+        .context()
+        .with_baggage([KeyValue::new("demo.origin", "frontend")]);
+    let mut headers = HeaderMap::new();
+    app.propagator
+        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    // ANCHOR: todo_event
+    // An event in a span: a span event in the trace, and a log line with this span's ids.
+    info!("making backend call");
+    // ANCHOR_END: todo_event
+
+    // ANCHOR: measure_call
+    // TODO: Measure the backend call: note when it starts and, once `send_and_read` has returned,
+    // record how long it took and how it ended in `app.backend_calls`.
+    let result = send_and_read(app, headers).await;
+    // ANCHOR_END: measure_call
+    if let Err(error) = &result {
+        // An `error` field and no message: tracing-opentelemetry makes it an `exception` event
+        // and sets the span's status to this error.
+        error!(error = %error);
+    }
+    result
+}
+// ANCHOR_END: handler
+
+/// Sends the request and reads the whole answer, in spans of their own (client_spans.rs); the
+/// answer's attributes go on `backend call`.
+async fn send_and_read(app: &Frontend, headers: HeaderMap) -> Result<StatusCode, BackendError> {
+    let request = app.client.get(app.backend_url.clone()).headers(headers);
+    let response = client_spans::send(request).await?;
+    client_spans::record_response(&Span::current(), &response);
+    let status = response.status();
+    // Read the body even from an error answer: the connection can then be reused.
+    client_spans::read_body(response).await?;
+    if !status.is_success() {
+        return Err(BackendError::BadStatus(status));
+    }
+    Ok(status)
+}

@@ -1,0 +1,232 @@
+//! `OTEL_PROPAGATORS` and `OTEL_TRACES_SAMPLER` (with `OTEL_TRACES_SAMPLER_ARG`), read as the
+//! OpenTelemetry specification's "Environment Variable Specification" defines them. The Rust
+//! crates (0.33) do not read `OTEL_PROPAGATORS` at all (opentelemetry-rust issue #3127). The SDK
+//! reads `OTEL_TRACES_SAMPLER` only when the program sets no sampler, and then answers an
+//! unknown name or a bad ratio with a warning and a sampler nobody asked for; here they stop the
+//! program at start-up with a line that says what to fix, as every other bad setting does.
+
+use opentelemetry::{
+    Context,
+    propagation::{
+        Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+        text_map_propagator::FieldIter,
+    },
+};
+use opentelemetry_sdk::{propagation::BaggagePropagator, trace::Sampler};
+#[cfg(feature = "xcloudtrace")]
+#[allow(deprecated)] // Google's propagator, from the deprecated Stackdriver exporter's crate
+use opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator;
+
+use step_support::{Propagator032, StartupError, W3cTraceContextPropagator, variable as read};
+
+/// The propagators `OTEL_PROPAGATORS` names, in its order.
+#[derive(Debug)]
+pub struct Propagators {
+    names: Vec<&'static str>,
+}
+
+/// What `OTEL_PROPAGATORS` may name here. The specification also lists `b3`, `b3multi`, `xray`
+/// and `ottrace`, which need crates this workspace does not build. Google's `xcloudtrace` comes
+/// from the Stackdriver exporter's crate, built only on request (feature `xcloudtrace`).
+#[cfg(feature = "xcloudtrace")]
+const KNOWN_PROPAGATORS: &[&str] = &["tracecontext", "baggage", "jaeger", "xcloudtrace"];
+#[cfg(not(feature = "xcloudtrace"))]
+const KNOWN_PROPAGATORS: &[&str] = &["tracecontext", "baggage", "jaeger"];
+
+/// The specification's default.
+const DEFAULT_PROPAGATORS: &str = "tracecontext,baggage";
+
+impl Propagators {
+    /// `OTEL_PROPAGATORS`: a comma-separated list; unset or empty means `tracecontext,baggage`,
+    /// `none` means none. A name repeated counts once. Names this program does not know are
+    /// reported once, on stderr, and left out: the others still work.
+    pub fn from_env() -> Result<Self, StartupError> {
+        // ANCHOR: todo_propagators_variable
+        let value = read("OTEL_PROPAGATORS")?;
+        // ANCHOR_END: todo_propagators_variable
+        let (propagators, unknown) = Self::parse(value.as_deref().unwrap_or(DEFAULT_PROPAGATORS));
+        if !unknown.is_empty() {
+            eprintln!("{}", unknown_warning(&unknown));
+        }
+        Ok(propagators)
+    }
+
+    /// The propagators `value` names, and the names it has that are not known.
+    fn parse(value: &str) -> (Self, Vec<String>) {
+        let mut names = Vec::new();
+        let mut unknown = Vec::new();
+        for name in value
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            let lower = name.to_ascii_lowercase();
+            match KNOWN_PROPAGATORS.iter().find(|known| **known == lower) {
+                Some(known) if !names.contains(known) => names.push(*known),
+                Some(_) => {}
+                None if lower == "none" => {}
+                None if !unknown
+                    .iter()
+                    .any(|seen: &String| seen.eq_ignore_ascii_case(name)) =>
+                {
+                    unknown.push(name.to_owned())
+                }
+                None => {}
+            }
+        }
+        (Self { names }, unknown)
+    }
+
+    /// One propagator that injects every chosen format and extracts from whichever arrived
+    /// (when several did, the later in the list wins).
+    pub fn build(&self) -> TextMapCompositePropagator {
+        let propagators = self.names.iter().filter_map(|name| propagator(name));
+        TextMapCompositePropagator::new(propagators.collect())
+    }
+
+    /// As [`Self::build`], without baggage: to read a caller on the internet, whose baggage is
+    /// not to be trusted, and would be sent on to every service. That is W3C baggage, and
+    /// Jaeger's too: its propagator reads every `uberctx-*` header into the trace state, which
+    /// the W3C propagator then sends on in `tracestate`, with no limit.
+    pub fn build_without_baggage(&self) -> TextMapCompositePropagator {
+        let propagators = self
+            .names
+            .iter()
+            .filter(|name| **name != "baggage")
+            .filter_map(|name| propagator(name))
+            .map(|propagator| -> Box<dyn TextMapPropagator + Send + Sync> {
+                Box::new(WithoutJaegerBaggage(propagator))
+            });
+        TextMapCompositePropagator::new(propagators.collect())
+    }
+}
+
+/// A propagator that never sees Jaeger's baggage headers (`uberctx-*`) when it extracts.
+#[derive(Debug)]
+struct WithoutJaegerBaggage(Box<dyn TextMapPropagator + Send + Sync>);
+
+impl TextMapPropagator for WithoutJaegerBaggage {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        self.0.inject_context(cx, injector);
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        self.0
+            .extract_with_context(cx, &HidingJaegerBaggage(extractor))
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        self.0.fields()
+    }
+}
+
+struct HidingJaegerBaggage<'a>(&'a dyn Extractor);
+
+impl HidingJaegerBaggage<'_> {
+    fn is_jaeger_baggage(key: &str) -> bool {
+        key.get(..8)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("uberctx-"))
+    }
+}
+
+impl Extractor for HidingJaegerBaggage<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match Self::is_jaeger_baggage(key) {
+            true => None,
+            false => self.0.get(key),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        let keys = self.0.keys().into_iter();
+        keys.filter(|key| !Self::is_jaeger_baggage(key)).collect()
+    }
+}
+
+/// The one line that reports the names in `OTEL_PROPAGATORS` this program does not know.
+fn unknown_warning(unknown: &[String]) -> String {
+    let hint = match unknown
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case("xcloudtrace"))
+    {
+        true => "; for xcloudtrace, build with --features xcloudtrace",
+        false => "",
+    };
+    format!(
+        "warning: OTEL_PROPAGATORS: {} not known here, left out (known: {}, none){hint}",
+        unknown.join(", "),
+        KNOWN_PROPAGATORS.join(", ")
+    )
+}
+
+fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
+    match name {
+        // W3C Trace Context at Level 2, the SDK's format with the `random` flag.
+        "tracecontext" => Some(Box::new(W3cTraceContextPropagator::new())),
+        "baggage" => Some(Box::new(BaggagePropagator::new())),
+        // Jaeger's `uber-trace-id`. The crate is deprecated, as the format is: Jaeger itself
+        // now takes W3C Trace Context. It is here for services that still send only this. Its
+        // last release is on the 0.32 API: `Propagator032` joins it to this one.
+        #[allow(deprecated)]
+        "jaeger" => Some(Box::new(Propagator032::new(
+            opentelemetry_jaeger_propagator::Propagator::new(),
+        ))),
+        // Google's `X-Cloud-Trace-Context`, from the deprecated Stackdriver exporter's crate
+        // (step 06), on the 0.32 API too.
+        #[cfg(feature = "xcloudtrace")]
+        #[allow(deprecated)]
+        "xcloudtrace" => Some(Box::new(Propagator032::new(
+            GoogleTraceContextPropagator::default(),
+        ))),
+        _ => None,
+    }
+}
+
+/// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. Unset or empty means
+/// `parentbased_always_on`, the specification's default. A name not in the list, or a ratio
+/// that is not a number from 0 to 1, is a [`StartupError`]. Both are matched exactly, spaces and
+/// capitals included, as the SDK matches them: the SDK reads the variables too, when the
+/// provider is built, and warns about any value it does not take, so a value taken here and
+/// not there would print a warning about a sampler the program does not use.
+pub fn sampler_from_env() -> Result<Sampler, StartupError> {
+    let name = read("OTEL_TRACES_SAMPLER")?;
+    let argument = read("OTEL_TRACES_SAMPLER_ARG")?;
+    parse_sampler(
+        name.as_deref().unwrap_or("parentbased_always_on"),
+        argument.as_deref(),
+    )
+}
+
+fn parse_sampler(name: &str, argument: Option<&str>) -> Result<Sampler, StartupError> {
+    let ratio = || match argument {
+        // The specification's default ratio.
+        None => Ok(1.0),
+        Some(value) => match value.parse::<f64>() {
+            Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+            _ => Err(StartupError::invalid(
+                "OTEL_TRACES_SAMPLER_ARG",
+                value,
+                format!("{name} needs a ratio from 0 to 1, such as 0.25"),
+            )),
+        },
+    };
+    let parent_based = |root: Sampler| Sampler::ParentBased(Box::new(root));
+    // ANCHOR: todo_sampler_names
+    Ok(match name {
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
+        "parentbased_always_on" => parent_based(Sampler::AlwaysOn),
+        "parentbased_always_off" => parent_based(Sampler::AlwaysOff),
+        "parentbased_traceidratio" => parent_based(Sampler::TraceIdRatioBased(ratio()?)),
+        _ => {
+            return Err(StartupError::invalid(
+                "OTEL_TRACES_SAMPLER",
+                name,
+                "expected always_on, always_off, traceidratio, parentbased_always_on, \
+                 parentbased_always_off or parentbased_traceidratio",
+            ));
+        }
+    })
+    // ANCHOR_END: todo_sampler_names
+}

@@ -1,0 +1,265 @@
+// Exercise 12: made from steps/12-logs by `cargo run -p workshop starters`.
+// Write what each TODO asks for, then `cargo run -p workshop check 12` says what the trace
+// still lacks. `cargo run -p workshop reset 12` gives you this starter back.
+//! Step 12, backend: step 11's backend, whose log lines are now also OpenTelemetry log
+//! records, as the frontend's are (see there), with the frontend's logs.rs.
+
+// Until every TODO is done, some of what the code imports or holds is unused.
+#![allow(dead_code, unused_imports, unused_mut, unused_variables)]
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request, State},
+    middleware,
+    response::Response,
+    routing::get,
+};
+use metrics::ServerMetrics;
+use opentelemetry::{
+    KeyValue,
+    baggage::BaggageExt,
+    metrics::MeterProvider,
+    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    trace::TracerProvider,
+};
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_sdk::{
+    Resource,
+    logs::SdkLoggerProvider,
+    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+};
+use otel_env::Propagators;
+use step_support::{BackendConfig, W3cHeaderExtractor, semconv};
+
+// The log lines with trace ids, the filters that keep RUST_LOG away from the trace, and NEW:
+// the log records, as in the frontend: one file.
+#[path = "../../frontend/src/logs.rs"]
+mod logs;
+// The frontend's metrics, of which the backend has a server's (step 11).
+#[path = "../../frontend/src/metrics.rs"]
+// The backend calls' metrics are the frontend's: not used here.
+#[allow(dead_code)]
+mod metrics;
+// The frontend's OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09.
+#[path = "../../frontend/src/otel_env.rs"]
+// `build_without_baggage` is the frontend's, for what its callers send: not used here.
+#[allow(dead_code)]
+mod otel_env;
+// The frontend's OTLP exporter, as in step 07.
+#[path = "../../frontend/src/otlp.rs"]
+mod otlp;
+use tower_http::trace::TraceLayer;
+use tracing::{Instrument, Span, field, info, info_span};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::{Layer, layer::SubscriberExt, util::SubscriberInitExt};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
+    let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
+    let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
+    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
+    // How long each request's simulated work takes; 0 (unset) is none.
+    let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
+    // Which log lines to write, from RUST_LOG (`info` when unset).
+    let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
+    // Whether to send metrics, and how often, as in the frontend (step 11).
+    let metrics_settings =
+        metrics::metrics_settings_from_env().unwrap_or_else(|error| error.exit());
+    // NEW: whether to send log records, as in the frontend.
+    let send_log_records = logs::send_log_records_from_env().unwrap_or_else(|error| error.exit());
+    let mut listener = step_support::bind(&config.listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+
+    // Spans, metrics and NEW: log records go out over OTLP, as in the frontend (see there).
+    let otlp = listener
+        .unless_stopped(otlp::connect(&metrics_settings, send_log_records))
+        .await
+        .unwrap_or_else(|error| error.exit());
+    eprintln!("sending spans to {}", otlp.destination);
+    if let Some(destination) = &otlp.metrics_destination {
+        eprintln!("sending metrics to {destination}");
+    }
+    if let Some(destination) = &otlp.logs_destination {
+        eprintln!("sending log records to {destination}");
+    }
+    // One resource for every signal, as in the frontend.
+    let resource = service_resource("backend", otlp.resource_attributes);
+    let provider = init_tracer(otlp.exporter, resource.clone(), sampler);
+    let meter_provider = metrics::init_meter_provider(
+        otlp.metric_exporter,
+        resource.clone(),
+        metrics_settings.interval,
+    );
+    // NEW: and a logger provider, as in the frontend.
+    let logger_provider = logs::init_logger_provider(otlp.log_exporter, resource);
+    init_subscriber(provider.tracer("backend"), &logger_provider, &log_filter);
+    let app = Backend { work };
+    let server_metrics = ServerMetrics::new(&meter_provider.meter("backend"));
+    step_support::serve(
+        listener,
+        router(app, Arc::new(propagators.build()), server_metrics),
+    )
+    .await;
+
+    // Send the last spans, metrics and NEW: log records before exiting.
+    otlp::shut_down(provider, meter_provider, logger_provider).await
+}
+
+/// Who this service is, for every signal, as in the frontend.
+fn service_resource(service: &str, destination_attributes: Vec<KeyValue>) -> Resource {
+    Resource::builder()
+        .with_service_name(step_support::service_name(service))
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .with_attributes(destination_attributes)
+        .build()
+}
+
+/// The tracer provider, set up as the frontend's, under the service name `backend`.
+fn init_tracer(
+    exporter: impl SpanExporter + 'static,
+    resource: Resource,
+    sampler: Sampler,
+) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_resource(resource)
+        // By default, the caller's decision.
+        .with_sampler(sampler)
+        // Batched, off the request's path, as in the frontend.
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// Spans to OpenTelemetry whatever RUST_LOG says, log lines and NEW: log records as it says:
+/// as in the frontend.
+fn init_subscriber(
+    tracer: SdkTracer,
+    logger_provider: &SdkLoggerProvider,
+    log_filter: &logs::LogFilter,
+) {
+    // ANCHOR: todo_subscriber
+    let to_the_trace = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+        .with_tracked_inactivity(false)
+        .with_target(false)
+        .with_filter(logs::trace_filter());
+    let to_the_log = tracing_subscriber::fmt::layer()
+        .event_format(logs::WithTraceIds)
+        .with_writer(std::io::stderr)
+        .with_filter(logs::without_repeated_warnings(log_filter));
+    // ANCHOR: to_log_records
+    // TODO: As in the frontend: make `to_log_records`, the logs bridge, with its own filter.
+    // A layer that does nothing, so that the code compiles: no event becomes a record.
+    let to_log_records = tracing_subscriber::layer::Identity::new();
+    // ANCHOR_END: to_log_records
+    tracing_subscriber::registry()
+        .with(to_the_trace)
+        .with(to_the_log)
+        .with(to_log_records)
+        .init();
+    // ANCHOR_END: todo_subscriber
+}
+
+/// What every request handler needs.
+#[derive(Clone)]
+struct Backend {
+    /// The simulated work of each request (`BACKEND_WORK_MS`).
+    work: Duration,
+}
+
+fn router(
+    app: Backend,
+    propagator: Arc<TextMapCompositePropagator>,
+    server_metrics: ServerMetrics,
+) -> Router {
+    Router::new()
+        .route("/", get(handle_request))
+        // The server span, from tower-http's TraceLayer, as in the frontend.
+        .route_layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |request: &Request| {
+                    backend_call_received_span(request, &propagator)
+                })
+                .on_response(record_status_code)
+                .on_failure(()),
+        )
+        // The duration of every request to a route, and those in flight, as in the frontend
+        // (step 11).
+        .route_layer(middleware::from_fn_with_state(
+            server_metrics,
+            metrics::measure_request,
+        ))
+        .with_state(app)
+}
+
+// ANCHOR: server_span
+/// The server span of the backend call, a child of the frontend's `backend call` span, whose
+/// context (and baggage) came in the headers.
+fn backend_call_received_span(request: &Request, propagator: &TextMapCompositePropagator) -> Span {
+    let span = info_span!(
+        "backend call received",
+        otel.kind = "server",
+        http.request.method = semconv::request_method(request.method()),
+        url.path = request.uri().path(),
+        url.scheme = "http",
+        http.route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+        network.protocol.version = semconv::protocol_version(request.version()),
+        http.response.status_code = field::Empty,
+    );
+    // Headers that are missing or malformed give an empty context, and the span starts a new
+    // trace. (The extractor from step-support holds them to the W3C grammar.)
+    let parent_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
+    // Only fails when the span has started already (it has not: it starts when the request
+    // first enters it) or when no OpenTelemetry layer is installed.
+    if let Err(error) = span.set_parent(parent_cx) {
+        tracing::warn!(%error, "the caller's trace is not continued");
+    }
+    span
+}
+// ANCHOR_END: server_span
+
+fn record_status_code(response: &Response, _latency: Duration, span: &Span) {
+    span.record("http.response.status_code", response.status().as_u16());
+}
+
+// ANCHOR: handler
+async fn handle_request(State(app): State<Backend>) -> &'static str {
+    // The request's span, made by the TraceLayer, is current while the handler runs.
+    let span = Span::current();
+    // Record the baggage that came with the request on the span, key for key (step 05). It is
+    // in the span's OpenTelemetry context, which holds what the parent's context held. Baggage
+    // comes from whoever called: it never replaces what the span says of itself (a field such
+    // as `http.route`), and a production service would copy only the keys it expects.
+    let own_fields = span.metadata().map(|metadata| metadata.fields());
+    for (key, (value, _metadata)) in span.context().baggage() {
+        if own_fields.is_some_and(|fields| fields.field(key.as_str()).is_some()) {
+            continue;
+        }
+        span.set_attribute(key.clone(), value.clone());
+    }
+    // ANCHOR: todo_event
+    // A span event in the trace, and a log line with the trace id.
+    info!("handling backend call");
+    // ANCHOR_END: todo_event
+
+    // Work of a set duration, when asked for, in a span that says it is a sleep.
+    if !app.work.is_zero() {
+        let milliseconds = u64::try_from(app.work.as_millis()).unwrap_or(u64::MAX);
+        tokio::time::sleep(app.work)
+            .instrument(info_span!(
+                "simulated work",
+                demo.simulated_work_ms = milliseconds
+            ))
+            .await;
+    }
+    "OK"
+}
+// ANCHOR_END: handler
