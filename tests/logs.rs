@@ -291,14 +291,10 @@ async fn endpoints_that_never_answer_end_the_shutdown_in_its_budget_with_exit_1(
 #[tokio::test]
 async fn one_request_makes_the_records_the_steps_logs_txt_draws() {
     let step = step_12();
-    let (answer, frontend, backend) = workshop::process::one_request_through_proxy(
-        [&step.frontend(), &step.backend()],
-        workshop::check::environment(step),
-        &[],
-        workshop::check::NETWORK_DELAY,
-    )
-    .await
-    .unwrap();
+    let (answer, frontend, backend) =
+        workshop::check::run_once([&step.frontend(), &step.backend()], step)
+            .await
+            .unwrap();
     let (frontend, backend) = (frontend.unwrap(), backend.unwrap());
     assert_eq!(answer.unwrap().0, StatusCode::OK);
     let mut records = frontend.logs.clone();
@@ -308,6 +304,12 @@ async fn one_request_makes_the_records_the_steps_logs_txt_draws() {
     let drawn = workshop::other_signals::logs_outline(&records, &spans);
     assert_eq!(drawn, step.logs, "{drawn}");
     let expected = workshop::other_signals::parse_logs(step.logs).unwrap();
-    let problems = workshop::other_signals::log_problems(&expected, &records, &spans);
+    let packages = [step.frontend(), step.backend()];
+    let problems = workshop::other_signals::log_problems(
+        &expected,
+        &records,
+        &spans,
+        [&packages[0], &packages[1]],
+    );
     assert_eq!(problems, Vec::<String>::new());
 }

@@ -361,14 +361,10 @@ async fn metrics_an_endpoint_refuses_end_the_shutdown_in_its_budget_with_exit_1(
 async fn one_request_makes_the_metrics_each_steps_metrics_txt_draws() {
     let runs = ["11", "12"].map(|number| async move {
         let step = steps::find(number).unwrap();
-        let (answer, frontend, backend) = workshop::process::one_request_through_proxy(
-            [&step.frontend(), &step.backend()],
-            workshop::check::environment(step),
-            &[],
-            workshop::check::NETWORK_DELAY,
-        )
-        .await
-        .unwrap();
+        let (answer, frontend, backend) =
+            workshop::check::run_once([&step.frontend(), &step.backend()], step)
+                .await
+                .unwrap();
         (step, answer, frontend.unwrap(), backend.unwrap())
     });
     let [eleven, twelve] = runs;

@@ -111,6 +111,13 @@ Exercise {
             diagnosis: "the duration was recorded in milliseconds",
         },
         Mistake {
+            what: "the duration recorded in whole seconds",
+            file: "frontend/src/metrics.rs",
+            replace: ".record(started.elapsed().as_secs_f64(), &attributes);",
+            with: ".record(started.elapsed().as_secs() as f64, &attributes);",
+            diagnosis: "whole seconds (`as_secs()`) lose all of it",
+        },
+        Mistake {
             what: "the histogram left with the SDK's default buckets",
             file: "frontend/src/metrics.rs",
             replace: "                .with_unit(\"s\")\n                .with_boundaries(DURATION_BUCKETS.to_vec())\n                // ANCHOR_END",

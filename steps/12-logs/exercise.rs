@@ -82,7 +82,7 @@ Exercise {
             file: "frontend/src/main.rs",
             replace: ".with_filter(logs::log_record_filter(log_filter));",
             with: ";",
-            diagnosis: "the crates its exporter runs on report their own work",
+            diagnosis: "crates its exporter runs on report their own work",
         },
         Mistake {
             what: "the logger provider never shut down: the last records are lost at exit",

@@ -220,6 +220,45 @@ impl LogRecord {
     }
 }
 
+impl MetricKind {
+    /// The kind in words: `histogram`, `counter`, `up-down counter`, `gauge`, `other`.
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricKind::Histogram { .. } => "histogram",
+            MetricKind::Sum {
+                monotonic: true, ..
+            } => "counter",
+            MetricKind::Sum {
+                monotonic: false, ..
+            } => "up-down counter",
+            MetricKind::Gauge => "gauge",
+            MetricKind::Other => "other",
+        }
+    }
+}
+
+/// The last export of each metric of each service: a cumulative export holds all that was
+/// measured since the start, a delta one the last interval. Services in the order they first
+/// sent, then metrics by name.
+pub fn last_exports(metrics: &[MetricRecord]) -> Vec<&MetricRecord> {
+    let mut services: Vec<&str> = Vec::new();
+    let mut last: BTreeMap<(usize, &str), &MetricRecord> = BTreeMap::new();
+    for metric in metrics {
+        let order = match services
+            .iter()
+            .position(|service| *service == metric.service)
+        {
+            Some(order) => order,
+            None => {
+                services.push(&metric.service);
+                services.len() - 1
+            }
+        };
+        last.insert((order, &metric.name), metric);
+    }
+    last.into_values().collect()
+}
+
 impl MetricRecord {
     /// About how many bytes of memory it takes.
     pub fn held_bytes(&self) -> usize {

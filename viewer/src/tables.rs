@@ -4,10 +4,10 @@
 //! Under a server's duration histogram come the slowest requests the viewer holds spans of, with
 //! their trace ids: what exemplars would link, and the Rust SDK does not record yet.
 
-use std::{collections::BTreeMap, fmt::Write as _};
+use std::fmt::Write as _;
 
 use crate::{
-    signals::{HistogramPoint, MetricKind, MetricRecord, Point, PointValue},
+    signals::{HistogramPoint, MetricKind, MetricRecord, Point, PointValue, last_exports},
     spans::SpanRecord,
     terminal::{clip, printable, width},
 };
@@ -22,42 +22,24 @@ const SERVER_DURATION: &str = "http.server.request.duration";
 /// Each metric's last export, by service and name, drawn. `spans` are the spans received in the
 /// same time, searched for the slowest requests.
 pub fn render_metrics(metrics: &[MetricRecord], spans: &[SpanRecord]) -> String {
-    // The last export of each: cumulative points count from the start; a delta point is the
-    // last interval's. Services in the order they first sent, metrics by name.
-    let mut services: Vec<&str> = Vec::new();
-    let mut last: BTreeMap<(usize, &str), &MetricRecord> = BTreeMap::new();
-    for metric in metrics {
-        let order = match services
-            .iter()
-            .position(|service| *service == metric.service)
-        {
-            Some(order) => order,
-            None => {
-                services.push(&metric.service);
-                services.len() - 1
-            }
-        };
-        last.insert((order, &metric.name), metric);
-    }
     let mut text = String::new();
     let mut service_drawn = None;
-    for ((order, _), metric) in last {
-        let service = services[order];
+    for metric in last_exports(metrics) {
+        let service = metric.service.as_str();
         if service_drawn != Some(service) {
             line(&mut text, format!("metrics from {}", printable(service)));
             service_drawn = Some(service);
         }
         let kind = match metric.kind {
-            MetricKind::Histogram { cumulative } => format!("histogram{}", since(cumulative)),
-            MetricKind::Sum {
-                monotonic: true,
+            MetricKind::Histogram { cumulative }
+            | MetricKind::Sum {
                 cumulative,
-            } => format!("counter{}", since(cumulative)),
-            MetricKind::Sum {
-                monotonic: false, ..
-            } => "up-down counter".to_owned(),
-            MetricKind::Gauge => "gauge".to_owned(),
+                monotonic: true,
+            } => {
+                format!("{}{}", metric.kind.name(), since(cumulative))
+            }
             MetricKind::Other => "not drawn here".to_owned(),
+            kind => kind.name().to_owned(),
         };
         let unit = match metric.unit.as_str() {
             "" => String::new(),
@@ -231,7 +213,10 @@ fn wrapped(text: &mut String, indent: usize, items: &[String]) {
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, SystemTime};
+    use std::{
+        collections::BTreeMap,
+        time::{Duration, SystemTime},
+    };
 
     use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 

@@ -60,14 +60,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
         let mut notes = notes.split(", ");
         let kind = notes.next().unwrap_or_default().to_owned();
         let error = notes.any(|note| note == "error");
-        let attributes = attributes
-            .split_whitespace()
-            .map(|pair| {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                let value = (value != "…").then(|| value.to_owned());
-                (key.to_owned(), value)
-            })
-            .collect();
+        let attributes = parse_attributes(attributes.split_whitespace());
         if depth > open.len() {
             return Err(problem("indented deeper than a child"));
         }
@@ -85,6 +78,60 @@ pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
         });
     }
     Ok(spans)
+}
+
+/// Attributes as the drawings write them, `key=value` each, read back: `None` where the value
+/// varies from run to run (`key=…`).
+pub(crate) fn parse_attributes<'a>(
+    pairs: impl Iterator<Item = &'a str>,
+) -> Vec<(String, Option<String>)> {
+    pairs
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key.to_owned(), (value != "…").then(|| value.to_owned()))
+        })
+        .collect()
+}
+
+/// How the attributes something was exported with differ from those the step gives it.
+pub(crate) struct AttributeDifferences {
+    /// The step's that are missing, as `` `key=value` `` (`` `key` `` where any value does).
+    pub absent: Vec<String>,
+    /// The keys the step does not have.
+    pub extra: Vec<String>,
+    /// (key, value exported, value the step gives it).
+    pub differing: Vec<(String, String, String)>,
+}
+
+pub(crate) fn attribute_differences(
+    expected: &[(String, Option<String>)],
+    found: &BTreeMap<String, String>,
+) -> AttributeDifferences {
+    let absent = expected
+        .iter()
+        .filter(|(key, _)| !found.contains_key(key))
+        .map(|(key, value)| match value {
+            Some(value) => format!("`{key}={value}`"),
+            None => format!("`{key}`"),
+        })
+        .collect();
+    let extra = found
+        .keys()
+        .filter(|key| !expected.iter().any(|(wanted, _)| wanted == *key))
+        .cloned()
+        .collect();
+    let differing = expected
+        .iter()
+        .filter_map(|(key, value)| {
+            let (seen, value) = (found.get(key)?, value.as_ref()?);
+            (seen != value).then(|| (key.clone(), seen.clone(), value.clone()))
+        })
+        .collect();
+    AttributeDifferences {
+        absent,
+        extra,
+        differing,
+    }
 }
 
 /// What differs between the trace a step expects and the spans the programs exported, as
@@ -190,16 +237,8 @@ pub fn diagnose(
                 ));
             }
         }
-        let absent: Vec<String> = span
-            .attributes
-            .iter()
-            .filter(|(key, _)| !found.attributes.contains_key(key))
-            .map(|(key, value)| match value {
-                Some(value) => format!("`{key}={value}`"),
-                None => format!("`{key}`"),
-            })
-            .collect();
-        match absent.as_slice() {
+        let differences = attribute_differences(&span.attributes, &found.attributes);
+        match differences.absent.as_slice() {
             [] => {}
             [one] => problems.push(format!(
                 "`{name}` has no attribute {one}, which the step expects."
@@ -210,10 +249,9 @@ pub fn diagnose(
                 many.join(", ")
             )),
         }
-        let extra: Vec<String> = found
-            .attributes
-            .keys()
-            .filter(|key| !span.attributes.iter().any(|(expected, _)| expected == *key))
+        let extra: Vec<String> = differences
+            .extra
+            .iter()
             .map(|key| format!("`{key}`"))
             .collect();
         if !extra.is_empty() {
@@ -230,13 +268,10 @@ pub fn diagnose(
                 extra.join(", ")
             ));
         }
-        for (key, value) in &span.attributes {
-            match (found.attributes.get(key), value) {
-                (Some(seen), Some(value)) if seen != value => problems.push(format!(
-                    "`{name}` has `{key}={seen}`; the step expects `{key}={value}`."
-                )),
-                _ => {}
-            }
+        for (key, seen, value) in &differences.differing {
+            problems.push(format!(
+                "`{name}` has `{key}={seen}`; the step expects `{key}={value}`."
+            ));
         }
         let failed = matches!(found.status, opentelemetry::trace::Status::Error { .. });
         if failed && !span.error {
@@ -373,13 +408,7 @@ fn wrong_parent(
 /// the resource: `unknown_service`) are reported once, and then taken as the program's, so that
 /// the rest of the check can still compare them.
 fn named_for(program: &str, spans: Vec<SpanRecord>, problems: &mut Vec<String>) -> Vec<SpanRecord> {
-    let others: Vec<String> = distinct(
-        spans
-            .iter()
-            .filter(|span| span.service != program)
-            .map(|span| span.service.clone()),
-    );
-    for other in others {
+    for other in other_services(program, spans.iter().map(|span| span.service.as_str())) {
         problems.push(format!(
             "Your {program}'s spans say they come from the service `{other}`; the step names it \
              `{program}`: build the provider with a resource that has the service name \
@@ -393,6 +422,19 @@ fn named_for(program: &str, spans: Vec<SpanRecord>, problems: &mut Vec<String>) 
             ..span
         })
         .collect()
+}
+
+/// The service names, among those what `program` sent says it comes from, that are not
+/// `program`'s: each once, in their first order.
+pub(crate) fn other_services<'a>(
+    program: &str,
+    services: impl Iterator<Item = &'a str>,
+) -> Vec<String> {
+    distinct(
+        services
+            .filter(|service| *service != program)
+            .map(str::to_owned),
+    )
 }
 
 /// What is wrong with the trace headers an untraced backend logged that it received, held to
@@ -550,7 +592,7 @@ fn capitalised(word: &str) -> String {
 }
 
 /// The distinct items of `items`, in their first order.
-fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
+pub(crate) fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen = Vec::new();
     for item in items {
         if !seen.contains(&item) {
@@ -607,13 +649,7 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
     }
     let [frontend, backend] = programs;
     let step = exercise.step;
-    let (answer, frontend_exited, backend_exited) = match process::one_request_through_proxy(
-        [frontend, backend],
-        environment(step),
-        &[],
-        NETWORK_DELAY,
-    )
-    .await
+    let (answer, frontend_exited, backend_exited) = match run_once([frontend, backend], step).await
     {
         Ok(ran) => ran,
         Err(error) => {
@@ -754,7 +790,12 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
             Ok(expected) => expected,
             Err(error) => return cannot_run(format!("the step's logs.txt: {error}\n")),
         };
-        problems.extend(other_signals::log_problems(&expected, &records, &exported));
+        problems.extend(other_signals::log_problems(
+            &expected,
+            &records,
+            &exported,
+            [frontend, backend],
+        ));
         text.push_str(&drawn_or_none(
             "log records",
             &other_signals::logs_outline(&records, &exported),
@@ -901,14 +942,32 @@ const HANG_WITH_OTLP: &str = " The simple processor exports on the request's own
     with the OTLP exporter, can block it there for good: the OTLP exporter goes with the batch \
     processor (`with_batch_exporter`).";
 
-/// The variables a check gives both programs: for a step that sends log records, a batch
+/// The variables a check gives both programs. For a step that sends log records: the records
+/// the step's default `RUST_LOG` chooses, whatever the attendee's terminal has set, and a batch
 /// processor that sends them at shutdown only (not every second), so that what reaches the
 /// check does not hang on how fast the machine is.
 pub fn environment(step: &Step) -> &'static [(&'static str, &'static str)] {
     match step.logs.is_empty() {
         true => &[],
-        false => &[("OTEL_BLRP_SCHEDULE_DELAY", "60000")],
+        false => &[("RUST_LOG", "info"), ("OTEL_BLRP_SCHEDULE_DELAY", "60000")],
     }
+}
+
+/// Runs `programs` (frontend, backend) of `step` as a check does: one request through a delay
+/// proxy, then SIGTERM. See [`process::one_request_through_proxy`].
+pub async fn run_once(
+    [frontend, backend]: [&str; 2],
+    step: &Step,
+) -> Result<
+    (
+        process::Answer,
+        Result<Exited, String>,
+        Result<Exited, String>,
+    ),
+    String,
+> {
+    process::one_request_through_proxy([frontend, backend], environment(step), &[], NETWORK_DELAY)
+        .await
 }
 
 /// How long the network between the frontend and the backend holds the bytes of a check's

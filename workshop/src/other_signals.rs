@@ -7,9 +7,15 @@
 
 use std::{collections::BTreeMap, fmt::Write as _};
 
-use trace_viewer::signals::{LogRecord, MetricKind, MetricRecord, Point, PointValue};
+use trace_viewer::{
+    signals::{LogRecord, MetricKind, MetricRecord, Point, PointValue, last_exports},
+    terminal::printable,
+};
 
-use crate::spans::{SpanRecord, VARY_FROM_RUN_TO_RUN, kind_name};
+use crate::{
+    check::{attribute_differences, distinct, other_services, parse_attributes},
+    spans::{SpanRecord, draw_attributes, kind_name},
+};
 
 /// The bucket boundaries the SDK gives a histogram that is not told its own: made for
 /// milliseconds.
@@ -18,8 +24,13 @@ pub const SDK_DEFAULT_BUCKETS: [f64; 15] = [
     10000.0,
 ];
 
-/// The services in the order the outlines draw them: the caller first.
+/// The services the check runs, in the order the outlines draw them: the caller first. The
+/// check gives each program's metrics and records these names (see [`metrics_named_for`]).
 const SERVICES: [&str; 2] = ["frontend", "backend"];
+
+/// Stands for the services a sentence is about until sentences alike are merged
+/// ([`merged`]): "Your {who} sent no …" becomes "Your frontend and backend sent no …".
+const WHO: &str = "{who}";
 
 /// One data point of one metric, as `metrics.txt` draws it.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,21 +48,6 @@ pub struct ExpectedPoint {
     pub attributes: Vec<(String, Option<String>)>,
 }
 
-/// The kind of a metric in words.
-pub fn metric_kind_name(kind: MetricKind) -> &'static str {
-    match kind {
-        MetricKind::Gauge => "gauge",
-        MetricKind::Sum {
-            monotonic: true, ..
-        } => "counter",
-        MetricKind::Sum {
-            monotonic: false, ..
-        } => "up-down counter",
-        MetricKind::Histogram { .. } => "histogram",
-        MetricKind::Other => "other",
-    }
-}
-
 fn unit_name(unit: &str) -> &str {
     match unit {
         "" => "no unit",
@@ -64,22 +60,15 @@ fn number(value: f64) -> String {
     format!("{value}")
 }
 
-/// The last export of each metric each service sent: a cumulative export holds everything
-/// measured since the start. Frontend first, then by name.
-pub fn last_exports(metrics: &[MetricRecord]) -> Vec<&MetricRecord> {
-    let mut last: BTreeMap<(usize, &str, &str), &MetricRecord> = BTreeMap::new();
-    for metric in metrics {
-        let order = SERVICES
-            .iter()
-            .position(|service| *service == metric.service)
-            .unwrap_or(SERVICES.len());
-        last.insert((order, &metric.service, &metric.name), metric);
-    }
-    last.into_values().collect()
+/// A metric's points, in the order of their attributes.
+fn sorted_points(metric: &MetricRecord) -> Vec<&Point> {
+    let mut points: Vec<&Point> = metric.points.iter().collect();
+    points.sort_by(|a, b| a.attributes.cmp(&b.attributes));
+    points
 }
 
 /// One line per point of the last export of each metric: service, name, kind, unit, buckets,
-/// value (a histogram's count), attributes.
+/// value (a histogram's count), attributes. Services in the order they first sent.
 ///
 /// ```text
 /// frontend: demo.backend.calls (counter, {call}) 1 demo.backend.outcome=ok
@@ -88,18 +77,16 @@ pub fn last_exports(metrics: &[MetricRecord]) -> Vec<&MetricRecord> {
 pub fn metrics_outline(metrics: &[MetricRecord]) -> String {
     let mut text = String::new();
     for metric in last_exports(metrics) {
-        let mut points: Vec<&Point> = metric.points.iter().collect();
-        points.sort_by(|a, b| a.attributes.cmp(&b.attributes));
-        for point in points {
+        for point in sorted_points(metric) {
             let mut notes = vec![
-                metric_kind_name(metric.kind).to_owned(),
-                unit_name(&metric.unit).to_owned(),
+                metric.kind.name().to_owned(),
+                printable(unit_name(&metric.unit)).into_owned(),
             ];
             let cumulative = match metric.kind {
                 MetricKind::Sum { cumulative, .. } | MetricKind::Histogram { cumulative } => {
                     cumulative
                 }
-                _ => true,
+                MetricKind::Gauge | MetricKind::Other => true,
             };
             if !cumulative {
                 notes.push("delta".to_owned());
@@ -115,20 +102,11 @@ pub fn metrics_outline(metrics: &[MetricRecord]) -> String {
             let _ = write!(
                 text,
                 "{}: {} ({}) {value}",
-                metric.service,
-                metric.name,
+                printable(&metric.service),
+                printable(&metric.name),
                 notes.join(", ")
             );
-            for (key, value) in &point.attributes {
-                match VARY_FROM_RUN_TO_RUN.contains(&key.as_str()) {
-                    true => {
-                        let _ = write!(text, " {key}=…");
-                    }
-                    false => {
-                        let _ = write!(text, " {key}={value}");
-                    }
-                }
-            }
+            draw_attributes(&mut text, &point.attributes);
             text.push('\n');
         }
     }
@@ -167,12 +145,6 @@ pub fn parse_metrics(text: &str) -> Result<Vec<ExpectedPoint>, String> {
             .next()
             .and_then(|value| value.parse().ok())
             .ok_or_else(|| problem("no value after the `)`"))?;
-        let attributes = words
-            .map(|pair| {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                (key.to_owned(), (value != "…").then(|| value.to_owned()))
-            })
-            .collect();
         points.push(ExpectedPoint {
             service: service.to_owned(),
             name: name.to_owned(),
@@ -180,7 +152,7 @@ pub fn parse_metrics(text: &str) -> Result<Vec<ExpectedPoint>, String> {
             unit,
             buckets,
             value,
-            attributes,
+            attributes: parse_attributes(words),
         });
     }
     Ok(points)
@@ -193,18 +165,14 @@ pub fn metrics_named_for(
     metrics: &[MetricRecord],
     problems: &mut Vec<String>,
 ) -> Vec<MetricRecord> {
-    let mut others: Vec<&str> = Vec::new();
-    for metric in metrics {
-        if metric.service != program && !others.contains(&metric.service.as_str()) {
-            others.push(&metric.service);
-        }
-    }
-    for other in others {
+    let services = metrics.iter().map(|metric| metric.service.as_str());
+    for other in other_services(program, services) {
         problems.push(format!(
-            "Your {program}'s metrics say they come from the service `{other}`; the step's come \
+            "Your {program}'s metrics say they come from the service `{}`; the step's come \
              from `{program}`, as its spans do: build the meter provider with the resource the \
              tracer provider has (`with_resource(resource)`), so that a back end knows both \
-             signals are one service's."
+             signals are one service's.",
+            printable(&other)
         ));
     }
     metrics
@@ -216,6 +184,32 @@ pub fn metrics_named_for(
         .collect()
 }
 
+/// Sentences about [`WHO`], each with the service it is about, merged where alike: the
+/// programs share the code that measures, so one mistake shows in both.
+#[derive(Default)]
+struct Sentences(Vec<(String, &'static str)>);
+
+impl Sentences {
+    fn push(&mut self, service: &'static str, sentence: String) {
+        self.0.push((sentence, service));
+    }
+
+    /// Each sentence once, in its first place, about every service that gave it.
+    fn merged(self) -> Vec<String> {
+        let mut merged: Vec<(String, Vec<&str>)> = Vec::new();
+        for (sentence, service) in self.0 {
+            match merged.iter_mut().find(|(known, _)| *known == sentence) {
+                Some((_, services)) => services.push(service),
+                None => merged.push((sentence, vec![service])),
+            }
+        }
+        merged
+            .into_iter()
+            .map(|(sentence, services)| sentence.replace(WHO, &services.join(" and ")))
+            .collect()
+    }
+}
+
 /// What differs between the metrics a step's programs send for one request (`expected`, from
 /// its `metrics.txt`) and what they sent (`exported`, each service's, named for it), as
 /// sentences for the attendee. `spans` are what they exported: how long the request took by
@@ -225,8 +219,9 @@ pub fn metric_problems(
     exported: &[MetricRecord],
     spans: &[SpanRecord],
 ) -> Vec<String> {
-    let mut problems = Vec::new();
+    let mut sentences = Sentences::default();
     let last = last_exports(exported);
+    let mut advised_no_metrics = false;
     for service in SERVICES {
         let wanted: Vec<&ExpectedPoint> = expected
             .iter()
@@ -235,75 +230,108 @@ pub fn metric_problems(
         if wanted.is_empty() {
             continue;
         }
+        let names = distinct(wanted.iter().map(|point| point.name.clone()));
         let sent: Vec<&MetricRecord> = last
             .iter()
             .copied()
             .filter(|metric| metric.service == service)
             .collect();
         if sent.is_empty() {
-            let names = distinct_names(&wanted);
-            problems.push(format!(
-                "Your {service} sent no metrics; the step's sends {}. A meter provider sends \
-                 them when a periodic reader with the metric exporter is one of its readers \
-                 (`PeriodicReader::builder(exporter)`): every interval, and once more when it \
-                 is shut down, which is when the check, stopping your programs right after \
-                 its request, gets them.",
-                names.join(", ")
-            ));
+            let listed: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
+            let how = match std::mem::replace(&mut advised_no_metrics, true) {
+                true => String::new(),
+                false => " A meter provider sends them when a periodic reader with the metric \
+                           exporter is one of its readers (`PeriodicReader::builder(exporter)`): \
+                           every interval, and once more when it is shut down, which is when the \
+                           check, stopping your programs right after its request, gets them."
+                    .to_owned(),
+            };
+            sentences.push(
+                service,
+                format!(
+                    "Your {service} sent no metrics; the step's sends {}.{how}",
+                    listed.join(", ")
+                ),
+            );
             continue;
         }
-        for name in distinct_names(&wanted) {
-            let name = name.trim_matches('`');
+        for name in &names {
             let points: Vec<&ExpectedPoint> = wanted
                 .iter()
                 .copied()
-                .filter(|point| point.name == name)
+                .filter(|point| &point.name == name)
                 .collect();
-            let Some(metric) = sent.iter().find(|metric| metric.name == name) else {
-                problems.push(missing_metric(service, points[0]));
-                continue;
-            };
-            problems.extend(metric_differences(service, &points, metric, spans));
+            match sent.iter().find(|metric| &metric.name == name) {
+                Some(metric) => {
+                    for sentence in metric_differences(service, &points, metric, spans) {
+                        sentences.push(service, sentence);
+                    }
+                }
+                None => sentences.push(service, missing_metric(points[0])),
+            }
         }
         for metric in &sent {
-            if !wanted.iter().any(|point| point.name == metric.name) {
-                problems.push(format!(
-                    "Your {service} sent the metric `{}` ({}), which the step's does not.",
-                    metric.name,
-                    metric_kind_name(metric.kind)
-                ));
+            if !names.contains(&metric.name) {
+                sentences.push(
+                    service,
+                    format!(
+                        "Your {WHO} sent the metric `{}` ({}), which the step's does not.",
+                        printable(&metric.name),
+                        metric.kind.name()
+                    ),
+                );
             }
         }
     }
-    problems
+    let mut advised_per_url = false;
+    sentences
+        .merged()
+        .into_iter()
+        .map(|sentence| match sentence.contains(PER_URL) {
+            true => {
+                let advice = match std::mem::replace(&mut advised_per_url, true) {
+                    true => "",
+                    false => PER_URL_ADVICE,
+                };
+                sentence.replace(PER_URL, advice)
+            }
+            false => sentence,
+        })
+        .collect()
 }
 
-/// The distinct metric names of `points`, in backticks, in order.
-fn distinct_names(points: &[&ExpectedPoint]) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for point in points {
-        let name = format!("`{}`", point.name);
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    names
-}
+/// Stands where a sentence about a metric's attributes names one of the URL's: the first such
+/// sentence says why a URL does not belong on a metric, the others only name it.
+const PER_URL: &str = "{per_url}";
+
+const PER_URL_ADVICE: &str = " A metric keeps one series per set of attribute values, and a \
+    URL takes a new value for every user, id and query: the series grow without end. The route \
+    (`http.route`, `/users/{id}`) says where a request went in few values; the span keeps the \
+    URL.";
 
 /// The sentence for a metric a service sent no point of.
-fn missing_metric(service: &str, point: &ExpectedPoint) -> String {
+fn missing_metric(point: &ExpectedPoint) -> String {
     let how = match point.kind.as_str() {
         "histogram" => "record each request's value in it once the request has ended",
         "up-down counter" => "add 1 when a request starts and -1 when it ends",
         _ => "add to it once per request",
     };
     format!(
-        "Your {service} sent no `{}` ({}, {}); the step's does: {how}. An instrument that \
-         measured nothing sends nothing.",
+        "Your {WHO} sent no `{}` ({}, {}); the step's does: {how}. An instrument that measured \
+         nothing sends nothing.",
         point.name,
         point.kind,
         unit_name(&point.unit)
     )
+}
+
+/// A metric's kind with its article: "a counter", "an up-down counter", "of another kind".
+fn a_kind(kind: &str) -> String {
+    match kind {
+        "other" => "of a kind the check does not read".to_owned(),
+        kind if kind.starts_with(['a', 'e', 'i', 'o', 'u']) => format!("an {kind}"),
+        kind => format!("a {kind}"),
+    }
 }
 
 /// What differs between a metric the step sends (its points) and the one a service sent.
@@ -314,25 +342,28 @@ fn metric_differences(
     spans: &[SpanRecord],
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let name = &format!("The {service}'s `{}`", metric.name);
+    let name = format!("`{}` ({WHO})", metric.name);
     let want = points[0];
-    let kind = metric_kind_name(metric.kind);
+    let kind = metric.kind.name();
     if kind != want.kind {
         problems.push(format!(
-            "{name} is {} {kind}; the step's is {} {}.",
-            article(kind),
-            article(&want.kind),
-            want.kind
+            "{name} is {}; the step's is {}.",
+            a_kind(kind),
+            a_kind(&want.kind)
         ));
         return problems;
     }
     if metric.unit != want.unit {
+        let why = match metric.name.starts_with("http.") {
+            true => ", as the semantic conventions say",
+            false => "",
+        };
         problems.push(format!(
-            "{name} has {}; the step's has the unit `{}`, as the semantic conventions say: \
-             give the instrument `with_unit(\"{}\")`.",
+            "{name} has {}; the step's has the unit `{}`{why}: give the instrument \
+             `with_unit(\"{}\")`.",
             match metric.unit.as_str() {
                 "" => "no unit".to_owned(),
-                unit => format!("the unit `{unit}`"),
+                unit => format!("the unit `{}`", printable(unit)),
             },
             want.unit,
             want.unit
@@ -360,29 +391,32 @@ fn metric_differences(
             None => {}
         }
     }
-    match (points, metric.points.as_slice()) {
-        ([want], [point]) => {
-            problems.extend(attribute_differences(name, want, point));
-            problems.extend(value_differences(service, &metric.name, want, point, spans));
-        }
-        (_, []) => problems.push(format!("{name} has no data point.")),
-        (wanted, sent) if wanted.len() != sent.len() => {
-            let sets: Vec<String> = sent
-                .iter()
-                .map(|point| format!("{{{}}}", attribute_list(&point.attributes)))
-                .collect();
-            problems.push(format!(
-                "{name} has {} sets of attributes for one request ({}); the step's has {}: \
-                 the same request is measured once, with one set.",
-                sent.len(),
-                sets.join(", "),
-                wanted.len()
+    let sent = sorted_points(metric);
+    if sent.is_empty() {
+        problems.push(format!("{name} has no data point."));
+    } else if sent.len() != points.len() {
+        let sets: Vec<String> = sent
+            .iter()
+            .map(|point| format!("{{{}}}", attribute_list(&point.attributes)))
+            .collect();
+        problems.push(format!(
+            "{name} has {} sets of attributes for one request ({}); the step's has {}: the \
+             same request is measured once, with one set.",
+            sent.len(),
+            sets.join(", "),
+            points.len()
+        ));
+    } else {
+        for (want, point) in points.iter().zip(sent) {
+            problems.extend(point_attribute_problems(&name, want, point));
+            problems.extend(value_problems(
+                service,
+                &name,
+                &metric.name,
+                want,
+                point,
+                spans,
             ));
-        }
-        (wanted, sent) => {
-            for (want, point) in wanted.iter().zip(sent) {
-                problems.extend(attribute_differences(name, want, point));
-            }
         }
     }
     problems
@@ -390,18 +424,10 @@ fn metric_differences(
 
 /// What differs between the attributes of a point the step sends and one that was sent; `name`
 /// is the metric's, as a sentence begins with it.
-fn attribute_differences(name: &str, want: &ExpectedPoint, point: &Point) -> Vec<String> {
+fn point_attribute_problems(name: &str, want: &ExpectedPoint, point: &Point) -> Vec<String> {
     let mut problems = Vec::new();
-    let absent: Vec<String> = want
-        .attributes
-        .iter()
-        .filter(|(key, _)| !point.attributes.contains_key(key))
-        .map(|(key, value)| match value {
-            Some(value) => format!("`{key}={value}`"),
-            None => format!("`{key}`"),
-        })
-        .collect();
-    match absent.as_slice() {
+    let differences = attribute_differences(&want.attributes, &point.attributes);
+    match differences.absent.as_slice() {
         [] => {}
         [one] => problems.push(format!(
             "{name} has no attribute {one}, which the step's has."
@@ -412,23 +438,18 @@ fn attribute_differences(name: &str, want: &ExpectedPoint, point: &Point) -> Vec
             many.join(", ")
         )),
     }
-    let extra: Vec<&String> = point
-        .attributes
-        .keys()
-        .filter(|key| !want.attributes.iter().any(|(wanted, _)| wanted == *key))
-        .collect();
-    if !extra.is_empty() {
-        let listed: Vec<String> = extra.iter().map(|key| format!("`{key}`")).collect();
-        let per_url = extra
+    if !differences.extra.is_empty() {
+        let listed: Vec<String> = differences
+            .extra
+            .iter()
+            .map(|key| format!("`{}`", printable(key)))
+            .collect();
+        let per_url = differences
+            .extra
             .iter()
             .any(|key| ["url.path", "url.full", "url.query"].contains(&key.as_str()));
         let advice = match per_url {
-            true => {
-                " A metric keeps one series per set of attribute values, and a URL takes a new \
-                 value for every user, id and query: the series grow without end. The route \
-                 (`http.route`, `/users/{id}`) says where a request went in few values; the \
-                 span keeps the URL."
-            }
+            true => PER_URL,
             false => "",
         };
         problems.push(format!(
@@ -436,32 +457,29 @@ fn attribute_differences(name: &str, want: &ExpectedPoint, point: &Point) -> Vec
             listed.join(", ")
         ));
     }
-    for (key, value) in &want.attributes {
-        if let (Some(sent), Some(value)) = (point.attributes.get(key), value)
-            && sent != value
-        {
-            problems.push(format!(
-                "{name} has `{key}={sent}`; the step's has `{key}={value}`."
-            ));
-        }
+    for (key, sent, value) in &differences.differing {
+        problems.push(format!(
+            "{name} has `{key}={}`; the step's has `{key}={value}`.",
+            printable(sent)
+        ));
     }
     problems
 }
 
-/// What is wrong with a point's value: a count, a counter's sum, a histogram's unit.
-fn value_differences(
+/// What is wrong with a point's value: a count, a counter's sum, a duration's unit. `label` is
+/// the metric as a sentence begins with it, `metric_name` its name.
+fn value_problems(
     service: &str,
-    name: &str,
+    label: &str,
+    metric_name: &str,
     want: &ExpectedPoint,
     point: &Point,
     spans: &[SpanRecord],
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let label = format!("The {service}'s `{name}`");
     match &point.value {
         PointValue::Histogram(histogram) => {
-            let count = histogram.count as f64;
-            if count != want.value {
+            if histogram.count as f64 != want.value {
                 problems.push(format!(
                     "{label} counted {} for the check's one request; the step's counts {}: \
                      record once per request, when it has ended.",
@@ -469,22 +487,12 @@ fn value_differences(
                     number(want.value)
                 ));
             }
-            if let (Some(sum), Some(span)) = (histogram.sum, measured_span(service, name, spans)) {
-                let by_span = span.duration().as_secs_f64();
-                if count > 0.0 && by_span > 0.0 && sum > 100.0 * by_span && sum > 0.1 {
-                    let unit = match sum / by_span {
-                        ratio if ratio > 100_000.0 => "microseconds",
-                        _ => "milliseconds",
-                    };
-                    problems.push(format!(
-                        "{label} says the check's request took {} s, but its span `{}` lasted \
-                         {:.1} ms: the duration was recorded in {unit}. The unit is seconds, as \
-                         the semantic conventions say: record `elapsed().as_secs_f64()`.",
-                        number(sum),
-                        span.name,
-                        by_span * 1000.0
-                    ));
-                }
+            if let (Some(sum), Some(span), true) = (
+                histogram.sum,
+                measured_span(service, metric_name, spans),
+                histogram.count > 0,
+            ) {
+                problems.extend(unit_of_duration(label, sum / histogram.count as f64, span));
             }
         }
         PointValue::Number(value) if *value != want.value => {
@@ -499,12 +507,42 @@ fn value_differences(
             problems.push(format!(
                 "{label} is {}; the step's is {}{advice}",
                 number(*value),
-                number(want.value)
+                number(want.value),
             ));
         }
         PointValue::Number(_) => {}
     }
     problems
+}
+
+/// What a duration histogram's mean, in seconds, says of its unit, held to the span of the same
+/// request: about a thousand times the span, milliseconds; a tenth of it or less, whole seconds
+/// (or a measure of part of the request).
+fn unit_of_duration(label: &str, mean: f64, span: &SpanRecord) -> Option<String> {
+    let by_span = span.duration().as_secs_f64();
+    let lasted = format!("its span `{}` lasted {:.1} ms", span.name, by_span * 1000.0);
+    if by_span > 0.0 && mean > 100.0 * by_span && mean > 0.1 {
+        let unit = match mean / by_span {
+            ratio if ratio > 100_000.0 => "microseconds",
+            _ => "milliseconds",
+        };
+        return Some(format!(
+            "{label} says the check's request took {} s, but {lasted}: the duration was recorded \
+             in {unit}. The unit is seconds, as the semantic conventions say: record \
+             `elapsed().as_secs_f64()`.",
+            number(mean)
+        ));
+    }
+    // Only where the span is long enough to tell: the frontend's, which waits on the network.
+    if by_span > 0.01 && mean < by_span / 10.0 {
+        return Some(format!(
+            "{label} says the check's request took {} s, but {lasted}: whole seconds \
+             (`as_secs()`) lose all of it, and a clock started late loses part. Record \
+             `elapsed().as_secs_f64()` of an `Instant` taken as the request comes in.",
+            number(mean)
+        ));
+    }
+    None
 }
 
 /// The span of `service` whose duration the duration histogram `name` measures: the server
@@ -520,13 +558,6 @@ fn measured_span<'a>(service: &str, name: &str, spans: &'a [SpanRecord]) -> Opti
         .find(|span| span.service == service && kind_name(&span.kind) == kind)
 }
 
-fn article(word: &str) -> &'static str {
-    match word.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        true => "an",
-        false => "a",
-    }
-}
-
 fn joined(bounds: &[f64]) -> String {
     let bounds: Vec<String> = bounds.iter().map(|bound| number(*bound)).collect();
     bounds.join(", ")
@@ -535,7 +566,7 @@ fn joined(bounds: &[f64]) -> String {
 fn attribute_list(attributes: &BTreeMap<String, String>) -> String {
     let pairs: Vec<String> = attributes
         .iter()
-        .map(|(key, value)| format!("{key}={value}"))
+        .map(|(key, value)| format!("{}={}", printable(key), printable(value)))
         .collect();
     pairs.join(" ")
 }
@@ -551,18 +582,31 @@ pub struct ExpectedRecord {
     pub body: String,
 }
 
-/// Where a record was written, by the span its ids name: `backend call`, or why there is none.
-fn span_of<'a>(
-    record: &LogRecord,
-    spans: &'a [SpanRecord],
-) -> Result<&'a SpanRecord, &'static str> {
+/// Where a record was written, by the ids it carries.
+enum WrittenIn<'a> {
+    Span(&'a SpanRecord),
+    /// It carries no ids.
+    NoSpan,
+    /// Its ids name a span nobody exported.
+    Unexported,
+}
+
+fn written_in<'a>(record: &LogRecord, spans: &'a [SpanRecord]) -> WrittenIn<'a> {
     let (Some(trace_id), Some(span_id)) = (record.trace_id, record.span_id) else {
-        return Err("no span");
+        return WrittenIn::NoSpan;
     };
     spans
         .iter()
         .find(|span| span.trace_id == trace_id && span.span_id == span_id)
-        .ok_or("a span nobody exported")
+        .map_or(WrittenIn::Unexported, WrittenIn::Span)
+}
+
+/// The place of `service` in [`SERVICES`], the services unknown to it last.
+fn service_order(service: &str) -> usize {
+    SERVICES
+        .iter()
+        .position(|known| *known == service)
+        .unwrap_or(SERVICES.len())
 }
 
 /// One line per log record, each service's in the order they were written: the service, the
@@ -572,35 +616,25 @@ fn span_of<'a>(
 /// frontend, in backend call: INFO(9) making backend call
 /// ```
 pub fn logs_outline(records: &[LogRecord], spans: &[SpanRecord]) -> String {
+    let mut ordered: Vec<&LogRecord> = records.iter().collect();
+    ordered.sort_by_key(|record| (service_order(&record.service), record.time));
     let mut text = String::new();
-    for record in ordered(records) {
-        let place = match span_of(record, spans) {
-            Ok(span) => span.name.clone(),
-            Err(why) => why.to_owned(),
+    for record in ordered {
+        let place = match written_in(record, spans) {
+            WrittenIn::Span(span) => span.name.clone(),
+            WrittenIn::NoSpan => "no span".to_owned(),
+            WrittenIn::Unexported => "a span nobody exported".to_owned(),
         };
         let _ = writeln!(
             text,
             "{}, in {place}: {}({}) {}",
-            record.service,
-            record.severity_text,
+            printable(&record.service),
+            printable(&record.severity_text),
             record.severity_number,
-            trace_viewer::terminal::printable(&record.body)
+            printable(&record.body)
         );
     }
     text
-}
-
-/// `records`, frontend's first, each service's in the order they were written.
-fn ordered(records: &[LogRecord]) -> Vec<&LogRecord> {
-    let mut ordered: Vec<&LogRecord> = records.iter().collect();
-    ordered.sort_by_key(|record| {
-        let order = SERVICES
-            .iter()
-            .position(|service| *service == record.service)
-            .unwrap_or(SERVICES.len());
-        (order, record.time)
-    });
-    ordered
 }
 
 /// `logs.txt` read back.
@@ -641,13 +675,14 @@ pub fn logs_named_for(
     records: &[LogRecord],
     problems: &mut Vec<String>,
 ) -> Vec<LogRecord> {
-    if let Some(other) = records.iter().find(|record| record.service != program) {
+    let services = records.iter().map(|record| record.service.as_str());
+    for other in other_services(program, services) {
         problems.push(format!(
             "Your {program}'s log records say they come from the service `{}`; the step's come \
              from `{program}`, as its spans do: build the logger provider with the resource the \
              tracer provider has (`with_resource(resource)`), so that a back end shows them \
              under the service's spans.",
-            other.service
+            printable(&other)
         ));
     }
     records
@@ -661,82 +696,52 @@ pub fn logs_named_for(
 
 /// What differs between the log records a step's programs send for one request (`expected`,
 /// from its `logs.txt`) and those they sent, as sentences for the attendee; `spans` are the
-/// spans they exported, which the records' ids must name.
+/// spans they exported, which the records' ids must name. `packages` are the programs'
+/// packages, frontend first: what their own code writes has their crate's name as its scope.
 pub fn log_problems(
     expected: &[ExpectedRecord],
     records: &[LogRecord],
     spans: &[SpanRecord],
+    packages: [&str; 2],
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    for service in SERVICES {
+    let sent_by = |service: &str| -> Vec<&LogRecord> {
+        records
+            .iter()
+            .filter(|record| record.service == service)
+            .collect()
+    };
+    for (service, package) in SERVICES.into_iter().zip(packages) {
         let wanted: Vec<&ExpectedRecord> = expected
             .iter()
             .filter(|record| record.service == service)
             .collect();
-        let sent: Vec<&LogRecord> = records
-            .iter()
-            .filter(|record| record.service == service)
-            .collect();
+        let sent = sent_by(service);
         if sent.is_empty() && !wanted.is_empty() {
-            let bodies: Vec<String> = wanted
-                .iter()
-                .map(|record| format!("`{}`", record.body))
-                .collect();
-            problems.push(format!(
-                "Your {service} sent no log records; the step's sends {}. An event becomes a \
-                 record through the logs bridge, a layer of the subscriber \
-                 (`OpenTelemetryTracingBridge::new(&logger_provider)`), whose logger provider \
-                 has a batch processor with the log exporter; and the provider must be shut down \
-                 before the program exits: the check stops your programs right after its \
-                 request, and only the shutdown sends what the processor holds then.",
-                bodies.join(" and ")
-            ));
+            problems.push(no_records(service, &wanted, sent_by));
             continue;
+        }
+        for body in distinct(wanted.iter().map(|record| record.body.clone())) {
+            let times = wanted.iter().filter(|record| record.body == body).count();
+            let found: Vec<&&LogRecord> =
+                sent.iter().filter(|record| record.body == body).collect();
+            match found.len() {
+                0 => problems.push(format!(
+                    "Your {service} sent no log record `{body}`: the event `{body}` must become \
+                     one."
+                )),
+                count if count != times => problems.push(format!(
+                    "Your {service} sent the log record `{body}` {count} times for one event; \
+                     the step's sends it once: one bridge, one layer of the subscriber, makes \
+                     one record of each event."
+                )),
+                _ => {}
+            }
         }
         for want in &wanted {
             let body = &want.body;
-            let found = sent.iter().find(|record| &record.body == body);
-            let Some(record) = found else {
-                problems.push(format!(
-                    "Your {service} sent no log record `{body}`: the event `{body}` must become \
-                     one."
-                ));
-                continue;
-            };
-            if record.severity_number != want.severity_number
-                || record.severity_text != want.severity_text
-            {
-                problems.push(format!(
-                    "The log record `{body}` has the severity {}({}); the step's has {}({}), \
-                     as the specification maps its event's level.",
-                    record.severity_text,
-                    record.severity_number,
-                    want.severity_text,
-                    want.severity_number
-                ));
-            }
-            match (span_of(record, spans), &want.span) {
-                (Ok(span), Some(wanted)) if &span.name == wanted => {}
-                (Ok(span), Some(wanted)) => problems.push(format!(
-                    "The log record `{body}` is in `{}`; the step's is in `{wanted}`, where \
-                     its event is written.",
-                    span.name
-                )),
-                (Err("no span"), Some(wanted)) => problems.push(format!(
-                    "The log record `{body}` has no trace id and span id; the step's carries \
-                     those of `{wanted}`, the span its event is written in: the bridge takes \
-                     them from the OpenTelemetry context current when the event is written, \
-                     which the trace's layer makes the span's on entering it. Install the \
-                     bridge in the same subscriber as the trace's layer."
-                )),
-                (Err(why), Some(wanted)) => problems.push(format!(
-                    "The log record `{body}` names {why}; the step's names `{wanted}`."
-                )),
-                (Ok(span), None) => problems.push(format!(
-                    "The log record `{body}` is in `{}`; the step's is written outside any span.",
-                    span.name
-                )),
-                (Err(_), None) => {}
+            if let Some(record) = sent.iter().find(|record| &record.body == body) {
+                problems.extend(record_problems(want, record, spans));
             }
         }
         let unexpected: Vec<&LogRecord> = sent
@@ -744,61 +749,135 @@ pub fn log_problems(
             .copied()
             .filter(|record| !wanted.iter().any(|want| want.body == record.body))
             .collect();
-        if unexpected.is_empty() {
-            continue;
+        if !unexpected.is_empty() {
+            problems.push(unexpected_records(service, package, &unexpected));
         }
-        let mut scopes: Vec<&str> = Vec::new();
-        for record in &unexpected {
-            if !scopes.contains(&record.scope.as_str()) {
-                scopes.push(&record.scope);
-            }
-        }
-        let from_libraries = scopes
-            .iter()
-            .any(|scope| EXPORTER_CRATES.iter().any(|name| scope.starts_with(name)));
-        let listed: Vec<String> = scopes.iter().take(4).map(|s| format!("`{s}`")).collect();
-        let more = match scopes.len() > 4 {
-            true => ", …",
-            false => "",
-        };
-        problems.push(match from_libraries {
-            true => format!(
-                "Your {service} sent {} log records the step's does not, from {}{more}: the \
-                 crates its exporter runs on report their own work, and each record of it is \
-                 sent by that work in turn. Keep them out of the bridge with a filter of its \
-                 own (`logs::log_record_filter`), as the trace's layer keeps them out of the \
-                 trace.",
-                unexpected.len(),
-                listed.join(", ")
-            ),
-            false => {
-                let bodies: Vec<String> = unexpected
-                    .iter()
-                    .take(4)
-                    .map(|record| format!("`{}`", trace_viewer::terminal::printable(&record.body)))
-                    .collect();
-                format!(
-                    "Your {service} sent {} log records the step's does not: {}{more}.",
-                    unexpected.len(),
-                    bodies.join(", ")
-                )
-            }
-        });
     }
     problems
 }
 
-/// The crates an exporter runs on, whose events a bridge without its filter turns into
-/// records (the steps' `logs.rs` keeps them out by the same prefixes).
-const EXPORTER_CRATES: [&str; 7] = [
-    "opentelemetry",
-    "hyper",
-    "h2",
-    "rustls",
-    "tonic",
-    "gcp_auth",
-    "reqwest",
-];
+/// The sentence for a service that sent no record, though the step's does. `sent_by` gives the
+/// records each service sent.
+fn no_records<'a>(
+    service: &str,
+    wanted: &[&ExpectedRecord],
+    sent_by: impl Fn(&str) -> Vec<&'a LogRecord>,
+) -> String {
+    let bodies: Vec<String> = wanted
+        .iter()
+        .map(|record| format!("`{}`", record.body))
+        .collect();
+    let bodies = bodies.join(" and ");
+    let other = SERVICES
+        .into_iter()
+        .find(|other| *other != service && !sent_by(other).is_empty());
+    match other {
+        // The provider and the shutdown, which both programs share, work: the bridge is this
+        // program's own.
+        Some(other) => format!(
+            "Your {service} sent no log records, though your {other} did; the step's {service} \
+             sends {bodies}. The logger provider works, then: your {service}'s subscriber lacks \
+             the bridge (`to_log_records` in {service}/src/main.rs)."
+        ),
+        None => format!(
+            "Your {service} sent no log records; the step's sends {bodies}. An event becomes a \
+             record through the logs bridge, a layer of the subscriber \
+             (`OpenTelemetryTracingBridge::new(&logger_provider)`), whose logger provider has a \
+             batch processor with the log exporter; and the provider must be shut down before \
+             the program exits: the check stops your programs right after its request, and \
+             only the shutdown sends what the processor holds then."
+        ),
+    }
+}
+
+/// What differs between a record the step sends and the one sent with the same body.
+fn record_problems(want: &ExpectedRecord, record: &LogRecord, spans: &[SpanRecord]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let body = &want.body;
+    if record.severity_number != want.severity_number || record.severity_text != want.severity_text
+    {
+        problems.push(format!(
+            "The log record `{body}` has the severity {}({}); the step's has {}({}), as the \
+             specification maps its event's level.",
+            printable(&record.severity_text),
+            record.severity_number,
+            want.severity_text,
+            want.severity_number
+        ));
+    }
+    let problem = match (written_in(record, spans), &want.span) {
+        (WrittenIn::Span(span), Some(wanted)) if &span.name == wanted => None,
+        (WrittenIn::Span(span), Some(wanted)) => Some(format!(
+            "The log record `{body}` is in `{}`; the step's is in `{wanted}`, where its event is \
+             written.",
+            span.name
+        )),
+        (WrittenIn::NoSpan, Some(wanted)) => Some(format!(
+            "The log record `{body}` has no trace id and span id; the step's carries those of \
+             `{wanted}`, the span its event is written in: the bridge takes them from the \
+             OpenTelemetry context current when the event is written, which the trace's layer \
+             makes the span's on entering it. Install the bridge in the same subscriber as the \
+             trace's layer."
+        )),
+        (WrittenIn::Unexported, Some(wanted)) => Some(format!(
+            "The log record `{body}` names a span nobody exported; the step's names `{wanted}`."
+        )),
+        (WrittenIn::Span(span), None) => Some(format!(
+            "The log record `{body}` is in `{}`; the step's is written outside any span.",
+            span.name
+        )),
+        (WrittenIn::NoSpan | WrittenIn::Unexported, None) => None,
+    };
+    problems.extend(problem);
+    problems
+}
+
+/// The sentence for records the step does not send: from the crates under the program (its
+/// exporter's among them, whose work each record would make more of), or from its own code.
+fn unexpected_records(service: &str, package: &str, unexpected: &[&LogRecord]) -> String {
+    let own_crate = package.replace('-', "_");
+    let scopes = distinct(unexpected.iter().map(|record| record.scope.clone()));
+    let foreign: Vec<&String> = scopes
+        .iter()
+        .filter(|scope| !scope.starts_with(&own_crate))
+        .collect();
+    let more = |count: usize| match count > 4 {
+        true => " and others",
+        false => "",
+    };
+    match foreign.is_empty() {
+        false => {
+            let listed: Vec<String> = foreign
+                .iter()
+                .take(4)
+                .map(|scope| format!("`{}`", printable(scope)))
+                .collect();
+            format!(
+                "Your {service} sent {} log records the step's does not, from the crates under \
+                 it: {}{}. The crates its exporter runs on report their own work, and each \
+                 record of it is sent by that work in turn. Keep them out of the bridge with a \
+                 filter of its own (`logs::log_record_filter`), as the trace's layer keeps them \
+                 out of the trace.",
+                unexpected.len(),
+                listed.join(", "),
+                more(foreign.len())
+            )
+        }
+        true => {
+            let bodies: Vec<String> = unexpected
+                .iter()
+                .take(4)
+                .map(|record| format!("`{}`", printable(&record.body)))
+                .collect();
+            format!(
+                "Your {service} sent {} log records the step's does not: {}{}.",
+                unexpected.len(),
+                bodies.join(", "),
+                more(unexpected.len())
+            )
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -857,6 +936,21 @@ mod tests {
                     severity_number: 13,
                     body: "shutting down now".into(),
                 }
+            ]
+        );
+    }
+
+    #[test]
+    fn sentences_alike_for_both_services_are_said_once_about_both() {
+        let mut sentences = Sentences::default();
+        sentences.push("frontend", format!("`x` ({WHO}) has no unit."));
+        sentences.push("frontend", "Your frontend sent no `y`.".to_owned());
+        sentences.push("backend", format!("`x` ({WHO}) has no unit."));
+        assert_eq!(
+            sentences.merged(),
+            [
+                "`x` (frontend and backend) has no unit.",
+                "Your frontend sent no `y`."
             ]
         );
     }

@@ -2,7 +2,7 @@
 //! tests compare), and what only the tests need: spans the SDK captured in memory as records,
 //! a trace's structure as an outline, and the checks on a span that records a failure.
 
-use std::fmt::Write;
+use std::{collections::BTreeMap, fmt::Write};
 
 use opentelemetry::trace::{SpanId, Status};
 use opentelemetry_sdk::trace::SpanData;
@@ -128,13 +128,7 @@ pub fn outline(spans: &[SpanRecord]) -> String {
             span.name,
             notes.join(", ")
         );
-        for (key, value) in &span.attributes {
-            if VARY_FROM_RUN_TO_RUN.contains(&key.as_str()) {
-                let _ = write!(text, " {key}=…");
-            } else {
-                let _ = write!(text, " {key}={value}");
-            }
-        }
+        draw_attributes(&mut text, &span.attributes);
         text.push('\n');
         for event in &span.events {
             let _ = writeln!(text, "{indent}  event: {}", event.name);
@@ -145,7 +139,22 @@ pub fn outline(spans: &[SpanRecord]) -> String {
 
 /// Attributes whose values [`outline`] leaves out, showing `key=…`: ports the system picks, a
 /// URL with one in it, and what a name resolves to on this machine.
-pub const VARY_FROM_RUN_TO_RUN: &[&str] = &[
+/// Writes ` key=value` for each attribute, ` key=…` where the value varies from run to run: as
+/// a step's drawings (`trace.txt`, `metrics.txt`) have them.
+pub fn draw_attributes(text: &mut String, attributes: &BTreeMap<String, String>) {
+    for (key, value) in attributes {
+        match VARY_FROM_RUN_TO_RUN.contains(&key.as_str()) {
+            true => {
+                let _ = write!(text, " {key}=…");
+            }
+            false => {
+                let _ = write!(text, " {key}={value}");
+            }
+        }
+    }
+}
+
+const VARY_FROM_RUN_TO_RUN: &[&str] = &[
     "dns.answers",
     "network.peer.port",
     "server.port",
