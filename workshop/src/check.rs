@@ -2,7 +2,9 @@
 //! as the tests run a step's (free ports, one request, SIGTERM), and compares what they
 //! exported with the step's trace, `steps/NN-*/trace.txt`, the expectation the step's own
 //! tests hold. What differs is told in plain words: which span is missing, in which trace a
-//! span landed, what its parent, kind, events and attributes should be.
+//! span landed, what its parent, kind, events and attributes should be. For a step that sends
+//! metrics or log records, those are compared too, with its `metrics.txt` and `logs.txt`
+//! ([`crate::other_signals`]).
 
 use std::{collections::BTreeMap, time::Duration};
 
