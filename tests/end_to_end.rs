@@ -28,7 +28,8 @@ async fn step_04_backend_shows_the_traceparent_naming_the_frontends_backend_call
     let spans = process::exported_spans(step, &frontend, &backend).unwrap();
     let call = the_span(&spans, "backend call");
     let expected = format!(
-        "received traceparent: \"00-{}-{}-03\"\n\
+        "received traceparent: \"00-{}-{}-01\"\n\
+         received tracestate: \"\"\n\
          received baggage: \"demo.origin=frontend\"\n\
          backend call received\n",
         call.trace_id, call.span_id

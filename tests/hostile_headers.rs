@@ -1,9 +1,10 @@
 //! Trace headers from strangers, at both services of steps 05 and 07, each run as a real
 //! process: the table in `workshop::hostile_headers` (the W3C test suite's malformed
 //! `traceparent` cases, `tracestate` over its limits or with bad keys,
-//! oversized baggage, bytes that are not text). Every request is answered `200 OK`; a valid
-//! context is continued and an invalid one starts a new trace; only a valid `tracestate` goes
-//! on. Step 06 runs the same table in `tests/cloud_trace`, against its Google stand-in.
+//! oversized baggage, bytes that are not text). Every request is answered `200 OK`, and each
+//! header is read as the SDK's own propagator reads it (`hostile_headers::read_by_sdk`): what it
+//! continues is continued, and the rest starts a new trace. Step 06 runs the same table in
+//! `tests/cloud_trace`, against its Google stand-in.
 
 // In a test, an unwrap is an assertion: a failure panics with the error, which fails the test.
 #![allow(clippy::unwrap_used)]
@@ -63,8 +64,16 @@ fn every_local_step_with_a_traced_backend_is_tested_here() {
 /// that); the steps before keep every trace anyway.
 const KEEP_EVERY_TRACE: (&str, &str) = ("OTEL_TRACES_SAMPLER", "always_on");
 
+/// The table, as the steps' propagator reads it.
+fn cases() -> Vec<hostile_headers::Case> {
+    let cases = hostile_headers::cases().into_iter();
+    cases
+        .map(|case| case.as_read_by(hostile_headers::read_by_sdk))
+        .collect()
+}
+
 async fn the_frontend_answers_every_case_and_sends_on_only_valid_context(step: &Step) {
-    let cases = hostile_headers::cases();
+    let cases = cases();
     let backend = FakeBackend::answering(StatusCode::OK).await;
     let env = [("BACKEND_URL", backend.url()), KEEP_EVERY_TRACE];
     let frontend = Service::start(&step.frontend(), &env).await.unwrap();
@@ -80,7 +89,7 @@ async fn the_frontend_answers_every_case_and_sends_on_only_valid_context(step: &
         &backend.received(),
         &spans,
         step.frontend_continues_caller,
-        hostile_headers::Level::Level2,
+        hostile_headers::Level::Stock,
     );
     println!(
         "step {} frontend: {} cases, {} answered 200, {} spans exported",
@@ -92,7 +101,7 @@ async fn the_frontend_answers_every_case_and_sends_on_only_valid_context(step: &
 }
 
 async fn the_backend_answers_every_case_and_continues_only_valid_context(step: &Step) {
-    let cases = hostile_headers::cases();
+    let cases = cases();
     let backend = Service::start(&step.backend(), &[KEEP_EVERY_TRACE])
         .await
         .unwrap();
@@ -110,5 +119,45 @@ async fn the_backend_answers_every_case_and_continues_only_valid_context(step: &
         cases.len(),
         answers.len(),
         spans.len()
+    );
+}
+
+/// Where the SDK's propagator, as the steps use it, reads a header otherwise than the
+/// specifications say. A change here (a new SDK release) is news: the hardening chapter's
+/// table of these cases must change with it.
+#[test]
+fn the_sdks_propagator_departs_from_the_specifications_in_these_cases() {
+    let differences = hostile_headers::stock_differences(hostile_headers::read_by_sdk);
+    for (name, said, done) in &differences {
+        println!("{name}: the specification: {said}; the SDK: {done}");
+    }
+    let names: Vec<&str> = differences.iter().map(|(name, _, _)| *name).collect();
+    assert_eq!(
+        names,
+        [
+            "version too long",
+            "version too short",
+            "trace id too short",
+            "parent id too long",
+            "parent id too short",
+            "flags too long",
+            "flags too short",
+            "ids padded, the SDK's parser would take it",
+            "two different traceparent headers",
+            "the same traceparent twice",
+            "tracestate in three headers",
+            "33 tracestate members",
+            "33 tracestate members in two headers",
+            "tracestate key of 257 characters",
+            "tracestate keys of 256 and 241@13 characters",
+            "tracestate key with two @",
+            "tracestate key with @@",
+            "tracestate system id of 14 characters",
+            "tracestate system id of 15 characters",
+            "tracestate tenant id of 242 characters",
+            "tracestate key twice, the same",
+            "tracestate value empty",
+            "tracestate not UTF-8",
+        ]
     );
 }

@@ -10,19 +10,21 @@ Exercise {
         request's headers.
         "#,
         r#"
-        `TextMapCompositePropagator::new(vec![...])` combines propagators: `W3cTraceContextPropagator`
-        writes `traceparent`, the SDK's `BaggagePropagator` writes `baggage`. A context gets baggage
-        with `with_baggage([KeyValue::new(key, value)])` (from `BaggageExt`), and a propagator writes a
-        context into a header map with
-        `inject_context(&backend_cx, &mut HeaderInjector(&mut headers))`.
+        `TextMapCompositePropagator::new(vec![...])` combines propagators: the SDK's
+        `TraceContextPropagator` writes `traceparent`, its `BaggagePropagator` writes `baggage`;
+        `global::set_text_map_propagator(...)` installs one for the whole program. A context gets
+        baggage with `with_baggage([KeyValue::new(key, value)])` (from `BaggageExt`), and
+        `global::get_text_map_propagator(|propagator| ...)` lends you the installed propagator, whose
+        `inject_context(&backend_cx, &mut HeaderInjector(&mut headers))` writes a context into a
+        header map.
         "#,
         r#"
-        Nearly the answer: the propagator is
-        `TextMapCompositePropagator::new(vec![Box::new(W3cTraceContextPropagator::new()), Box::new(BaggagePropagator::new())])`;
+        Nearly the answer: in `init_propagator`,
+        `global::set_text_map_propagator(TextMapCompositePropagator::new(vec![Box::new(TraceContextPropagator::new()), Box::new(BaggagePropagator::new())]));`;
         the context is
         `Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")])`;
         and between `let mut headers = HeaderMap::new();` and `let backend_span = backend_cx.span();`,
-        `app.propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));`.
+        `global::get_text_map_propagator(|propagator| { propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers)); });`.
         "#,
     ],
     why_no_span: r#"
@@ -35,14 +37,11 @@ Exercise {
             file: "frontend/src/main.rs",
             region: "todo_propagator",
             say: r#"
-            Combine the two W3C propagators: Trace Context (`traceparent`, `tracestate`), with
-            step-support's `W3cTraceContextPropagator`, and Baggage (`baggage`), with the SDK's
-            `BaggagePropagator`.
+            Install, globally, the two W3C propagators combined: Trace Context (`traceparent`,
+            `tracestate`), with the SDK's `TraceContextPropagator`, and Baggage (`baggage`), with its
+            `BaggagePropagator`. Until a program installs one, the global propagator writes nothing.
             "#,
-            stand_in: r#"
-            // A propagator that writes no header, so that the code compiles: replace it.
-            TextMapCompositePropagator::new(vec![])
-            "#,
+            stand_in: "",
         },
         Todo {
             file: "frontend/src/main.rs",
@@ -60,7 +59,7 @@ Exercise {
             region: "todo_inject",
             say: r#"
             Put the trace context and the baggage into the request's headers: `backend_cx` holds the
-            `backend call` span and the baggage; the propagator in `app` writes what a context holds into
+            `backend call` span and the baggage; the global propagator writes what a context holds into
             `headers`, which `call_backend` sends.
             "#,
             stand_in: r#"
@@ -80,6 +79,13 @@ Exercise {
     // The mistakes people make here, each a change to the step's own code, and words of the
     // check's diagnosis of it: the tests make each one and require the check to say so.
     mistakes: &[
+        Mistake {
+            what: "the propagator never installed",
+            file: "frontend/src/main.rs",
+            replace: "init_propagator();",
+            with: "",
+            diagnosis: "received no `traceparent` header",
+        },
         Mistake {
             what: "the context injected into headers that are never sent",
             file: "frontend/src/main.rs",

@@ -10,13 +10,14 @@ Exercise {
         started with it as its parent context.
         "#,
         r#"
-        `app.propagator.extract(&W3cHeaderExtractor::new(&headers))` gives the caller's context: its
-        span context and its baggage. `tracer.span_builder(...).with_kind(SpanKind::Server)
+        `global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(&headers)))`
+        gives the caller's context, read by the propagator `init_propagator` installed: its span
+        context and its baggage. `tracer.span_builder(...).with_kind(SpanKind::Server)
         .start_with_context(tracer, &parent_cx)` starts a span in it. `parent_cx.baggage()` lists the
         baggage entries; `span.set_attribute(KeyValue::new(key, value))` records one on the span.
         "#,
         r#"
-        Nearly the answer: `let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));`,
+        Nearly the answer: `let parent_cx = global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(&headers)));`,
         then `let tracer = &app.tracer;` and
         `let mut span = tracer.span_builder("backend call received").with_kind(SpanKind::Server).start_with_context(tracer, &parent_cx);`,
         then `for (key, (value, _metadata)) in parent_cx.baggage() { span.set_attribute(KeyValue::new(key.clone(), value.clone())); }`
@@ -34,8 +35,8 @@ Exercise {
             region: "todo_extract",
             say: r#"
             Read the caller's context from the request's headers: the span context of the frontend's
-            `backend call` and the baggage, with the propagator in `app` and step-support's
-            `W3cHeaderExtractor`.
+            `backend call` and the baggage, with the global propagator and `opentelemetry_http`'s
+            `HeaderExtractor`.
             "#,
             stand_in: r#"
             // An empty context, so that the code compiles: a span started in it begins a new trace.
@@ -86,8 +87,8 @@ Exercise {
         Mistake {
             what: "the context extracted from empty headers",
             file: "backend/src/main.rs",
-            replace: "W3cHeaderExtractor::new(&headers)",
-            with: "W3cHeaderExtractor::new(&HeaderMap::new())",
+            replace: "HeaderExtractor(&headers)",
+            with: "HeaderExtractor(&HeaderMap::new())",
             diagnosis: "Extract the caller's context",
         },
         Mistake {

@@ -301,13 +301,17 @@ fn a_failing_backend_is_an_error_answer_and_the_frontend_recovers_at_once() {
 }
 
 /// The table of hostile trace headers (`workshop::hostile_headers`), at both of step 06's
-/// services, as `tests/hostile_headers.rs` runs it at steps 05 and 07.
+/// services, as `tests/hostile_headers.rs` runs it at steps 05 and 07: each header read as the
+/// 0.32 SDK's propagator reads it.
 #[test]
 fn hostile_trace_headers_are_answered_and_only_valid_context_continues() {
     run_isolated(
         "hostile_trace_headers_are_answered_and_only_valid_context_continues",
         || async {
-            let cases = hostile_headers::cases();
+            let cases: Vec<_> = hostile_headers::cases()
+                .iter()
+                .map(|case| case.as_read_by(read_by_sdk_0_32))
+                .collect();
             let google = FakeGoogle::start(Behaviour::Answering).await;
             let fake_backend = FakeBackend::answering(StatusCode::OK).await;
             let mut env = google.env();
@@ -333,12 +337,29 @@ fn hostile_trace_headers_are_answered_and_only_valid_context_continues() {
                 &fake_backend.received(),
                 &frontend_spans,
                 true,
-                // The 0.32 crates: Level 1.
-                hostile_headers::Level::Level1,
+                hostile_headers::Level::Stock,
             );
             // Cloud Trace keeps at most 32 attributes a span: 65 members of baggage cannot all
             // arrive.
             hostile_headers::check_backend(&cases, &backend_spans, false);
         },
     );
+}
+
+/// What the 0.32 SDK's W3C propagator, reading through the 0.32 `HeaderExtractor`, makes of
+/// `headers`: how step 06 reads its callers (`hostile_headers::read_by_sdk`, on 0.32).
+fn read_by_sdk_0_32(headers: &axum::http::HeaderMap) -> hostile_headers::Read {
+    use opentelemetry_0_32::{propagation::TextMapPropagator, trace::TraceContextExt};
+    let cx = opentelemetry_sdk_0_32::propagation::TraceContextPropagator::new()
+        .extract(&opentelemetry_http_0_32::HeaderExtractor(headers));
+    let span = cx.span();
+    let read = span.span_context();
+    read.is_valid().then(|| {
+        let tracestate = read.trace_state().header();
+        (
+            read.trace_id().to_string(),
+            read.span_id().to_string(),
+            (!tracestate.is_empty()).then_some(tracestate),
+        )
+    })
 }

@@ -143,16 +143,29 @@ fn to_033(span_context: &v032::trace::SpanContext) -> SpanContext {
     )
 }
 
-/// A 0.33 extractor, for a 0.32 propagator to read.
+/// A 0.33 extractor, for a 0.32 propagator to read, without Jaeger's baggage headers
+/// (`uberctx-*`): the 0.32 Jaeger propagator puts each one in the trace state, which the W3C
+/// propagator would then send on in `tracestate` to every service called, with no limit. A
+/// caller's baggage travels in the W3C `baggage` header, whose propagator holds it to the
+/// W3C Baggage limits.
 struct ExtractFrom<'a>(&'a dyn Extractor);
+
+fn is_jaeger_baggage(key: &str) -> bool {
+    key.get(..8)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("uberctx-"))
+}
 
 impl v032::propagation::Extractor for ExtractFrom<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key)
+        match is_jaeger_baggage(key) {
+            true => None,
+            false => self.0.get(key),
+        }
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys()
+        let keys = self.0.keys().into_iter();
+        keys.filter(|key| !is_jaeger_baggage(key)).collect()
     }
 }
 

@@ -8,7 +8,7 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{
     Router,
@@ -19,16 +19,17 @@ use axum::{
 use opentelemetry::{
     Context, KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::{
     Resource,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendError, FrontendConfig, W3cTraceContextPropagator};
+use step_support::{BackendError, FrontendConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -41,11 +42,11 @@ async fn main() -> ExitCode {
 
     // Spans are printed to stdout; logs stay on stderr.
     let provider = init_tracer(opentelemetry_stdout::SpanExporter::default());
+    init_propagator();
     let app = Frontend {
         client,
         backend_url: config.backend_url,
         tracer: provider.tracer("OT-tracing-demo"),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
 
@@ -77,15 +78,13 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 
 // ANCHOR: init_propagator
 /// NEW: how context crosses the wire: the W3C Trace Context headers (`traceparent`,
-/// `tracestate`) and the W3C Baggage header (`baggage`). Trace Context at Level 2, with its
-/// `random` flag: step-support's propagator, as the SDK's stops at Level 1.
-fn init_propagator() -> TextMapCompositePropagator {
+/// `tracestate`) and the W3C Baggage header (`baggage`). Installed once, globally: the handler
+/// below and every instrumentation crate (reqwest's, tower's, tonic's) read it from there.
+fn init_propagator() {
     // ANCHOR: todo_propagator
-    // TODO: Combine the two W3C propagators: Trace Context (`traceparent`, `tracestate`), with
-    // step-support's `W3cTraceContextPropagator`, and Baggage (`baggage`), with the SDK's
-    // `BaggagePropagator`.
-    // A propagator that writes no header, so that the code compiles: replace it.
-    TextMapCompositePropagator::new(vec![])
+    // TODO: Install, globally, the two W3C propagators combined: Trace Context (`traceparent`,
+    // `tracestate`), with the SDK's `TraceContextPropagator`, and Baggage (`baggage`), with its
+    // `BaggagePropagator`. Until a program installs one, the global propagator writes nothing.
     // ANCHOR_END: todo_propagator
 }
 // ANCHOR_END: init_propagator
@@ -96,7 +95,6 @@ struct Frontend {
     client: reqwest::Client,
     backend_url: reqwest::Url,
     tracer: SdkTracer,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Frontend) -> Router {
@@ -127,7 +125,7 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
         .start_with_context(tracer, &cx);
     // ANCHOR: todo_inject
     // TODO: Put the trace context and the baggage into the request's headers: `backend_cx` holds
-    // the `backend call` span and the baggage; the propagator in `app` writes what a context holds
+    // the `backend call` span and the baggage; the global propagator writes what a context holds
     // into `headers`, which `call_backend` sends.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();

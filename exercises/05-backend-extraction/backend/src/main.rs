@@ -8,21 +8,23 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{Router, extract::State, http::HeaderMap, routing::get};
 use opentelemetry::{
     KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{Span, SpanKind, Tracer, TracerProvider},
 };
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+use step_support::BackendConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,9 +37,9 @@ async fn main() -> ExitCode {
     // ANCHOR: provider
     // NEW: the backend is traced too: spans to stdout, logs to stderr, as in the frontend.
     let provider = init_tracer(opentelemetry_stdout::SpanExporter::default());
+    init_propagator();
     let app = Backend {
         tracer: provider.tracer("backend"),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
     // ANCHOR_END: provider
@@ -68,12 +70,12 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 
 // ANCHOR: init_propagator
 /// NEW: the same propagators as the frontend's, to read what it sent: the W3C Trace Context
-/// headers and the W3C Baggage header.
-fn init_propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator::new()),
+/// headers and the W3C Baggage header. Installed globally, as in the frontend.
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
 }
 // ANCHOR_END: init_propagator
 
@@ -81,7 +83,6 @@ fn init_propagator() -> TextMapCompositePropagator {
 #[derive(Clone)]
 struct Backend {
     tracer: SdkTracer,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Backend) -> Router {
@@ -94,8 +95,8 @@ fn router(app: Backend) -> Router {
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // ANCHOR: todo_extract
     // TODO: Read the caller's context from the request's headers: the span context of the
-    // frontend's `backend call` and the baggage, with the propagator in `app` and step-support's
-    // `W3cHeaderExtractor`.
+    // frontend's `backend call` and the baggage, with the global propagator and
+    // `opentelemetry_http`'s `HeaderExtractor`.
     // An empty context, so that the code compiles: a span started in it begins a new trace.
     let parent_cx = opentelemetry::Context::new();
     // ANCHOR_END: todo_extract

@@ -8,7 +8,7 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{
     Router,
@@ -19,16 +19,17 @@ use axum::{
 use opentelemetry::{
     Context, KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::{
     Resource,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendError, FrontendConfig, W3cTraceContextPropagator};
+use step_support::{BackendError, FrontendConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -41,11 +42,11 @@ async fn main() -> ExitCode {
 
     // Spans are printed to stdout; logs stay on stderr.
     let provider = init_tracer(opentelemetry_stdout::SpanExporter::default());
+    init_propagator();
     let app = Frontend {
         client,
         backend_url: config.backend_url,
         tracer: provider.tracer("OT-tracing-demo"),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
 
@@ -77,11 +78,11 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 
 /// How context crosses the wire: the W3C Trace Context headers (`traceparent`,
 /// `tracestate`) and the W3C Baggage header (`baggage`).
-fn init_propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator::new()),
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
 }
 
 /// What every request handler needs.
@@ -90,7 +91,6 @@ struct Frontend {
     client: reqwest::Client,
     backend_url: reqwest::Url,
     tracer: SdkTracer,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Frontend) -> Router {
@@ -119,8 +119,9 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
     // Put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();
-    app.propagator
-        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    });
     let backend_span = backend_cx.span();
     backend_span.add_event("making backend call", vec![]);
 

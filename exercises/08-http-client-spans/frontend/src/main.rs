@@ -10,7 +10,7 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{
     Router,
@@ -21,16 +21,17 @@ use axum::{
 use opentelemetry::{
     Context, KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
-use opentelemetry_http::HeaderInjector;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::{
     Resource,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+use step_support::{BackendError, FrontendConfig};
 
 mod client_spans;
 // The OTLP exporter, as in step 07 (the backend uses this file too).
@@ -52,6 +53,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
     let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    init_propagator();
 
     // ANCHOR: client
     // ANCHOR: todo_client
@@ -69,8 +71,6 @@ async fn main() -> ExitCode {
         backend_url: config.backend_url,
         tracer: provider.tracer("OT-tracing-demo"),
         client_tracer,
-        incoming_propagator: Arc::new(init_incoming_propagator()),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
 
@@ -102,19 +102,14 @@ fn init_tracer(
 }
 // ANCHOR_END: init_tracer
 
-/// How the frontend's caller may send its trace: the W3C `traceparent`. Baggage from the
-/// internet is not taken in.
-fn init_incoming_propagator() -> W3cTraceContextPropagator {
-    W3cTraceContextPropagator::new()
-}
-
-/// How context crosses the wire to the backend: the W3C Trace Context headers (`traceparent`,
-/// `tracestate`) and the W3C Baggage header (`baggage`).
-fn init_propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator::new()),
+/// How context crosses the wire, to the backend and from the frontend's caller: the W3C Trace
+/// Context headers (`traceparent`, `tracestate`) and the W3C Baggage header (`baggage`).
+/// Installed globally.
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
 }
 
 /// What every request handler needs.
@@ -125,8 +120,6 @@ struct Frontend {
     tracer: SdkTracer,
     /// NEW: the tracer of the HTTP client's own spans.
     client_tracer: SdkTracer,
-    incoming_propagator: Arc<W3cTraceContextPropagator>,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Frontend) -> Router {
@@ -140,10 +133,12 @@ async fn handle_request(
     incoming_headers: HeaderMap,
 ) -> Result<&'static str, BackendError> {
     // The caller's trace, if it sent one. Missing or malformed headers give an empty
-    // context, and `incoming call` is then the root of a new trace, as before.
-    let caller_cx = app
-        .incoming_propagator
-        .extract(&W3cHeaderExtractor::new(&incoming_headers));
+    // context, and `incoming call` is then the root of a new trace, as before. The caller's
+    // baggage is not taken in: it comes from the internet, and would go on to every service.
+    let caller_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(&incoming_headers))
+    })
+    .with_cleared_baggage();
     let tracer = &app.tracer;
     // The request's span is the server side of the user's call: a child of the caller's span,
     // or the root.
@@ -171,8 +166,9 @@ async fn handle_request(
     // Put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();
-    app.propagator
-        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    });
     let backend_span = backend_cx.span();
     backend_span.add_event("making backend call", vec![]);
 

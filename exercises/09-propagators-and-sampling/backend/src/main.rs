@@ -8,26 +8,25 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use axum::{Router, extract::State, http::HeaderMap, routing::get};
 use opentelemetry::{
     KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
     trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider},
 };
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
-use step_support::{BackendConfig, W3cHeaderExtractor};
+use step_support::BackendConfig;
 
 // NEW: OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, read as in the frontend: one file.
 #[path = "../../frontend/src/otel_env.rs"]
-// `build_without_baggage` is the frontend's, for what its callers send: not used here.
-#[allow(dead_code)]
 mod otel_env;
 // The frontend's OTLP exporter, as in step 07.
 #[path = "../../frontend/src/otlp.rs"]
@@ -54,9 +53,10 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
     let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    // NEW: the propagators OTEL_PROPAGATORS names, installed globally.
+    global::set_text_map_propagator(propagators.build());
     let app = Backend {
         tracer: provider.tracer("backend"),
-        propagator: Arc::new(propagators.build()),
         work,
     };
     step_support::serve(listener, router(app)).await;
@@ -89,7 +89,6 @@ fn init_tracer(
 #[derive(Clone)]
 struct Backend {
     tracer: SdkTracer,
-    propagator: Arc<TextMapCompositePropagator>,
     /// The simulated work of each request (`BACKEND_WORK_MS`).
     work: Duration,
 }
@@ -102,11 +101,10 @@ fn router(app: Backend) -> Router {
 
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // The caller's span context and baggage, from the headers. Headers that are missing
-    // or malformed give an empty context, and the span below starts a new trace. (The
-    // extractor from step-support holds the headers to the W3C grammar and reads repeated
-    // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
-    // SDK's propagator do not.)
-    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+    // or malformed give an empty context, and the span below starts a new trace.
+    let parent_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(&headers))
+    });
 
     // The server span of the backend call, a child of the frontend's `backend call` span.
     let tracer = &app.tracer;

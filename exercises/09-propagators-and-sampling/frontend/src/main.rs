@@ -9,7 +9,7 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{
     Router,
@@ -20,16 +20,16 @@ use axum::{
 use opentelemetry::{
     Context, KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
-use opentelemetry_http::HeaderInjector;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
-use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor};
+use step_support::{BackendError, FrontendConfig};
 
 mod client_spans;
 // NEW: OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, read as the specification says (the backend
@@ -61,6 +61,8 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
     let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    // NEW: the propagators OTEL_PROPAGATORS names, installed globally.
+    global::set_text_map_propagator(propagators.build());
 
     // The HTTP client reports its own work, under a tracer of its own (client_spans.rs).
     let client_tracer = provider.tracer("http-client");
@@ -72,9 +74,6 @@ async fn main() -> ExitCode {
         backend_url: config.backend_url,
         tracer: provider.tracer("OT-tracing-demo"),
         client_tracer,
-        // NEW: the propagators OTEL_PROPAGATORS names. A caller's baggage is not taken in.
-        incoming_propagator: Arc::new(propagators.build_without_baggage()),
-        propagator: Arc::new(propagators.build()),
     };
     step_support::serve(listener, router(app)).await;
 
@@ -115,8 +114,6 @@ struct Frontend {
     tracer: SdkTracer,
     /// The tracer of the HTTP client's own spans.
     client_tracer: SdkTracer,
-    incoming_propagator: Arc<TextMapCompositePropagator>,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Frontend) -> Router {
@@ -130,10 +127,12 @@ async fn handle_request(
     incoming_headers: HeaderMap,
 ) -> Result<&'static str, BackendError> {
     // The caller's trace, if it sent one. Missing or malformed headers give an empty
-    // context, and `incoming call` is then the root of a new trace, as before.
-    let caller_cx = app
-        .incoming_propagator
-        .extract(&W3cHeaderExtractor::new(&incoming_headers));
+    // context, and `incoming call` is then the root of a new trace, as before. The caller's
+    // baggage is not taken in: it comes from the internet, and would go on to every service.
+    let caller_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(&incoming_headers))
+    })
+    .with_cleared_baggage();
     let tracer = &app.tracer;
     // The request's span is the server side of the user's call: a child of the caller's span,
     // or the root.
@@ -142,8 +141,7 @@ async fn handle_request(
         .with_kind(SpanKind::Server)
         .start_with_context(tracer, &caller_cx);
     // The request's context holds its root span; spans started from it are its children.
-    // It also holds baggage, entries that travel with the trace to every service called. It
-    // is the caller's context, which also remembers what the caller said of its trace.
+    // It also holds baggage, entries that travel with the trace to every service called.
     let cx = caller_cx
         .with_span(span)
         .with_baggage([KeyValue::new("demo.origin", "frontend")]);
@@ -158,8 +156,9 @@ async fn handle_request(
     // Put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();
-    app.propagator
-        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    });
     let backend_span = backend_cx.span();
     backend_span.add_event("making backend call", vec![]);
 

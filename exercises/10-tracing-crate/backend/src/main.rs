@@ -8,7 +8,7 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use axum::{
     Router,
@@ -16,18 +16,14 @@ use axum::{
     response::Response,
     routing::get,
 };
-use opentelemetry::{
-    KeyValue,
-    baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
-    trace::TracerProvider,
-};
+use opentelemetry::{KeyValue, baggage::BaggageExt, global, trace::TracerProvider};
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
-use step_support::{BackendConfig, W3cHeaderExtractor, semconv};
+use step_support::{BackendConfig, semconv};
 
 // NEW: the log lines with trace ids, and the filters that keep RUST_LOG away from the trace,
 // as in the frontend: one file.
@@ -35,8 +31,6 @@ use step_support::{BackendConfig, W3cHeaderExtractor, semconv};
 mod logs;
 // The frontend's OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09.
 #[path = "../../frontend/src/otel_env.rs"]
-// `build_without_baggage` is the frontend's, for what its callers send: not used here.
-#[allow(dead_code)]
 mod otel_env;
 // The frontend's OTLP exporter, as in step 07.
 #[path = "../../frontend/src/otlp.rs"]
@@ -67,10 +61,11 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
     let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    global::set_text_map_propagator(propagators.build());
     // NEW: as in the frontend: spans to the trace, log lines to stderr.
     init_subscriber(provider.tracer("backend"), log_filter);
     let app = Backend { work };
-    step_support::serve(listener, router(app, Arc::new(propagators.build()))).await;
+    step_support::serve(listener, router(app)).await;
 
     // Send the last spans before exiting.
     otlp::shut_down(provider).await
@@ -113,15 +108,13 @@ struct Backend {
     work: Duration,
 }
 
-fn router(app: Backend, propagator: Arc<TextMapCompositePropagator>) -> Router {
+fn router(app: Backend) -> Router {
     Router::new()
         .route("/", get(handle_request))
         // NEW: the server span, from tower-http's TraceLayer, as in the frontend.
         .route_layer(
             TraceLayer::new_for_http()
-                .make_span_with(move |request: &Request| {
-                    backend_call_received_span(request, &propagator)
-                })
+                .make_span_with(move |request: &Request| backend_call_received_span(request))
                 .on_response(record_status_code)
                 .on_failure(()),
         )
@@ -131,7 +124,7 @@ fn router(app: Backend, propagator: Arc<TextMapCompositePropagator>) -> Router {
 // ANCHOR: server_span
 /// The server span of the backend call, a child of the frontend's `backend call` span, whose
 /// context (and baggage) came in the headers.
-fn backend_call_received_span(request: &Request, propagator: &TextMapCompositePropagator) -> Span {
+fn backend_call_received_span(request: &Request) -> Span {
     let span = info_span!(
         "backend call received",
         otel.kind = "server",
@@ -146,8 +139,10 @@ fn backend_call_received_span(request: &Request, propagator: &TextMapCompositePr
         http.response.status_code = field::Empty,
     );
     // Headers that are missing or malformed give an empty context, and the span starts a new
-    // trace. (The extractor from step-support holds them to the W3C grammar.)
-    let parent_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
+    // trace.
+    let parent_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    });
     // Only fails when the span has started already (it has not: it starts when the request
     // first enters it) or when no OpenTelemetry layer is installed.
     if let Err(error) = span.set_parent(parent_cx) {

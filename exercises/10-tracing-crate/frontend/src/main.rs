@@ -10,7 +10,7 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use axum::{
     Router,
@@ -19,19 +19,14 @@ use axum::{
     response::Response,
     routing::get,
 };
-use opentelemetry::{
-    KeyValue,
-    baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
-    trace::TracerProvider,
-};
-use opentelemetry_http::HeaderInjector;
+use opentelemetry::{KeyValue, baggage::BaggageExt, global, trace::TracerProvider};
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
-use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, semconv};
+use step_support::{BackendError, FrontendConfig, semconv};
 use tower_http::trace::TraceLayer;
 use tracing::{Span, error, field, info, info_span, instrument};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -66,6 +61,7 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
     let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    global::set_text_map_propagator(propagators.build());
     // NEW: `tracing`'s spans and events now have somewhere to go.
     init_subscriber(provider.tracer("OT-tracing-demo"), log_filter);
 
@@ -75,11 +71,8 @@ async fn main() -> ExitCode {
     let app = Frontend {
         client,
         backend_url: config.backend_url,
-        propagator: Arc::new(propagators.build()),
     };
-    // A caller's baggage is not taken in (step 09).
-    let incoming_propagator = Arc::new(propagators.build_without_baggage());
-    step_support::serve(listener, router(app, incoming_propagator)).await;
+    step_support::serve(listener, router(app)).await;
 
     // Send the last spans before exiting.
     otlp::shut_down(provider).await
@@ -129,11 +122,10 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
 struct Frontend {
     client: reqwest::Client,
     backend_url: reqwest::Url,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 // ANCHOR: router
-fn router(app: Frontend, incoming_propagator: Arc<TextMapCompositePropagator>) -> Router {
+fn router(app: Frontend) -> Router {
     Router::new()
         .route("/", get(handle_request))
         // NEW: the server span of every request to a route, from tower-http's TraceLayer: made
@@ -141,9 +133,7 @@ fn router(app: Frontend, incoming_propagator: Arc<TextMapCompositePropagator>) -
         // (`layer` instead would trace the 404s of paths nobody serves too.)
         .route_layer(
             TraceLayer::new_for_http()
-                .make_span_with(move |request: &Request| {
-                    incoming_call_span(request, &incoming_propagator)
-                })
+                .make_span_with(move |request: &Request| incoming_call_span(request))
                 .on_response(record_status_code)
                 // The handler says what failed; the layer's own `response failed` event would be
                 // one more event on the span and one more log line.
@@ -154,7 +144,7 @@ fn router(app: Frontend, incoming_propagator: Arc<TextMapCompositePropagator>) -
 
 /// The request's span, `incoming call`: the server side of the user's call, a child of the
 /// caller's span, or the root. With the HTTP semantic conventions' attributes of a server span.
-fn incoming_call_span(request: &Request, propagator: &TextMapCompositePropagator) -> Span {
+fn incoming_call_span(request: &Request) -> Span {
     let span = info_span!(
         "incoming call",
         otel.kind = "server",
@@ -172,8 +162,12 @@ fn incoming_call_span(request: &Request, propagator: &TextMapCompositePropagator
         otel.status_description = field::Empty,
     );
     // The caller's trace, if it sent one. Missing or malformed headers give an empty context,
-    // and the span is then the root of a new trace.
-    let caller_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
+    // and the span is then the root of a new trace. The caller's baggage is not taken in: it
+    // comes from the internet, and would go on to every service (step 07).
+    let caller_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    })
+    .with_cleared_baggage();
     // Only fails when the span has started already (it has not: it starts when the request
     // first enters it) or when no OpenTelemetry layer is installed.
     if let Err(error) = span.set_parent(caller_cx) {
@@ -215,8 +209,9 @@ async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {
         .context()
         .with_baggage([KeyValue::new("demo.origin", "frontend")]);
     let mut headers = HeaderMap::new();
-    app.propagator
-        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    });
     // ANCHOR: todo_event
     // TODO: Write the event `making backend call`: in the span, it is a span event in the trace and
     // a log line with the span's ids.

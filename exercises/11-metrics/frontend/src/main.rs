@@ -11,7 +11,6 @@
 
 use std::{
     process::ExitCode,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -25,19 +24,15 @@ use axum::{
 };
 use metrics::{BackendCallMetrics, ServerMetrics};
 use opentelemetry::{
-    KeyValue,
-    baggage::BaggageExt,
-    metrics::MeterProvider,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
-    trace::TracerProvider,
+    KeyValue, baggage::BaggageExt, global, metrics::MeterProvider, trace::TracerProvider,
 };
-use opentelemetry_http::HeaderInjector;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::{
     Resource,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
-use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, semconv};
+use step_support::{BackendError, FrontendConfig, semconv};
 use tower_http::trace::TraceLayer;
 use tracing::{Span, error, field, info, info_span, instrument};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -84,6 +79,7 @@ async fn main() -> ExitCode {
     // NEW: one resource for both signals: the same service, whichever a back end shows.
     let resource = service_resource("frontend", otlp.resource_attributes);
     let provider = init_tracer(otlp.exporter, resource.clone(), sampler);
+    global::set_text_map_propagator(propagators.build());
     let meter_provider =
         metrics::init_meter_provider(otlp.metric_exporter, resource, metrics_settings.interval);
     let meter = meter_provider.meter("OT-tracing-demo");
@@ -104,13 +100,10 @@ async fn main() -> ExitCode {
     let app = Frontend {
         client,
         backend_url: config.backend_url,
-        propagator: Arc::new(propagators.build()),
         backend_calls,
     };
-    // A caller's baggage is not taken in (step 09).
-    let incoming_propagator = Arc::new(propagators.build_without_baggage());
     let server_metrics = ServerMetrics::new(&meter);
-    step_support::serve(listener, router(app, incoming_propagator, server_metrics)).await;
+    step_support::serve(listener, router(app, server_metrics)).await;
 
     // Send the last spans, and NEW: the last metrics, before exiting.
     otlp::shut_down(provider, meter_provider).await
@@ -174,17 +167,12 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
 struct Frontend {
     client: reqwest::Client,
     backend_url: reqwest::Url,
-    propagator: Arc<TextMapCompositePropagator>,
     /// NEW: the backend calls' duration and outcome.
     backend_calls: BackendCallMetrics,
 }
 
 // ANCHOR: router
-fn router(
-    app: Frontend,
-    incoming_propagator: Arc<TextMapCompositePropagator>,
-    server_metrics: ServerMetrics,
-) -> Router {
+fn router(app: Frontend, server_metrics: ServerMetrics) -> Router {
     Router::new()
         .route("/", get(handle_request))
         // The server span of every request to a route, from tower-http's TraceLayer, as in
@@ -192,9 +180,7 @@ fn router(
         // has been sent.
         .route_layer(
             TraceLayer::new_for_http()
-                .make_span_with(move |request: &Request| {
-                    incoming_call_span(request, &incoming_propagator)
-                })
+                .make_span_with(move |request: &Request| incoming_call_span(request))
                 .on_response(record_status_code)
                 // The handler says what failed; the layer's own `response failed` event would be
                 // one more event on the span and one more log line.
@@ -212,7 +198,7 @@ fn router(
 
 /// The request's span, `incoming call`: the server side of the user's call, a child of the
 /// caller's span, or the root. With the HTTP semantic conventions' attributes of a server span.
-fn incoming_call_span(request: &Request, propagator: &TextMapCompositePropagator) -> Span {
+fn incoming_call_span(request: &Request) -> Span {
     let span = info_span!(
         "incoming call",
         otel.kind = "server",
@@ -230,8 +216,12 @@ fn incoming_call_span(request: &Request, propagator: &TextMapCompositePropagator
         otel.status_description = field::Empty,
     );
     // The caller's trace, if it sent one. Missing or malformed headers give an empty context,
-    // and the span is then the root of a new trace.
-    let caller_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
+    // and the span is then the root of a new trace. The caller's baggage is not taken in: it
+    // comes from the internet, and would go on to every service (step 07).
+    let caller_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    })
+    .with_cleared_baggage();
     // Only fails when the span has started already (it has not: it starts when the request
     // first enters it) or when no OpenTelemetry layer is installed.
     if let Err(error) = span.set_parent(caller_cx) {
@@ -285,8 +275,9 @@ async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {
         .context()
         .with_baggage([KeyValue::new("demo.origin", "frontend")]);
     let mut headers = HeaderMap::new();
-    app.propagator
-        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    });
     // ANCHOR: todo_event
     // An event in a span: a span event in the trace, and a log line with this span's ids.
     info!("making backend call");

@@ -7,7 +7,7 @@
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use axum::{
     Router,
@@ -18,20 +18,17 @@ use axum::{
 };
 use metrics::ServerMetrics;
 use opentelemetry::{
-    KeyValue,
-    baggage::BaggageExt,
-    metrics::MeterProvider,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
-    trace::TracerProvider,
+    KeyValue, baggage::BaggageExt, global, metrics::MeterProvider, trace::TracerProvider,
 };
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
     logs::SdkLoggerProvider,
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
-use step_support::{BackendConfig, W3cHeaderExtractor, semconv};
+use step_support::{BackendConfig, semconv};
 
 // The log lines with trace ids, the filters that keep RUST_LOG away from the trace, and NEW:
 // the log records, as in the frontend: one file.
@@ -44,8 +41,6 @@ mod logs;
 mod metrics;
 // The frontend's OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09.
 #[path = "../../frontend/src/otel_env.rs"]
-// `build_without_baggage` is the frontend's, for what its callers send: not used here.
-#[allow(dead_code)]
 mod otel_env;
 // The frontend's OTLP exporter, as in step 07.
 #[path = "../../frontend/src/otlp.rs"]
@@ -89,6 +84,7 @@ async fn main() -> ExitCode {
     // One resource for every signal, as in the frontend.
     let resource = service_resource("backend", otlp.resource_attributes);
     let provider = init_tracer(otlp.exporter, resource.clone(), sampler);
+    global::set_text_map_propagator(propagators.build());
     let meter_provider = metrics::init_meter_provider(
         otlp.metric_exporter,
         resource.clone(),
@@ -99,11 +95,7 @@ async fn main() -> ExitCode {
     init_subscriber(provider.tracer("backend"), &logger_provider, &log_filter);
     let app = Backend { work };
     let server_metrics = ServerMetrics::new(&meter_provider.meter("backend"));
-    step_support::serve(
-        listener,
-        router(app, Arc::new(propagators.build()), server_metrics),
-    )
-    .await;
+    step_support::serve(listener, router(app, server_metrics)).await;
 
     // Send the last spans, metrics and NEW: log records before exiting.
     otlp::shut_down(provider, meter_provider, logger_provider).await
@@ -172,19 +164,13 @@ struct Backend {
     work: Duration,
 }
 
-fn router(
-    app: Backend,
-    propagator: Arc<TextMapCompositePropagator>,
-    server_metrics: ServerMetrics,
-) -> Router {
+fn router(app: Backend, server_metrics: ServerMetrics) -> Router {
     Router::new()
         .route("/", get(handle_request))
         // The server span, from tower-http's TraceLayer, as in the frontend.
         .route_layer(
             TraceLayer::new_for_http()
-                .make_span_with(move |request: &Request| {
-                    backend_call_received_span(request, &propagator)
-                })
+                .make_span_with(move |request: &Request| backend_call_received_span(request))
                 .on_response(record_status_code)
                 .on_failure(()),
         )
@@ -200,7 +186,7 @@ fn router(
 // ANCHOR: server_span
 /// The server span of the backend call, a child of the frontend's `backend call` span, whose
 /// context (and baggage) came in the headers.
-fn backend_call_received_span(request: &Request, propagator: &TextMapCompositePropagator) -> Span {
+fn backend_call_received_span(request: &Request) -> Span {
     let span = info_span!(
         "backend call received",
         otel.kind = "server",
@@ -215,8 +201,10 @@ fn backend_call_received_span(request: &Request, propagator: &TextMapCompositePr
         http.response.status_code = field::Empty,
     );
     // Headers that are missing or malformed give an empty context, and the span starts a new
-    // trace. (The extractor from step-support holds them to the W3C grammar.)
-    let parent_cx = propagator.extract(&W3cHeaderExtractor::new(request.headers()));
+    // trace.
+    let parent_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(request.headers()))
+    });
     // Only fails when the span has started already (it has not: it starts when the request
     // first enters it) or when no OpenTelemetry layer is installed.
     if let Err(error) = span.set_parent(parent_cx) {

@@ -5,19 +5,16 @@
 //! unknown name or a bad ratio with a warning and a sampler nobody asked for; here they stop the
 //! program at start-up with a line that says what to fix, as every other bad setting does.
 
-use opentelemetry::{
-    Context,
-    propagation::{
-        Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
-        text_map_propagator::FieldIter,
-    },
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry_sdk::{
+    propagation::{BaggagePropagator, TraceContextPropagator},
+    trace::Sampler,
 };
-use opentelemetry_sdk::{propagation::BaggagePropagator, trace::Sampler};
 #[cfg(feature = "xcloudtrace")]
 #[allow(deprecated)] // Google's propagator, from the deprecated Stackdriver exporter's crate
 use opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator;
 
-use step_support::{Propagator032, StartupError, W3cTraceContextPropagator, variable as read};
+use step_support::{Propagator032, StartupError, variable as read};
 
 /// The propagators `OTEL_PROPAGATORS` names, in its order.
 #[derive(Debug)]
@@ -83,64 +80,6 @@ impl Propagators {
         let propagators = self.names.iter().filter_map(|name| propagator(name));
         TextMapCompositePropagator::new(propagators.collect())
     }
-
-    /// As [`Self::build`], without baggage: to read a caller on the internet, whose baggage is
-    /// not to be trusted, and would be sent on to every service. That is W3C baggage, and
-    /// Jaeger's too: its propagator reads every `uberctx-*` header into the trace state, which
-    /// the W3C propagator then sends on in `tracestate`, with no limit.
-    pub fn build_without_baggage(&self) -> TextMapCompositePropagator {
-        let propagators = self
-            .names
-            .iter()
-            .filter(|name| **name != "baggage")
-            .filter_map(|name| propagator(name))
-            .map(|propagator| -> Box<dyn TextMapPropagator + Send + Sync> {
-                Box::new(WithoutJaegerBaggage(propagator))
-            });
-        TextMapCompositePropagator::new(propagators.collect())
-    }
-}
-
-/// A propagator that never sees Jaeger's baggage headers (`uberctx-*`) when it extracts.
-#[derive(Debug)]
-struct WithoutJaegerBaggage(Box<dyn TextMapPropagator + Send + Sync>);
-
-impl TextMapPropagator for WithoutJaegerBaggage {
-    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
-        self.0.inject_context(cx, injector);
-    }
-
-    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
-        self.0
-            .extract_with_context(cx, &HidingJaegerBaggage(extractor))
-    }
-
-    fn fields(&self) -> FieldIter<'_> {
-        self.0.fields()
-    }
-}
-
-struct HidingJaegerBaggage<'a>(&'a dyn Extractor);
-
-impl HidingJaegerBaggage<'_> {
-    fn is_jaeger_baggage(key: &str) -> bool {
-        key.get(..8)
-            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("uberctx-"))
-    }
-}
-
-impl Extractor for HidingJaegerBaggage<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        match Self::is_jaeger_baggage(key) {
-            true => None,
-            false => self.0.get(key),
-        }
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        let keys = self.0.keys().into_iter();
-        keys.filter(|key| !Self::is_jaeger_baggage(key)).collect()
-    }
 }
 
 /// The one line that reports the names in `OTEL_PROPAGATORS` this program does not know.
@@ -161,8 +100,7 @@ fn unknown_warning(unknown: &[String]) -> String {
 
 fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
     match name {
-        // W3C Trace Context at Level 2, the SDK's format with the `random` flag.
-        "tracecontext" => Some(Box::new(W3cTraceContextPropagator::new())),
+        "tracecontext" => Some(Box::new(TraceContextPropagator::new())),
         "baggage" => Some(Box::new(BaggagePropagator::new())),
         // Jaeger's `uber-trace-id`. The crate is deprecated, as the format is: Jaeger itself
         // now takes W3C Trace Context. It is here for services that still send only this. Its

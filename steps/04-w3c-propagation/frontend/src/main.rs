@@ -2,7 +2,7 @@
 //! span's context in the W3C `traceparent` header, and the request's baggage in `baggage`, so
 //! that the backend can join the trace.
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{
     Router,
@@ -13,16 +13,17 @@ use axum::{
 use opentelemetry::{
     Context, KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
 use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::{
     Resource,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendError, FrontendConfig, W3cTraceContextPropagator};
+use step_support::{BackendError, FrontendConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,11 +36,11 @@ async fn main() -> ExitCode {
 
     // Spans are printed to stdout; logs stay on stderr.
     let provider = init_tracer(opentelemetry_stdout::SpanExporter::default());
+    init_propagator();
     let app = Frontend {
         client,
         backend_url: config.backend_url,
         tracer: provider.tracer("OT-tracing-demo"),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
 
@@ -71,14 +72,14 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 
 // ANCHOR: init_propagator
 /// NEW: how context crosses the wire: the W3C Trace Context headers (`traceparent`,
-/// `tracestate`) and the W3C Baggage header (`baggage`). Trace Context at Level 2, with its
-/// `random` flag: step-support's propagator, as the SDK's stops at Level 1.
-fn init_propagator() -> TextMapCompositePropagator {
+/// `tracestate`) and the W3C Baggage header (`baggage`). Installed once, globally: the handler
+/// below and every instrumentation crate (reqwest's, tower's, tonic's) read it from there.
+fn init_propagator() {
     // ANCHOR: todo_propagator
-    TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator::new()),
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
     // ANCHOR_END: todo_propagator
 }
 // ANCHOR_END: init_propagator
@@ -89,7 +90,6 @@ struct Frontend {
     client: reqwest::Client,
     backend_url: reqwest::Url,
     tracer: SdkTracer,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Frontend) -> Router {
@@ -122,8 +122,9 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
     // NEW: put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();
-    app.propagator
-        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    });
     let backend_span = backend_cx.span();
     // ANCHOR_END: todo_inject
     backend_span.add_event("making backend call", vec![]);

@@ -14,7 +14,8 @@ use workshop::{
 use super::*;
 
 /// This step's router, calling the backend at `backend_url`, with the real `init_tracer`
-/// exporting to memory. Each test has its own provider: nothing global is shared. The test
+/// exporting to memory, and the real `init_propagator`. Each test has its own provider; the
+/// propagator is global, and every test installs the same one. The test
 /// keeps the provider: dropping its last reference shuts it down, and the in-memory exporter
 /// forgets its spans on shutdown.
 fn frontend(
@@ -28,11 +29,11 @@ fn frontend(
     };
     let exporter = InMemorySpanExporter::default();
     let provider = init_tracer(exporter.clone());
+    init_propagator();
     let app = Frontend {
         client: config.backend_client().unwrap(),
         backend_url: config.backend_url,
         tracer: provider.tracer("OT-tracing-demo"),
-        propagator: Arc::new(init_propagator()),
     };
     (router(app), exporter, provider)
 }
@@ -58,12 +59,12 @@ async fn the_backend_receives_the_backend_call_span_in_traceparent_and_the_bagga
     let received = backend.received();
     let headers = &received[0];
     // version 00, the trace id, the id of the span the backend's span will be a child of,
-    // and the flags: sampled (01) and random (02: the SDK drew the trace id at random).
-    let traceparent = format!("00-{}-{}-03", call.trace_id, call.span_id);
+    // and the flags: sampled (01), the only flag the SDK's propagator sends.
+    let traceparent = format!("00-{}-{}-01", call.trace_id, call.span_id);
     assert_eq!(headers["traceparent"], traceparent.as_str());
     assert_eq!(headers["baggage"], "demo.origin=frontend");
-    // No vendor has added to `tracestate`, and an empty one is not sent.
-    assert_eq!(headers.get("tracestate"), None);
+    // No vendor has added to `tracestate`: the SDK's propagator sends it empty.
+    assert_eq!(headers["tracestate"], "");
 }
 
 #[tokio::test]

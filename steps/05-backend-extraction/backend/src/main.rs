@@ -2,21 +2,23 @@
 //! request's headers and starts `backend call received` as a child of the frontend's
 //! `backend call` span. One trace id now spans both services.
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{Router, extract::State, http::HeaderMap, routing::get};
 use opentelemetry::{
     KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{Span, SpanKind, Tracer, TracerProvider},
 };
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+use step_support::BackendConfig;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -29,9 +31,9 @@ async fn main() -> ExitCode {
     // ANCHOR: provider
     // NEW: the backend is traced too: spans to stdout, logs to stderr, as in the frontend.
     let provider = init_tracer(opentelemetry_stdout::SpanExporter::default());
+    init_propagator();
     let app = Backend {
         tracer: provider.tracer("backend"),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
     // ANCHOR_END: provider
@@ -62,12 +64,12 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 
 // ANCHOR: init_propagator
 /// NEW: the same propagators as the frontend's, to read what it sent: the W3C Trace Context
-/// headers and the W3C Baggage header.
-fn init_propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator::new()),
+/// headers and the W3C Baggage header. Installed globally, as in the frontend.
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
 }
 // ANCHOR_END: init_propagator
 
@@ -75,7 +77,6 @@ fn init_propagator() -> TextMapCompositePropagator {
 #[derive(Clone)]
 struct Backend {
     tracer: SdkTracer,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Backend) -> Router {
@@ -88,11 +89,10 @@ fn router(app: Backend) -> Router {
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // ANCHOR: todo_extract
     // NEW: the caller's span context and baggage, from the headers. Headers that are missing
-    // or malformed give an empty context, and the span below starts a new trace. (The
-    // extractor from step-support holds the headers to the W3C grammar and reads repeated
-    // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
-    // SDK's propagator do not.)
-    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+    // or malformed give an empty context, and the span below starts a new trace.
+    let parent_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(&headers))
+    });
     // ANCHOR_END: todo_extract
 
     // ANCHOR: todo_server_span

@@ -14,14 +14,16 @@ use super::*;
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
-/// This step's router with the real `init_tracer` exporting to memory. Each test has its own
-/// provider, kept alive by the test: the in-memory exporter forgets its spans on shutdown.
+/// This step's router with the real `init_tracer` exporting to memory, and the real
+/// `init_propagator`. Each test has its own provider, kept alive by the test: the in-memory
+/// exporter forgets its spans on shutdown. The propagator is global; every test installs the
+/// same one.
 fn backend() -> (Router, InMemorySpanExporter, SdkTracerProvider) {
     let exporter = InMemorySpanExporter::default();
     let provider = init_tracer(exporter.clone());
+    init_propagator();
     let app = Backend {
         tracer: provider.tracer("backend"),
-        propagator: Arc::new(init_propagator()),
     };
     (router(app), exporter, provider)
 }
@@ -100,11 +102,10 @@ async fn a_malformed_traceparent_is_ignored_and_starts_a_new_trace() {
         b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
         b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         b"00-not-hex-at-all-01",
-        // The stock propagator would continue these three.
-        b"00-1-2-1",
-        b"0-4bf92f3577b34da6a3ce929d0e0e473-0f067aa0ba902b7-1",
         b"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
         b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\xff",
+        // What the SDK's propagator lets through (ids of the wrong length, a traceparent sent
+        // twice), the hardening chapter's stricter one refuses: tested there.
     ];
     for traceparent in malformed {
         let (backend, exporter, _provider) = backend();
@@ -116,24 +117,4 @@ async fn a_malformed_traceparent_is_ignored_and_starts_a_new_trace() {
         let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "backend");
         assert_eq!(spans[0].parent_span_id, None, "traceparent {shown}");
     }
-}
-
-#[tokio::test]
-async fn a_traceparent_sent_twice_is_ignored() {
-    let (backend, exporter, _provider) = backend();
-    let first = format!("00-{TRACE_ID}-{PARENT_ID}-01");
-    let second = format!("00-{TRACE_ID}-b7ad6b7169203331-01");
-    let headers: &[(&str, &[u8])] = &[
-        ("traceparent", first.as_bytes()),
-        ("traceparent", second.as_bytes()),
-    ];
-
-    assert_eq!(
-        in_process::get(backend, headers).await,
-        (StatusCode::OK, "OK".into())
-    );
-
-    let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "backend");
-    assert_eq!(spans[0].parent_span_id, None);
-    assert_ne!(spans[0].trace_id, TraceId::from_hex(TRACE_ID).unwrap());
 }

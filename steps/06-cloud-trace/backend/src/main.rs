@@ -2,15 +2,17 @@
 //! stdout, batched, and every one of them sent before the program exits. (The exporter is
 //! deprecated; OTLP is its successor: see the frontend.)
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{Router, extract::State, http::HeaderMap, routing::get};
 use opentelemetry_0_32::{
     KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{Span, SpanKind, Tracer, TracerProvider},
 };
+use opentelemetry_http_0_32::HeaderExtractor;
 use opentelemetry_sdk_0_32::{
     Resource,
     propagation::{BaggagePropagator, TraceContextPropagator},
@@ -38,9 +40,9 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
     let sending = tokio::spawn(sending);
     let provider = init_tracer(exporter);
+    init_propagator();
     let app = Backend {
         tracer: provider.tracer("backend"),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
 
@@ -66,18 +68,17 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 
 /// The same propagators as the frontend's, to read what it sent: the W3C Trace Context headers
 /// and the W3C Baggage header.
-fn init_propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
 }
 
 /// What every request handler needs.
 #[derive(Clone)]
 struct Backend {
     tracer: SdkTracer,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Backend) -> Router {
@@ -88,10 +89,10 @@ fn router(app: Backend) -> Router {
 
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // The caller's span context and baggage, from the headers. Headers that are missing
-    // or malformed give an empty context, and the span below starts a new trace. (The
-    // extractor from step-support holds the headers to the W3C grammar, which the stock
-    // `opentelemetry_http::HeaderExtractor` and the 0.32 propagator do not.)
-    let parent_cx = app.propagator.extract(&cloud_trace::Headers::new(&headers));
+    // or malformed give an empty context, and the span below starts a new trace.
+    let parent_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(&headers))
+    });
 
     // The server span of the backend call, a child of the frontend's `backend call` span.
     let tracer = &app.tracer;

@@ -11,7 +11,6 @@
 
 use std::{future::Future, process::ExitCode};
 
-use opentelemetry_0_32::propagation::Extractor;
 use opentelemetry_sdk_0_32::trace::SdkTracerProvider;
 #[allow(deprecated)] // the exporter's crate; see the module's documentation
 use opentelemetry_stackdriver::{GcpAuthorizer, StackDriverExporter};
@@ -20,7 +19,7 @@ use step_exporting::{
     google::{self, CONNECT_TIMEOUT, timed_out, with_causes},
     shut_down_provider,
 };
-use step_support::{StartupError, W3cHeaderExtractor};
+use step_support::StartupError;
 use tokio::{
     task::JoinHandle,
     time::{Instant, timeout_at},
@@ -77,48 +76,5 @@ pub async fn shut_down(provider: SdkTracerProvider, sending: JoinHandle<()>) -> 
             );
             ExitCode::FAILURE
         }
-    }
-}
-
-/// The request's trace headers, held to the W3C grammar by step-support's `W3cHeaderExtractor`,
-/// for the 0.32 propagators to read. The 0.32 `TraceState` refuses some valid `tracestate`
-/// keys, and its propagator then drops the caller's whole list: such members alone are left out.
-/// (Steps 04 and later, on 0.33, pass them on; this step stays on W3C Trace Context Level 1.)
-pub struct Headers<'a> {
-    headers: W3cHeaderExtractor<'a>,
-    tracestate: Option<String>,
-}
-
-impl<'a> Headers<'a> {
-    pub fn new(headers: &'a axum::http::HeaderMap) -> Self {
-        let headers = W3cHeaderExtractor::new(headers);
-        let tracestate = headers.get("tracestate").and_then(|list| {
-            let held: Vec<&str> = list
-                .split(',')
-                .filter(|member| {
-                    member
-                        .parse::<opentelemetry_0_32::trace::TraceState>()
-                        .is_ok()
-                })
-                .collect();
-            (!held.is_empty()).then(|| held.join(","))
-        });
-        Self {
-            headers,
-            tracestate,
-        }
-    }
-}
-
-impl Extractor for Headers<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        match key {
-            "tracestate" => self.tracestate.as_deref(),
-            _ => self.headers.get(key),
-        }
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.headers.keys()
     }
 }

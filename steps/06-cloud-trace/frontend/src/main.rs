@@ -21,10 +21,11 @@ use axum::{
 use opentelemetry_0_32::{
     KeyValue,
     baggage::BaggageExt,
+    global,
     propagation::{TextMapCompositePropagator, TextMapPropagator},
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
-use opentelemetry_http_0_32::HeaderInjector;
+use opentelemetry_http_0_32::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk_0_32::{
     Resource,
     propagation::{BaggagePropagator, TraceContextPropagator},
@@ -59,12 +60,12 @@ async fn main() -> ExitCode {
     // Google unless it runs.
     let sending = tokio::spawn(sending);
     let provider = init_tracer(exporter);
+    init_propagator();
     let app = Frontend {
         client,
         backend_url: config.backend_url,
         tracer: provider.tracer("OT-tracing-demo"),
         incoming_propagator: Arc::new(init_incoming_propagator()),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
 
@@ -109,12 +110,12 @@ fn init_incoming_propagator() -> TextMapCompositePropagator {
 // ANCHOR_END: incoming_propagator
 
 /// How context crosses the wire to the backend: the W3C Trace Context headers (`traceparent`,
-/// `tracestate`) and the W3C Baggage header (`baggage`).
-fn init_propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
+/// `tracestate`) and the W3C Baggage header (`baggage`). Installed globally, as in step 04.
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
 }
 
 /// What every request handler needs.
@@ -124,7 +125,6 @@ struct Frontend {
     backend_url: reqwest::Url,
     tracer: SdkTracer,
     incoming_propagator: Arc<TextMapCompositePropagator>,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Frontend) -> Router {
@@ -142,7 +142,7 @@ async fn handle_request(
     // context, and `incoming call` is then the root of a new trace, as before.
     let caller_cx = app
         .incoming_propagator
-        .extract(&cloud_trace::Headers::new(&incoming_headers));
+        .extract(&HeaderExtractor(&incoming_headers));
     let tracer = &app.tracer;
     // The request's span is the server side of the user's call: a child of the caller's span,
     // or the root.
@@ -166,8 +166,9 @@ async fn handle_request(
     // Put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();
-    app.propagator
-        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    });
     let backend_span = backend_cx.span();
     backend_span.add_event("making backend call", vec![]);
 

@@ -6,7 +6,7 @@
 //! endpoint, with no collector in between. As in step 06, the frontend continues a trace its
 //! caller started, now from the W3C `traceparent` only.
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{
     Router,
@@ -17,16 +17,17 @@ use axum::{
 use opentelemetry::{
     KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
-use opentelemetry_http::HeaderInjector;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::{
     Resource,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+use step_support::{BackendError, FrontendConfig};
 
 // NEW: the OTLP exporter, and the shutdown that sends its last batch (the backend uses this
 // file too).
@@ -53,12 +54,11 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
     let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    init_propagator();
     let app = Frontend {
         client,
         backend_url: config.backend_url,
         tracer: provider.tracer("OT-tracing-demo"),
-        incoming_propagator: Arc::new(init_incoming_propagator()),
-        propagator: Arc::new(init_propagator()),
     };
     step_support::serve(listener, router(app)).await;
 
@@ -96,21 +96,15 @@ fn init_tracer(
 }
 // ANCHOR_END: init_tracer
 
-/// NEW: how the frontend's caller may send its trace: the W3C `traceparent`, which Google
-/// Cloud's load balancers send too (step 06 also read Google's own `X-Cloud-Trace-Context`,
-/// with a propagator from the deprecated exporter's crate). Baggage from the internet is not
-/// taken in.
-fn init_incoming_propagator() -> W3cTraceContextPropagator {
-    W3cTraceContextPropagator::new()
-}
-
-/// How context crosses the wire to the backend: the W3C Trace Context headers (`traceparent`,
-/// `tracestate`) and the W3C Baggage header (`baggage`).
-fn init_propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator::new()),
+/// How context crosses the wire: the W3C Trace Context headers (`traceparent`, `tracestate`)
+/// and the W3C Baggage header (`baggage`), to the backend, and from the frontend's caller,
+/// which may send its trace in `traceparent` (Google Cloud's load balancers do; step 06 also
+/// read Google's own `X-Cloud-Trace-Context`). Installed globally.
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
 }
 
 /// What every request handler needs.
@@ -119,8 +113,6 @@ struct Frontend {
     client: reqwest::Client,
     backend_url: reqwest::Url,
     tracer: SdkTracer,
-    incoming_propagator: Arc<W3cTraceContextPropagator>,
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 fn router(app: Frontend) -> Router {
@@ -134,10 +126,12 @@ async fn handle_request(
     incoming_headers: HeaderMap,
 ) -> Result<&'static str, BackendError> {
     // The caller's trace, if it sent one. Missing or malformed headers give an empty
-    // context, and `incoming call` is then the root of a new trace, as before.
-    let caller_cx = app
-        .incoming_propagator
-        .extract(&W3cHeaderExtractor::new(&incoming_headers));
+    // context, and `incoming call` is then the root of a new trace, as before. The caller's
+    // baggage is not taken in: it comes from the internet, and would go on to every service.
+    let caller_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(&incoming_headers))
+    })
+    .with_cleared_baggage();
     let tracer = &app.tracer;
     // The request's span is the server side of the user's call: a child of the caller's span,
     // or the root.
@@ -160,8 +154,9 @@ async fn handle_request(
     // Put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();
-    app.propagator
-        .inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
+    });
     let backend_span = backend_cx.span();
     backend_span.add_event("making backend call", vec![]);
 

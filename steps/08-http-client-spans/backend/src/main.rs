@@ -2,21 +2,23 @@
 //! (`BACKEND_WORK_MS`), shown as a span of its own, so that a trace has a known backend share
 //! to find (the chapter "Where does the latency go?").
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use axum::{Router, extract::State, http::HeaderMap, routing::get};
 use opentelemetry::{
     KeyValue,
     baggage::BaggageExt,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider},
 };
+use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
-    propagation::BaggagePropagator,
+    propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
-use step_support::{BackendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+use step_support::BackendConfig;
 
 // The frontend's OTLP exporter, as in step 07.
 #[path = "../../frontend/src/otlp.rs"]
@@ -40,9 +42,9 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
     let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    init_propagator();
     let app = Backend {
         tracer: provider.tracer("backend"),
-        propagator: Arc::new(init_propagator()),
         work,
     };
     step_support::serve(listener, router(app)).await;
@@ -74,18 +76,17 @@ fn init_tracer(
 
 /// The same propagators as the frontend's, to read what it sent: the W3C Trace Context headers
 /// and the W3C Baggage header.
-fn init_propagator() -> TextMapCompositePropagator {
-    TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator::new()),
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
-    ])
+    ]));
 }
 
 /// What every request handler needs.
 #[derive(Clone)]
 struct Backend {
     tracer: SdkTracer,
-    propagator: Arc<TextMapCompositePropagator>,
     /// NEW: the simulated work of each request (`BACKEND_WORK_MS`).
     work: Duration,
 }
@@ -98,11 +99,10 @@ fn router(app: Backend) -> Router {
 
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // The caller's span context and baggage, from the headers. Headers that are missing
-    // or malformed give an empty context, and the span below starts a new trace. (The
-    // extractor from step-support holds the headers to the W3C grammar and reads repeated
-    // ones as the specifications say; the stock `opentelemetry_http::HeaderExtractor` and the
-    // SDK's propagator do not.)
-    let parent_cx = app.propagator.extract(&W3cHeaderExtractor::new(&headers));
+    // or malformed give an empty context, and the span below starts a new trace.
+    let parent_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&HeaderExtractor(&headers))
+    });
 
     // The server span of the backend call, a child of the frontend's `backend call` span.
     let tracer = &app.tracer;
