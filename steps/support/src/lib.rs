@@ -11,7 +11,6 @@ mod backend_error;
 mod config;
 #[cfg(feature = "propagator-0-32")]
 mod propagator_0_32;
-pub mod semconv;
 mod serve;
 mod trace_context;
 mod trace_headers;

@@ -33,6 +33,7 @@ use opentelemetry::{
     trace::{FutureExt, SpanRef, Status, TraceContextExt, Tracer},
 };
 use opentelemetry_sdk::trace::SdkTracer;
+use opentelemetry_semantic_conventions::attribute;
 use reqwest::{
     Response, Url,
     dns::{Addrs, Name, Resolve, Resolving},
@@ -156,7 +157,7 @@ where
 fn connection_attributes(connection: &impl Connection) -> Vec<KeyValue> {
     let mut extras = http::Extensions::new();
     connection.connected().get_extras(&mut extras);
-    let mut attributes = vec![KeyValue::new("network.transport", "tcp")];
+    let mut attributes = vec![KeyValue::new(attribute::NETWORK_TRANSPORT, "tcp")];
     if let Some(info) = extras.get::<HttpInfo>() {
         attributes.extend(peer_attributes(info.remote_addr()));
     }
@@ -189,7 +190,7 @@ pub async fn read_body(
         let size = i64::try_from(body.len()).unwrap_or(i64::MAX);
         reading
             .span()
-            .set_attribute(KeyValue::new("http.response.body.size", size));
+            .set_attribute(KeyValue::new(attribute::HTTP_RESPONSE_BODY_SIZE, size));
     }
     reading.finish(&result);
     result.map(drop)
@@ -263,14 +264,14 @@ pub fn request_attributes(method: &'static str, url: &Url) -> Vec<KeyValue> {
         let _ = shown.set_password(Some("REDACTED"));
     }
     let mut attributes = vec![
-        KeyValue::new("http.request.method", method),
-        KeyValue::new("url.full", shown.to_string()),
+        KeyValue::new(attribute::HTTP_REQUEST_METHOD, method),
+        KeyValue::new(attribute::URL_FULL, shown.to_string()),
     ];
     if let Some(host) = url.host_str() {
-        attributes.push(KeyValue::new("server.address", host.to_owned()));
+        attributes.push(KeyValue::new(attribute::SERVER_ADDRESS, host.to_owned()));
     }
     if let Some(port) = url.port_or_known_default() {
-        attributes.push(KeyValue::new("server.port", i64::from(port)));
+        attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
     }
     attributes
 }
@@ -280,11 +281,11 @@ pub fn request_attributes(method: &'static str, url: &Url) -> Vec<KeyValue> {
 pub fn response_attributes(response: &Response) -> Vec<KeyValue> {
     let mut attributes = vec![
         KeyValue::new(
-            "http.response.status_code",
+            attribute::HTTP_RESPONSE_STATUS_CODE,
             i64::from(response.status().as_u16()),
         ),
         KeyValue::new(
-            "network.protocol.version",
+            attribute::NETWORK_PROTOCOL_VERSION,
             protocol_version(response.version()),
         ),
     ];
@@ -296,8 +297,8 @@ pub fn response_attributes(response: &Response) -> Vec<KeyValue> {
 
 fn peer_attributes(address: SocketAddr) -> [KeyValue; 2] {
     [
-        KeyValue::new("network.peer.address", address.ip().to_string()),
-        KeyValue::new("network.peer.port", i64::from(address.port())),
+        KeyValue::new(attribute::NETWORK_PEER_ADDRESS, address.ip().to_string()),
+        KeyValue::new(attribute::NETWORK_PEER_PORT, i64::from(address.port())),
     ]
 }
 

@@ -26,7 +26,7 @@ use opentelemetry_sdk::{
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
-use step_support::{BackendError, FrontendConfig, semconv};
+use step_support::{BackendError, FrontendConfig};
 use tower_http::trace::TraceLayer;
 use tracing::{Span, error, field, info, info_span, instrument};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -40,6 +40,9 @@ mod logs;
 mod otel_env;
 // The OTLP exporter, as in step 07 (the backend uses this file too).
 mod otlp;
+// NEW: the HTTP semantic conventions' values: the method, the HTTP version (the backend
+// uses this file too).
+mod semconv;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -22,7 +22,9 @@ use opentelemetry_sdk::{
     metrics::{PeriodicReader, SdkMeterProvider, Temporality, exporter::PushMetricExporter},
 };
 use opentelemetry_semantic_conventions::{attribute, metric};
-use step_support::{BackendError, StartupError, semconv, variable};
+use step_support::{BackendError, StartupError, variable};
+
+use crate::semconv;
 
 // ANCHOR: boundaries
 /// The bucket boundaries, in seconds, the HTTP semantic conventions advise for request

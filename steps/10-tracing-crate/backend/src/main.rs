@@ -17,7 +17,7 @@ use opentelemetry_sdk::{
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
-use step_support::{BackendConfig, semconv};
+use step_support::BackendConfig;
 
 // NEW: the log lines with trace ids, and the filters that keep RUST_LOG away from the trace,
 // as in the frontend: one file.
@@ -29,6 +29,9 @@ mod otel_env;
 // The frontend's OTLP exporter, as in step 07.
 #[path = "../../frontend/src/otlp.rs"]
 mod otlp;
+// The frontend's semantic conventions' values.
+#[path = "../../frontend/src/semconv.rs"]
+mod semconv;
 use tower_http::trace::TraceLayer;
 use tracing::{Instrument, Span, field, info, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;

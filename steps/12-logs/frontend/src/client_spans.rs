@@ -14,13 +14,13 @@ use std::{
     task::{Context as TaskContext, Poll},
 };
 
+use crate::semconv;
 use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 use opentelemetry::{Array, KeyValue, StringValue, Value, trace::Status};
 use reqwest::{
     Response, Url,
     dns::{Addrs, Name, Resolve, Resolving},
 };
-use step_support::semconv;
 use tower::{Layer, Service};
 use tracing::{Instrument, Span, field, info_span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;

@@ -1,4 +1,6 @@
-//! Values as OpenTelemetry's semantic conventions write them.
+//! Values as the HTTP semantic conventions write them, for the attributes whose names come from
+//! `opentelemetry-semantic-conventions` (the crate has the names; the values are the
+//! program's to write). The backend uses this file too.
 
 use axum::http::{Method, Version};
 
