@@ -186,6 +186,25 @@ fn the_hints_in_the_book_are_those_the_check_gives() {
 }
 
 #[test]
+fn the_hardening_chapters_table_is_what_the_sdks_propagator_does() {
+    let shown = fs::read_to_string(
+        repository()
+            .join(book::GENERATED)
+            .join(book::TRACE_HEADER_TABLE),
+    )
+    .unwrap_or_default();
+    assert!(
+        shown == book::trace_header_table(),
+        "{} is stale: run `cargo run -p workshop --bin book-assets`",
+        book::TRACE_HEADER_TABLE
+    );
+    assert!(chapter("hardening.md").contains(&format!(
+        "{{{{#include generated/{}}}}}",
+        book::TRACE_HEADER_TABLE
+    )));
+}
+
+#[test]
 fn every_exercise_has_its_turn_in_its_chapter_with_its_todos_and_hints() {
     for exercise in exercises::all() {
         let number = exercise.step.number;
@@ -359,6 +378,7 @@ fn the_generated_folder_holds_only_what_the_generator_writes() {
             name.ends_with(".diff")
                 || pictures.contains(&name)
                 || name == book::COST_FIGURES
+                || name == book::TRACE_HEADER_TABLE
                 || hints.contains(&name),
             "{} holds {name}, which neither book-assets nor the cost benchmark writes",
             Path::new(book::GENERATED).display()
@@ -413,7 +433,7 @@ const SPEAKER_NOTE_PARTS: [&str; 4] = [
 ];
 
 /// The chapters of the session, as (title, file name): those SUMMARY.md lists before its `---`
-/// (after it come the instructor notes).
+/// (after it come the hardening chapter, for after the workshop, and the instructor notes).
 fn session_chapters() -> Vec<(String, String)> {
     let summary = read("book/src/SUMMARY.md");
     let session = summary.split("\n---\n").next().unwrap();

@@ -128,10 +128,15 @@ async fn the_backend_answers_every_case_and_continues_only_valid_context(step: &
 #[test]
 fn the_sdks_propagator_departs_from_the_specifications_in_these_cases() {
     let differences = hostile_headers::stock_differences(hostile_headers::read_by_sdk);
-    for (name, said, done) in &differences {
-        println!("{name}: the specification: {said}; the SDK: {done}");
+    for (specified, stock) in &differences {
+        println!(
+            "{}: the specification: {}; the SDK: {}",
+            specified.name,
+            specified.outcome(),
+            stock.outcome()
+        );
     }
-    let names: Vec<&str> = differences.iter().map(|(name, _, _)| *name).collect();
+    let names: Vec<&str> = differences.iter().map(|(case, _)| case.name).collect();
     assert_eq!(
         names,
         [

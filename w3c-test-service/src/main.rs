@@ -1,6 +1,7 @@
 //! The test service the W3C Trace Context test suite drives
-//! (<https://github.com/w3c/trace-context/tree/main/test>), with the propagators step 07's
-//! frontend uses: `W3cTraceContextPropagator` for what comes in, and it with the W3C Baggage
+//! (<https://github.com/w3c/trace-context/tree/main/test>), with the strict propagator of the
+//! hardening chapter, at W3C Trace Context Level 2 in full (the `random` flag on the traces it
+//! starts too): `W3cTraceContextPropagator` for what comes in, and it with the W3C Baggage
 //! propagator for what goes out. The suite sends `POST /test` with trace headers, good and
 //! malformed, and a list of calls to make; this service makes each call with the context it
 //! propagates, and the suite checks the headers that arrive. Spans go out over OTLP, as step
@@ -13,7 +14,7 @@
 //! cost is bounded: at most [`MAX_CALLS`] calls, each within `BACKEND_TIMEOUT_MS`, reading at
 //! most [`MAX_ANSWER_BYTES`] of each answer.
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use axum::{
     Router,
@@ -25,7 +26,9 @@ use axum::{
 };
 use opentelemetry::{
     Context, KeyValue,
-    propagation::{TextMapCompositePropagator, TextMapPropagator},
+    baggage::BaggageExt,
+    global,
+    propagation::TextMapCompositePropagator,
     trace::{SpanKind, Status, TraceContextExt, Tracer, TracerProvider},
 };
 use opentelemetry_http::HeaderInjector;
@@ -71,14 +74,10 @@ async fn main() -> ExitCode {
         .with_sampler(Sampler::AlwaysOn)
         .with_batch_exporter(otlp.exporter)
         .build();
+    init_propagator();
     let service = TestService {
         client,
         tracer: provider.tracer("w3c-test-service"),
-        incoming_propagator: Arc::new(W3cTraceContextPropagator::new()),
-        propagator: Arc::new(TextMapCompositePropagator::new(vec![
-            Box::new(W3cTraceContextPropagator::new()),
-            Box::new(BaggagePropagator::new()),
-        ])),
     };
     let router = Router::new()
         .route("/test", post(run_test_calls))
@@ -88,15 +87,23 @@ async fn main() -> ExitCode {
     otlp::shut_down(provider).await
 }
 
+// ANCHOR: strict_propagator
+/// The steps' propagators, with the strict one in place of the SDK's `TraceContextPropagator`:
+/// W3C Trace Context Level 2 in full, with the `random` flag on the traces this service starts
+/// too (the hardening chapter says why a service should think twice before it does).
+fn init_propagator() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(W3cTraceContextPropagator::new().with_random_flag()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+}
+// ANCHOR_END: strict_propagator
+
 /// What every request handler needs.
 #[derive(Clone)]
 struct TestService {
     client: reqwest::Client,
     tracer: SdkTracer,
-    /// How the suite's trace is read: the W3C `traceparent` and `tracestate`, no baggage.
-    incoming_propagator: Arc<W3cTraceContextPropagator>,
-    /// How context goes out with each call.
-    propagator: Arc<TextMapCompositePropagator>,
 }
 
 /// One call the suite asks for: `POST` `arguments`, as JSON, to `url`.
@@ -155,9 +162,14 @@ async fn run_test_calls(
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let caller_cx = service
-        .incoming_propagator
-        .extract(&W3cHeaderExtractor::new(&incoming_headers));
+    // ANCHOR: strict_extract
+    // The suite's trace, read through the strict extractor: one `traceparent` that follows the
+    // grammar, and every `tracestate` header combined. No baggage is taken in.
+    let caller_cx = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&W3cHeaderExtractor::new(&incoming_headers))
+    })
+    .with_cleared_baggage();
+    // ANCHOR_END: strict_extract
     let tracer = &service.tracer;
     let span = tracer
         .span_builder("conformance test")
@@ -191,9 +203,9 @@ async fn make_call(
         .start_with_context(tracer, cx);
     let call_cx = cx.with_span(span);
     let mut headers = HeaderMap::new();
-    service
-        .propagator
-        .inject_context(&call_cx, &mut HeaderInjector(&mut headers));
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&call_cx, &mut HeaderInjector(&mut headers));
+    });
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
 
     let result = async {

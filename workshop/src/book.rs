@@ -52,6 +52,30 @@ pub fn exercise_hints() -> Vec<(String, String)> {
         .collect()
 }
 
+/// The file in [`GENERATED`] with the hardening chapter's table of the trace headers the SDK's
+/// propagator reads otherwise than the specifications say.
+pub const TRACE_HEADER_TABLE: &str = "hardening-trace-headers.md";
+
+/// That table, made from `hostile_headers`' table and the SDK's own propagator: one row per
+/// case where the two differ.
+pub fn trace_header_table() -> String {
+    let differences =
+        crate::hostile_headers::stock_differences(crate::hostile_headers::read_by_sdk);
+    let mut text = String::from(
+        "| the headers | the specifications say | the SDK's propagator |\n|---|---|---|\n",
+    );
+    for (specified, stock) in differences {
+        let _ = writeln!(
+            text,
+            "| {} | {} | {} |",
+            specified.name,
+            specified.outcome(),
+            stock.outcome()
+        );
+    }
+    text
+}
+
 /// The name of a step's hints file under [`GENERATED`].
 pub fn hints_name(step: &Step) -> String {
     format!("step-{}-hints.md", step.number)

@@ -3,8 +3,11 @@
 //!
 //! - **The `random` flag** (`0x02`: the trace id's right-most 7 bytes are random). The SDK's
 //!   propagator keeps only the sampled bit, on the way in and on the way out. Here the flag a
-//!   caller sent goes on with its trace, and a trace this service starts gets it: the SDK's
-//!   default id generator makes random ids.
+//!   caller sent goes on with its trace; and a trace this service starts gets it when asked
+//!   ([`W3cTraceContextPropagator::with_random_flag`]: the SDK's default id generator makes
+//!   random ids). Not by default: OpenTelemetry Go before 1.42 refuses a version-00
+//!   `traceparent` whose flags are above `02`, and starts a new trace, so a service that sets
+//!   the flag splits its traces at the first such service it calls.
 //! - **Level 2's `tracestate` keys** (`foo@@bar`, `t@` and 15 characters, 241 and 14 either side
 //!   of the `@`): the SDK's `TraceState` refuses some of them, and its propagator then drops the
 //!   caller's whole list. Here the span context holds the members `TraceState` takes (samplers
@@ -43,12 +46,26 @@ const DEFINED_FLAGS: TraceFlags = TraceFlags::new(0x03);
 #[derive(Debug)]
 pub struct W3cTraceContextPropagator {
     fields: Vec<String>,
+    /// Whether a trace this service starts is sent with the `random` flag.
+    random_on_new_traces: bool,
 }
 
 impl W3cTraceContextPropagator {
+    /// The propagator, sending the `random` flag only with a trace whose caller sent it.
     pub fn new() -> Self {
         Self {
             fields: FIELDS.map(String::from).to_vec(),
+            random_on_new_traces: false,
+        }
+    }
+
+    /// The same, and a trace this service starts is sent with the `random` flag too, as Level 2
+    /// lets a service whose trace ids are random say. Only where every service called reads
+    /// Level 2 (see the module's documentation).
+    pub fn with_random_flag(self) -> Self {
+        Self {
+            random_on_new_traces: true,
+            ..self
         }
     }
 }
@@ -83,14 +100,14 @@ impl TextMapPropagator for W3cTraceContextPropagator {
         let continued = cx
             .get::<ContinuedTrace>()
             .filter(|continued| continued.trace_id == span_context.trace_id());
-        // A trace started here has the SDK's random ids. One continued has the caller's flag:
-        // Level 2 says it goes on, set or not, with the trace id. The SDK's own children keep
-        // their parent's flags, but a span the sampler dropped has none: hence the context. A
-        // caller's span context that came without that record (from a propagator that says
-        // nothing of the flag) is not claimed random.
+        // A trace started here has the SDK's random ids, said when asked. One continued has the
+        // caller's flag: Level 2 says it goes on, set or not, with the trace id. The SDK's own
+        // children keep their parent's flags, but a span the sampler dropped has none: hence
+        // the context. A caller's span context that came without that record (from a
+        // propagator that says nothing of the flag) is not claimed random.
         let random = match continued {
             Some(continued) => continued.random,
-            None => !span_context.is_remote(),
+            None => self.random_on_new_traces && !span_context.is_remote(),
         };
         let mut flags = span_context.trace_flags() & DEFINED_FLAGS;
         flags = match random {
@@ -267,7 +284,27 @@ mod tests {
     }
 
     #[test]
-    fn a_trace_started_here_is_random() {
+    fn a_trace_started_here_is_not_claimed_random_unless_asked() {
+        let root = SpanContext::new(
+            TraceId::from(0xabcd),
+            SpanId::from(0x1234),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::NONE,
+        );
+        let cx = Context::new().with_remote_span_context(root);
+        for (propagator, flags) in [
+            (W3cTraceContextPropagator::new(), "01"),
+            (W3cTraceContextPropagator::new().with_random_flag(), "03"),
+        ] {
+            let mut headers = HashMap::new();
+            propagator.inject_context(&cx, &mut headers);
+            assert!(headers["traceparent"].ends_with(flags), "{headers:?}");
+        }
+    }
+
+    #[test]
+    fn asked_to_a_trace_started_here_is_random() {
         for (sampled, flags) in [(Some(true), "03"), (Some(false), "02"), (None, "02")] {
             // A root span: no caller, or a caller whose traceparent is invalid.
             for cx in [
@@ -285,6 +322,7 @@ mod tests {
                 );
                 let mut headers = HashMap::new();
                 W3cTraceContextPropagator::new()
+                    .with_random_flag()
                     .inject_context(&cx.with_remote_span_context(root), &mut headers);
                 let expected =
                     format!("00-0000000000000000000000000000abcd-0000000000001234-{flags}");
@@ -295,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_trace_under_a_callers_context_is_random_too() {
+    fn asked_a_new_trace_under_a_callers_context_is_random_too() {
         // The caller's flags are for the caller's trace id only.
         let cx = extract(&[("traceparent", &traceparent("01"))]);
         let other = SpanContext::new(
@@ -307,6 +345,7 @@ mod tests {
         );
         let mut headers = HashMap::new();
         W3cTraceContextPropagator::new()
+            .with_random_flag()
             .inject_context(&cx.with_remote_span_context(other), &mut headers);
         assert!(headers["traceparent"].ends_with("-03"), "{headers:?}");
     }

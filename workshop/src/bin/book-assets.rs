@@ -29,6 +29,10 @@ async fn write_assets() -> Result<(), String> {
     // Everything is made first: a failed run leaves the book's files as they were.
     let mut files = book::step_diffs()?;
     files.extend(book::exercise_hints());
+    files.push((
+        book::TRACE_HEADER_TABLE.to_owned(),
+        book::trace_header_table(),
+    ));
     let programs: Vec<String> = book::pictured_steps()
         .flat_map(|step| [step.frontend(), step.backend()])
         .collect();
