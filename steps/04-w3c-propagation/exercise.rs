@@ -20,8 +20,8 @@ Exercise {
         "#,
         r#"
         Nearly the answer: in `init_propagator`,
-        `global::set_text_map_propagator(TextMapCompositePropagator::new(vec![Box::new(TraceContextPropagator::new()), Box::new(BaggagePropagator::new())]));`;
-        the context is
+        `global::set_text_map_propagator(TextMapCompositePropagator::new(vec![Box::new(TraceContextPropagator::new()), Box::new(BaggagePropagator::new())]))`,
+        then a semicolon; the context is
         `Context::current_with_span(span).with_baggage([KeyValue::new("demo.origin", "frontend")])`;
         and between `let mut headers = HeaderMap::new();` and `let backend_span = backend_cx.span();`,
         `global::get_text_map_propagator(|propagator| { propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers)); });`.

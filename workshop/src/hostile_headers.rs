@@ -286,11 +286,7 @@ pub fn cases() -> Vec<Case> {
         Case::traceparent("flags not hex", &replace("-01", "-.1"), New),
         Case::traceparent("flags too long", &replace("-01", "-001"), New),
         Case::traceparent("flags too short", &replace("-01", "-1"), New),
-        Case::traceparent(
-            "ids padded, the SDK's parser would take it",
-            b"00-1-2-01",
-            New,
-        ),
+        Case::traceparent("ids of one digit each", b"00-1-2-01", New),
         Case::traceparent("underscores", VALID.replace('-', "_").as_bytes(), New),
         Case::traceparent("empty", b"", New),
         Case::traceparent("not UTF-8", &[VALID.as_bytes(), b"\xff"].concat(), New),

@@ -105,7 +105,7 @@ fn router(app: Backend) -> Router {
 
 async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'static str {
     // The caller's span context and baggage, from the headers. Headers that are missing
-    // or malformed give an empty context, and the span below starts a new trace.
+    // or unreadable give an empty context, and the span below starts a new trace.
     let parent_cx = global::get_text_map_propagator(|propagator| {
         propagator.extract(&HeaderExtractor(&headers))
     });

@@ -126,7 +126,7 @@ async fn handle_request(
     State(app): State<Frontend>,
     incoming_headers: HeaderMap,
 ) -> Result<&'static str, BackendError> {
-    // The caller's trace, if it sent one. Missing or malformed headers give an empty
+    // The caller's trace, if it sent one. Missing or unreadable headers give an empty
     // context, and `incoming call` is then the root of a new trace, as before. The caller's
     // baggage is not taken in: it comes from the internet, and would go on to every service.
     let caller_cx = global::get_text_map_propagator(|propagator| {

@@ -141,7 +141,7 @@ fn backend_call_received_span(request: &Request) -> Span {
         network.protocol.version = semconv::protocol_version(request.version()),
         http.response.status_code = field::Empty,
     );
-    // Headers that are missing or malformed give an empty context, and the span starts a new
+    // Headers that are missing or unreadable give an empty context, and the span starts a new
     // trace.
     let parent_cx = global::get_text_map_propagator(|propagator| {
         propagator.extract(&HeaderExtractor(request.headers()))

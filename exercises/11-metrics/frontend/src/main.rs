@@ -218,7 +218,7 @@ fn incoming_call_span(request: &Request) -> Span {
         otel.status_code = field::Empty,
         otel.status_description = field::Empty,
     );
-    // The caller's trace, if it sent one. Missing or malformed headers give an empty context,
+    // The caller's trace, if it sent one. Missing or unreadable headers give an empty context,
     // and the span is then the root of a new trace. The caller's baggage is not taken in: it
     // comes from the internet, and would go on to every service (step 07).
     let caller_cx = global::get_text_map_propagator(|propagator| {

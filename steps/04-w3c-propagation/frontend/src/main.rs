@@ -73,7 +73,8 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 // ANCHOR: init_propagator
 /// NEW: how context crosses the wire: the W3C Trace Context headers (`traceparent`,
 /// `tracestate`) and the W3C Baggage header (`baggage`). Installed once, globally: the handler
-/// below and every instrumentation crate (reqwest's, tower's, tonic's) read it from there.
+/// below reads it from there, and so do instrumentation crates (reqwest-tracing's middleware,
+/// axum-tracing-opentelemetry's layer).
 fn init_propagator() {
     // ANCHOR: todo_propagator
     global::set_text_map_propagator(TextMapCompositePropagator::new(vec![

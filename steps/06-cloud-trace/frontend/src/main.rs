@@ -138,7 +138,7 @@ async fn handle_request(
     incoming_headers: HeaderMap,
 ) -> Result<&'static str, BackendError> {
     // ANCHOR: caller_context
-    // NEW: the caller's trace, if it sent one. Missing or malformed headers give an empty
+    // NEW: the caller's trace, if it sent one. Missing or unreadable headers give an empty
     // context, and `incoming call` is then the root of a new trace, as before.
     let caller_cx = app
         .incoming_propagator
