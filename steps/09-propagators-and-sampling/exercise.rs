@@ -5,29 +5,28 @@
 Exercise {
     hints: &[
         r#"
-        Both TODOs are in `frontend/src/otel_env.rs`, which the backend includes too. The rest of
-        the file is given: it reads `OTEL_PROPAGATORS`'s list of names, and builds the propagators
-        it names. Your work is to read the variable, and to turn `OTEL_TRACES_SAMPLER`'s names
-        into the SDK's samplers.
+        Three TODOs: two in `frontend/src/otel_env.rs`, which the backend includes too, and one in
+        the frontend's `main`. Read `OTEL_PROPAGATORS`, make a propagator for each standard name it
+        may hold, and install what the list builds as the global propagator. The sampler needs no
+        code: the SDK reads `OTEL_TRACES_SAMPLER` itself.
         "#,
         r#"
         `read(name)` (step-support's `variable`) gives `Ok(None)` for a variable that is unset or
-        empty, and an error for one that is not Unicode. The specification's sampler names are
-        `always_on`, `always_off`, `traceidratio`, and the same three with `parentbased_` in
-        front; `Sampler::ParentBased(Box::new(root))` follows the caller's decision, and applies
-        `root` where there is none.
+        empty, and an error for one that is not Unicode. The SDK has a propagator for each W3C
+        format: `TraceContextPropagator` (`traceparent`, `tracestate`) and `BaggagePropagator`
+        (`baggage`); `propagator(name)` returns one boxed, `Some(Box::new(...))`.
+        `global::set_text_map_propagator(...)` installs one for the whole program, as in step 04.
         "#,
         r#"
-        Nearly the answer: `let value = read("OTEL_PROPAGATORS")?;`, and
-        `Ok(match name { "always_on" => Sampler::AlwaysOn, "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?), "parentbased_always_on" =>
-        parent_based(Sampler::AlwaysOn), ... , _ => return Err(StartupError::invalid(...)) })`,
-        the error naming `OTEL_TRACES_SAMPLER` and the names it takes.
+        Nearly the answer: `let value = read("OTEL_PROPAGATORS")?;`; in `propagator`,
+        `"tracecontext" => Some(Box::new(TraceContextPropagator::new())),` and
+        `"baggage" => Some(Box::new(BaggagePropagator::new())),`; in `main`, after `init_tracer`,
+        `global::set_text_map_propagator(propagators.build());`.
         "#,
     ],
     why_no_span: r#"
         A span reaches the OTLP endpoint only when the sampler keeps its trace: with no
-        `OTEL_TRACES_SAMPLER`, the default, `parentbased_always_on`, keeps every trace.
+        `OTEL_TRACES_SAMPLER`, the SDK's default, `parentbased_always_on`, keeps every trace.
         "#,
     tracing_crate: false,
     todos: &[
@@ -44,17 +43,22 @@ Exercise {
         },
         Todo {
             file: "frontend/src/otel_env.rs",
-            region: "todo_sampler_names",
+            region: "todo_propagator_names",
             say: r#"
-            The sampler `OTEL_TRACES_SAMPLER` names: `always_on`, `always_off`, `traceidratio`
-            (with the ratio in `OTEL_TRACES_SAMPLER_ARG`: `ratio()`), and each of the three
-            `parentbased_` (`parent_based(...)`). Any other name is an error that stops the
-            program, naming the variable and the names it takes (`StartupError::invalid`).
+            The propagator each of the specification's W3C names stands for: `tracecontext`, the
+            SDK's W3C Trace Context propagator; `baggage`, its W3C Baggage propagator. (Jaeger's,
+            below, is given.)
             "#,
-            stand_in: r#"
-            // The default, whatever the variable says, so that the code compiles: replace it.
-            Ok(parent_based(Sampler::AlwaysOn))
+            stand_in: "",
+        },
+        Todo {
+            file: "frontend/src/main.rs",
+            region: "todo_install",
+            say: r#"
+            Install the propagators `OTEL_PROPAGATORS` names (`propagators.build()`) as the global
+            propagator, which the handlers read. (The backend does the same.)
             "#,
+            stand_in: "",
         },
     ],
     backend_receives: None,
@@ -62,19 +66,18 @@ Exercise {
     // check's diagnosis of it: the tests make each one and require the check to say so.
     mistakes: &[
         Mistake {
-            what: "always_off read as a sampler that keeps every trace",
-            file: "frontend/src/otel_env.rs",
-            replace: r#""always_off" => Sampler::AlwaysOff,"#,
-            with: r#""always_off" => Sampler::AlwaysOn,"#,
-            diagnosis: "OTEL_TRACES_SAMPLER=always_off",
+            what: "the frontend's propagators never installed",
+            file: "frontend/src/main.rs",
+            replace: "global::set_text_map_propagator(propagators.build());",
+            with: "",
+            diagnosis: "with the propagator installed globally",
         },
         Mistake {
-            what: "an unknown sampler name taken as the default, not refused",
+            what: "no propagator made for `baggage`",
             file: "frontend/src/otel_env.rs",
-            replace: r#""parentbased_traceidratio" => parent_based(Sampler::TraceIdRatioBased(ratio()?)),"#,
-            with: r#""parentbased_traceidratio" => parent_based(Sampler::TraceIdRatioBased(ratio()?)),
-        _ if name != "strict" => parent_based(Sampler::AlwaysOn),"#,
-            diagnosis: "OTEL_TRACES_SAMPLER=bogus",
+            replace: r#""baggage" => Some(Box::new(BaggagePropagator::new())),"#,
+            with: "",
+            diagnosis: "has no attribute `demo.origin=frontend`",
         },
         Mistake {
             what: "OTEL_PROPAGATORS read under another name",
@@ -89,19 +92,14 @@ Exercise {
         Scenario {
             env: &[("OTEL_TRACES_SAMPLER", "always_off")],
             expect: Expect::NoSpans,
-            say: "the step keeps no trace at all: the sampler comes from `OTEL_TRACES_SAMPLER`",
+            say: "the step keeps no trace at all: the sampler comes from `OTEL_TRACES_SAMPLER`, \
+                  which the SDK reads when the program sets no sampler of its own",
         },
         Scenario {
             env: &[("OTEL_PROPAGATORS", "tracecontext")],
             expect: Expect::WithoutAttribute("demo.origin"),
             say: "only `traceparent` crosses the wire, no baggage, so `backend call received` has \
                   no `demo.origin`: the propagators come from `OTEL_PROPAGATORS`",
-        },
-        Scenario {
-            env: &[("OTEL_TRACES_SAMPLER", "bogus")],
-            expect: Expect::RefusedAtStart,
-            say: "the step stops at start-up with exit code 2 and a line naming the variable: \
-                  a sampler name it does not know is an error (`StartupError::invalid`)",
         },
     ],
 }

@@ -365,10 +365,12 @@ fn wrong_parent(
                  `{parent_name}`."
             ),
             (true, None) => format!(
-                "it has no parent, so it began a trace of its own: the {} did not continue the \
-                 trace the {}'s request carried. Extract the caller's context from the \
+                "it has no parent, so it began a trace of its own: no trace context that the \
+                 {} could read came with the {}'s request. The {} writes it into the \
+                 request's headers with the propagator installed globally \
+                 (`global::set_text_map_propagator`). Extract the caller's context from the \
                  request's headers, and start the span with it.",
-                span.service, parent.service
+                span.service, parent.service, parent.service
             ),
             (true, Some(_)) => format!(
                 "its parent is a span the {} did not export. The trace context the {} sends \

@@ -20,7 +20,7 @@ use opentelemetry::{KeyValue, baggage::BaggageExt, global, trace::TracerProvider
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
-    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+    trace::{SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
 use step_support::BackendConfig;
@@ -29,7 +29,7 @@ use step_support::BackendConfig;
 // as in the frontend: one file.
 #[path = "../../frontend/src/logs.rs"]
 mod logs;
-// The frontend's OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09.
+// The frontend's OTEL_PROPAGATORS, as in step 09.
 #[path = "../../frontend/src/otel_env.rs"]
 mod otel_env;
 // The frontend's OTLP exporter, as in step 07.
@@ -48,7 +48,6 @@ async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
-    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
     // How long each request's simulated work takes; 0 (unset) is none.
     let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
     // NEW: which log lines to write, from RUST_LOG (`info` when unset).
@@ -63,7 +62,7 @@ async fn main() -> ExitCode {
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
-    let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
     global::set_text_map_propagator(propagators.build());
     // NEW: as in the frontend: spans to the trace, log lines to stderr.
     init_subscriber(provider.tracer("backend"), log_filter);
@@ -78,7 +77,6 @@ async fn main() -> ExitCode {
 fn init_tracer(
     exporter: impl SpanExporter + 'static,
     destination_attributes: Vec<KeyValue>,
-    sampler: Sampler,
 ) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("backend"))
@@ -87,8 +85,7 @@ fn init_tracer(
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)
-        // By default, the caller's decision.
-        .with_sampler(sampler)
+        // The sampler: the SDK's, from OTEL_TRACES_SAMPLER (step 09).
         // Batched, off the request's path, as in the frontend.
         .with_batch_exporter(exporter)
         .build()

@@ -23,7 +23,7 @@ use opentelemetry::{KeyValue, baggage::BaggageExt, global, trace::TracerProvider
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::{
     Resource,
-    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+    trace::{SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
 use step_support::{BackendError, FrontendConfig};
@@ -36,7 +36,7 @@ mod client_spans;
 // NEW: the log lines with trace ids, and the filters that keep RUST_LOG away from the trace
 // (the backend uses this file too).
 mod logs;
-// OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09 (the backend uses this file too).
+// OTEL_PROPAGATORS, as in step 09 (the backend uses this file too).
 mod otel_env;
 // The OTLP exporter, as in step 07 (the backend uses this file too).
 mod otlp;
@@ -48,9 +48,8 @@ mod semconv;
 async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
-    // Trace header formats and sampler, from OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER (step 09).
+    // Trace header formats, from OTEL_PROPAGATORS (step 09).
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
-    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
     // NEW: which log lines to write, from RUST_LOG (`info` when unset).
     let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
     let mut listener = step_support::bind(&config.listen_addr)
@@ -63,7 +62,7 @@ async fn main() -> ExitCode {
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
-    let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
     global::set_text_map_propagator(propagators.build());
     // NEW: `tracing`'s spans and events now have somewhere to go.
     init_subscriber(provider.tracer("OT-tracing-demo"), log_filter);
@@ -86,7 +85,6 @@ async fn main() -> ExitCode {
 fn init_tracer(
     exporter: impl SpanExporter + 'static,
     destination_attributes: Vec<KeyValue>,
-    sampler: Sampler,
 ) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("frontend"))
@@ -95,7 +93,7 @@ fn init_tracer(
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)
-        .with_sampler(sampler)
+        // The sampler: the SDK's, from OTEL_TRACES_SAMPLER (step 09).
         // Batched, off the request's path.
         .with_batch_exporter(exporter)
         .build()

@@ -29,7 +29,7 @@ use opentelemetry::{
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use opentelemetry_sdk::{
     Resource,
-    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+    trace::{SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
 use step_support::{BackendError, FrontendConfig};
@@ -44,7 +44,7 @@ mod client_spans;
 mod logs;
 // NEW: the metrics, their instruments and their provider (the backend uses this file too).
 mod metrics;
-// OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09 (the backend uses this file too).
+// OTEL_PROPAGATORS, as in step 09 (the backend uses this file too).
 mod otel_env;
 // The OTLP exporter, as in step 07 (the backend uses this file too).
 mod otlp;
@@ -56,9 +56,8 @@ mod semconv;
 async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
-    // Trace header formats and sampler, from OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER (step 09).
+    // Trace header formats, from OTEL_PROPAGATORS (step 09).
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
-    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
     // Which log lines to write, from RUST_LOG (`info` when unset).
     let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
     // NEW: whether to send metrics, and how often, from OTEL_METRICS_EXPORTER and
@@ -81,7 +80,7 @@ async fn main() -> ExitCode {
     // ANCHOR: providers
     // NEW: one resource for both signals: the same service, whichever a back end shows.
     let resource = service_resource("frontend", otlp.resource_attributes);
-    let provider = init_tracer(otlp.exporter, resource.clone(), sampler);
+    let provider = init_tracer(otlp.exporter, resource.clone());
     global::set_text_map_propagator(propagators.build());
     let meter_provider =
         metrics::init_meter_provider(otlp.metric_exporter, resource, metrics_settings.interval);
@@ -124,14 +123,10 @@ fn service_resource(service: &str, destination_attributes: Vec<KeyValue>) -> Res
 
 /// The tracer provider, as in step 09: which traces to keep, where spans go; NEW: who this
 /// service is comes from `resource`, which the metrics share.
-fn init_tracer(
-    exporter: impl SpanExporter + 'static,
-    resource: Resource,
-    sampler: Sampler,
-) -> SdkTracerProvider {
+fn init_tracer(exporter: impl SpanExporter + 'static, resource: Resource) -> SdkTracerProvider {
     SdkTracerProvider::builder()
         .with_resource(resource)
-        .with_sampler(sampler)
+        // The sampler: the SDK's, from OTEL_TRACES_SAMPLER (step 09).
         // Batched, off the request's path.
         .with_batch_exporter(exporter)
         .build()

@@ -14,12 +14,12 @@ use opentelemetry::{
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
-    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+    trace::{SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
 use step_support::BackendConfig;
 
-// NEW: OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, read as in the frontend: one file.
+// NEW: OTEL_PROPAGATORS, read as in the frontend: one file.
 #[path = "../../frontend/src/otel_env.rs"]
 mod otel_env;
 // The frontend's OTLP exporter, as in step 07.
@@ -30,9 +30,8 @@ mod otlp;
 async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
-    // NEW: propagators and sampler from OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER.
+    // NEW: the propagators OTEL_PROPAGATORS names (the sampler: `init_tracer`).
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
-    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
     // How long each request's simulated work takes; 0 (unset) is none.
     let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
     let mut listener = step_support::bind(&config.listen_addr)
@@ -46,7 +45,7 @@ async fn main() -> ExitCode {
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!("sending spans to {}", otlp.destination);
-    let provider = init_tracer(otlp.exporter, otlp.resource_attributes, sampler);
+    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
     // NEW: the propagators OTEL_PROPAGATORS names, installed globally.
     global::set_text_map_propagator(propagators.build());
     let app = Backend {
@@ -63,7 +62,6 @@ async fn main() -> ExitCode {
 fn init_tracer(
     exporter: impl SpanExporter + 'static,
     destination_attributes: Vec<KeyValue>,
-    sampler: Sampler,
 ) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("backend"))
@@ -72,8 +70,10 @@ fn init_tracer(
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)
-        // NEW: the sampler OTEL_TRACES_SAMPLER names; by default, the caller's decision.
-        .with_sampler(sampler)
+        // NEW: no sampler set here: the SDK reads OTEL_TRACES_SAMPLER (and
+        // OTEL_TRACES_SAMPLER_ARG) itself, `parentbased_always_on` when unset. In production: keep
+        // a fraction of new traces, and follow the caller's decision when there is one, so that
+        // a trace is kept whole or not at all (`parentbased_traceidratio`).
         // Batched, off the request's path, as in the frontend.
         .with_batch_exporter(exporter)
         .build()

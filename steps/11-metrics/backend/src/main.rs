@@ -17,7 +17,7 @@ use opentelemetry::{
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
-    trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter},
+    trace::{SdkTracer, SdkTracerProvider, SpanExporter},
 };
 use otel_env::Propagators;
 use step_support::BackendConfig;
@@ -31,7 +31,7 @@ mod logs;
 // The backend calls' metrics are the frontend's: not used here.
 #[allow(dead_code)]
 mod metrics;
-// The frontend's OTEL_PROPAGATORS and OTEL_TRACES_SAMPLER, as in step 09.
+// The frontend's OTEL_PROPAGATORS, as in step 09.
 #[path = "../../frontend/src/otel_env.rs"]
 mod otel_env;
 // The frontend's OTLP exporter, as in step 07.
@@ -50,7 +50,6 @@ async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
-    let sampler = otel_env::sampler_from_env().unwrap_or_else(|error| error.exit());
     // How long each request's simulated work takes; 0 (unset) is none.
     let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
     // Which log lines to write, from RUST_LOG (`info` when unset).
@@ -73,7 +72,7 @@ async fn main() -> ExitCode {
     }
     // NEW: one resource for both signals, as in the frontend.
     let resource = service_resource("backend", otlp.resource_attributes);
-    let provider = init_tracer(otlp.exporter, resource.clone(), sampler);
+    let provider = init_tracer(otlp.exporter, resource.clone());
     global::set_text_map_propagator(propagators.build());
     let meter_provider =
         metrics::init_meter_provider(otlp.metric_exporter, resource, metrics_settings.interval);
@@ -96,15 +95,10 @@ fn service_resource(service: &str, destination_attributes: Vec<KeyValue>) -> Res
 }
 
 /// The tracer provider, set up as the frontend's, under the service name `backend`.
-fn init_tracer(
-    exporter: impl SpanExporter + 'static,
-    resource: Resource,
-    sampler: Sampler,
-) -> SdkTracerProvider {
+fn init_tracer(exporter: impl SpanExporter + 'static, resource: Resource) -> SdkTracerProvider {
     SdkTracerProvider::builder()
         .with_resource(resource)
-        // By default, the caller's decision.
-        .with_sampler(sampler)
+        // The sampler: the SDK's, from OTEL_TRACES_SAMPLER (step 09).
         // Batched, off the request's path, as in the frontend.
         .with_batch_exporter(exporter)
         .build()

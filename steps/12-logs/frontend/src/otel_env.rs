@@ -1,15 +1,10 @@
-//! `OTEL_PROPAGATORS` and `OTEL_TRACES_SAMPLER` (with `OTEL_TRACES_SAMPLER_ARG`), read as the
-//! OpenTelemetry specification's "Environment Variable Specification" defines them. The Rust
-//! crates (0.33) do not read `OTEL_PROPAGATORS` at all (opentelemetry-rust issue #3127). The SDK
-//! reads `OTEL_TRACES_SAMPLER` only when the program sets no sampler, and then answers an
-//! unknown name or a bad ratio with a warning and a sampler nobody asked for; here they stop the
-//! program at start-up with a line that says what to fix, as every other bad setting does.
+//! `OTEL_PROPAGATORS`, read as the OpenTelemetry specification's "Environment Variable
+//! Specification" defines it. No Rust OpenTelemetry crate reads it (0.33; opentelemetry-rust
+//! issue #3127), so the program does; the SDK reads the other variables (`OTEL_TRACES_SAMPLER`,
+//! `OTEL_EXPORTER_OTLP_*`, `OTEL_BSP_*`) itself.
 
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-use opentelemetry_sdk::{
-    propagation::{BaggagePropagator, TraceContextPropagator},
-    trace::Sampler,
-};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 #[cfg(feature = "xcloudtrace")]
 #[allow(deprecated)] // Google's propagator, from the deprecated Stackdriver exporter's crate
 use opentelemetry_stackdriver::google_trace_context_propagator::GoogleTraceContextPropagator;
@@ -100,8 +95,10 @@ fn unknown_warning(unknown: &[String]) -> String {
 
 fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
     match name {
+        // ANCHOR: todo_propagator_names
         "tracecontext" => Some(Box::new(TraceContextPropagator::new())),
         "baggage" => Some(Box::new(BaggagePropagator::new())),
+        // ANCHOR_END: todo_propagator_names
         // Jaeger's `uber-trace-id`. The crate is deprecated, as the format is: Jaeger itself
         // now takes W3C Trace Context. It is here for services that still send only this. Its
         // last release is on the 0.32 API: `Propagator032` joins it to this one.
@@ -118,55 +115,6 @@ fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
         ))),
         _ => None,
     }
-}
-
-/// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. Unset or empty means
-/// `parentbased_always_on`, the specification's default. A name not in the list, or a ratio
-/// that is not a number from 0 to 1, is a [`StartupError`]. Both are matched exactly, spaces and
-/// capitals included, as the SDK matches them: the SDK reads the variables too, when the
-/// provider is built, and warns about any value it does not take, so a value taken here and
-/// not there would print a warning about a sampler the program does not use.
-pub fn sampler_from_env() -> Result<Sampler, StartupError> {
-    let name = read("OTEL_TRACES_SAMPLER")?;
-    let argument = read("OTEL_TRACES_SAMPLER_ARG")?;
-    parse_sampler(
-        name.as_deref().unwrap_or("parentbased_always_on"),
-        argument.as_deref(),
-    )
-}
-
-fn parse_sampler(name: &str, argument: Option<&str>) -> Result<Sampler, StartupError> {
-    let ratio = || match argument {
-        // The specification's default ratio.
-        None => Ok(1.0),
-        Some(value) => match value.parse::<f64>() {
-            Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
-            _ => Err(StartupError::invalid(
-                "OTEL_TRACES_SAMPLER_ARG",
-                value,
-                format!("{name} needs a ratio from 0 to 1, such as 0.25"),
-            )),
-        },
-    };
-    let parent_based = |root: Sampler| Sampler::ParentBased(Box::new(root));
-    // ANCHOR: todo_sampler_names
-    Ok(match name {
-        "always_on" => Sampler::AlwaysOn,
-        "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
-        "parentbased_always_on" => parent_based(Sampler::AlwaysOn),
-        "parentbased_always_off" => parent_based(Sampler::AlwaysOff),
-        "parentbased_traceidratio" => parent_based(Sampler::TraceIdRatioBased(ratio()?)),
-        _ => {
-            return Err(StartupError::invalid(
-                "OTEL_TRACES_SAMPLER",
-                name,
-                "expected always_on, always_off, traceidratio, parentbased_always_on, \
-                 parentbased_always_off or parentbased_traceidratio",
-            ));
-        }
-    })
-    // ANCHOR_END: todo_sampler_names
 }
 
 #[cfg(test)]
@@ -314,73 +262,5 @@ mod tests {
             0x1111_2222_3333_4444_u64.to_be_bytes()
         );
         assert!(read.is_sampled());
-    }
-
-    #[test]
-    fn samplers_are_the_specifications_and_anything_else_is_an_error() {
-        let parent_based = |root| Sampler::ParentBased(Box::new(root));
-        for (name, argument, expected) in [
-            ("always_on", None, Sampler::AlwaysOn),
-            ("always_off", Some("0.5"), Sampler::AlwaysOff),
-            (
-                "traceidratio",
-                Some("0.25"),
-                Sampler::TraceIdRatioBased(0.25),
-            ),
-            ("traceidratio", None, Sampler::TraceIdRatioBased(1.0)),
-            (
-                "parentbased_always_on",
-                None,
-                parent_based(Sampler::AlwaysOn),
-            ),
-            (
-                "parentbased_always_off",
-                None,
-                parent_based(Sampler::AlwaysOff),
-            ),
-            (
-                "parentbased_traceidratio",
-                Some("0.1"),
-                parent_based(Sampler::TraceIdRatioBased(0.1)),
-            ),
-        ] {
-            let sampler = parse_sampler(name, argument).unwrap();
-            assert_eq!(format!("{sampler:?}"), format!("{expected:?}"), "{name}");
-        }
-        for (name, argument, message) in [
-            (
-                "Always_On",
-                None,
-                "OTEL_TRACES_SAMPLER=\"Always_On\": expected always_on",
-            ),
-            (
-                "traceidratio",
-                Some(" 0.25"),
-                "OTEL_TRACES_SAMPLER_ARG=\" 0.25\": traceidratio needs",
-            ),
-            (
-                "always-on",
-                None,
-                "OTEL_TRACES_SAMPLER=\"always-on\": expected always_on",
-            ),
-            (
-                "jaeger_remote",
-                None,
-                "OTEL_TRACES_SAMPLER=\"jaeger_remote\": expected",
-            ),
-            (
-                "traceidratio",
-                Some("1.5"),
-                "OTEL_TRACES_SAMPLER_ARG=\"1.5\": traceidratio needs",
-            ),
-            (
-                "parentbased_traceidratio",
-                Some("a tenth"),
-                "OTEL_TRACES_SAMPLER_ARG=\"a tenth\"",
-            ),
-        ] {
-            let error = parse_sampler(name, argument).unwrap_err().to_string();
-            assert!(error.starts_with(message), "{error}");
-        }
     }
 }
