@@ -6,8 +6,8 @@
 //!   span not sampled (sampler off, or parent-based 10% as a trace's root or under a parent
 //!   that was not sampled), with ten more attributes (copied from the request, or constants),
 //!   or handed to the simple processor instead of the batch processor; and the context
-//!   injected and extracted, with and without the baggage, by the workshop's propagator and by
-//!   the SDK's. The exporter drops each
+//!   injected and extracted, with and without the baggage, by the SDK's propagator (the steps')
+//!   and by the hardening chapter's strict one. The exporter drops each
 //!   batch, so that what is timed is the operation, not the export; but for one row, where the
 //!   simple processor sends each span over OTLP as it ends, as it would in a service.
 //! - Off the request's path (`export`): what the batch processor's thread and the runtime do
@@ -82,10 +82,10 @@ fn provider(sampler: Sampler) -> SdkTracerProvider {
         .build()
 }
 
-/// The propagators step 07 sends and reads with.
+/// The propagators step 07 sends and reads with: the SDK's.
 fn propagator() -> TextMapCompositePropagator {
     TextMapCompositePropagator::new(vec![
-        Box::new(W3cTraceContextPropagator::new()),
+        Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ])
 }
@@ -294,32 +294,33 @@ fn context(c: &mut Criterion) {
 
     let headers = headers_as_sent(&tracer);
     c.bench_function("context: extract traceparent and baggage", |b| {
-        b.iter(|| propagator.extract(&W3cHeaderExtractor::new(black_box(&headers))))
+        b.iter(|| propagator.extract(&HeaderExtractor(black_box(&headers))))
     });
 
-    // The trace context alone, without the baggage: with the workshop's Level 2 propagator
-    // and its extractor (steps 04 on), then with the SDK's propagator and the stock extractor.
-    let ours = W3cTraceContextPropagator::new();
-    c.bench_function("context: inject traceparent", |b| {
-        b.iter(|| {
-            let mut headers = HeaderMap::new();
-            ours.inject_context(black_box(&cx), &mut HeaderInjector(&mut headers));
-            headers
-        })
-    });
-    c.bench_function("context: extract traceparent", |b| {
-        b.iter(|| ours.extract(&W3cHeaderExtractor::new(black_box(&headers))))
-    });
+    // The trace context alone, without the baggage: with the SDK's propagator and the stock
+    // extractor (steps 04 on), then with the hardening chapter's strict propagator and its
+    // extractor.
     let stock = TraceContextPropagator::new();
-    c.bench_function("context: inject traceparent, the SDK's propagator", |b| {
+    c.bench_function("context: inject traceparent", |b| {
         b.iter(|| {
             let mut headers = HeaderMap::new();
             stock.inject_context(black_box(&cx), &mut HeaderInjector(&mut headers));
             headers
         })
     });
-    c.bench_function("context: extract traceparent, the SDK's propagator", |b| {
+    c.bench_function("context: extract traceparent", |b| {
         b.iter(|| stock.extract(&HeaderExtractor(black_box(&headers))))
+    });
+    let strict = W3cTraceContextPropagator::new();
+    c.bench_function("context: inject traceparent, the strict propagator", |b| {
+        b.iter(|| {
+            let mut headers = HeaderMap::new();
+            strict.inject_context(black_box(&cx), &mut HeaderInjector(&mut headers));
+            headers
+        })
+    });
+    c.bench_function("context: extract traceparent, the strict propagator", |b| {
+        b.iter(|| strict.extract(&W3cHeaderExtractor::new(black_box(&headers))))
     });
     let _ = provider.shutdown();
 }

@@ -33,8 +33,8 @@ pub(crate) const INJECT: &str = "context: inject traceparent and baggage";
 pub(crate) const EXTRACT: &str = "context: extract traceparent and baggage";
 pub(crate) const INJECT_TRACEPARENT: &str = "context: inject traceparent";
 pub(crate) const EXTRACT_TRACEPARENT: &str = "context: extract traceparent";
-pub(crate) const INJECT_STOCK: &str = "context: inject traceparent, the SDK's propagator";
-pub(crate) const EXTRACT_STOCK: &str = "context: extract traceparent, the SDK's propagator";
+pub(crate) const INJECT_STRICT: &str = "context: inject traceparent, the strict propagator";
+pub(crate) const EXTRACT_STRICT: &str = "context: extract traceparent, the strict propagator";
 /// Off the request's path: a batch of step 07's spans exported, as the batch processor does.
 pub(crate) const EXPORT_GROUP: &str = "export/";
 pub(crate) const EXPORT: &str = "export/512 spans a post, protobuf";
@@ -366,17 +366,17 @@ pub(crate) fn levers(operations: &[Operation]) -> Result<String, String> {
         ),
         (
             "Trace context propagator",
-            "the workshop's (Level 2, steps 04 on)",
-            "the SDK's `TraceContextPropagator`",
+            "the SDK's `TraceContextPropagator` (steps 04 on)",
+            "the strict one (Level 2, the hardening chapter)",
             format!(
                 "inject {}, extract {}, per request",
                 change(
                     on_path(INJECT_TRACEPARENT)?,
-                    duration_text(on_path(INJECT_STOCK)?)
+                    duration_text(on_path(INJECT_STRICT)?)
                 ),
                 change(
                     on_path(EXTRACT_TRACEPARENT)?,
-                    duration_text(on_path(EXTRACT_STOCK)?)
+                    duration_text(on_path(EXTRACT_STRICT)?)
                 ),
             ),
             "same".to_owned(),
