@@ -3,8 +3,7 @@
 //! of each header: given two `traceparent` headers, the propagator continues the first, and of
 //! several `tracestate` or `baggage` headers it sees only the first. The checks of each header's
 //! grammar live here too, as [`valid_traceparent`] and [`valid_tracestate`]: the extractor
-//! applies them (step 06's 0.32 propagator reads through it), and so does
-//! `W3cTraceContextPropagator`, whatever extractor it is given.
+//! applies them, and so does `W3cTraceContextPropagator`, whatever extractor it is given.
 
 use std::{borrow::Cow, ops::Range};
 
@@ -45,10 +44,10 @@ impl<'a> W3cHeaderExtractor<'a> {
             baggage: combined(headers, &BAGGAGE),
         }
     }
+}
 
-    /// The value of header `key`, as [`Extractor::get`] gives it: for step 06, whose 0.32
-    /// propagators take another crate's `Extractor`.
-    pub fn get(&self, key: &str) -> Option<&str> {
+impl Extractor for W3cHeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
         match key {
             "traceparent" => self.traceparent,
             "tracestate" => self.tracestate.as_deref(),
@@ -57,19 +56,8 @@ impl<'a> W3cHeaderExtractor<'a> {
         }
     }
 
-    /// The names of the headers, as [`Extractor::keys`] gives them.
-    pub fn keys(&self) -> Vec<&str> {
-        self.headers.keys().map(|name| name.as_str()).collect()
-    }
-}
-
-impl Extractor for W3cHeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        W3cHeaderExtractor::get(self, key)
-    }
-
     fn keys(&self) -> Vec<&str> {
-        W3cHeaderExtractor::keys(self)
+        self.headers.keys().map(|name| name.as_str()).collect()
     }
 }
 
