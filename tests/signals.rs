@@ -1,9 +1,12 @@
 //! The viewer's receiver takes metrics and logs as well as spans: what the SDK's own OTLP
-//! exporters send (over the steps' transport, as protobuf and as JSON) arrives decoded, with
+//! exporters send (as protobuf, and passed on as JSON by a relay) arrives decoded, with
 //! names, units, kinds, attributes, histogram buckets, severities and the span a record was
 //! written in; a body that is not an export is a 400, never a panic.
 
 #![allow(clippy::unwrap_used)]
+
+#[path = "common/json_relay.rs"]
+mod json_relay;
 
 use opentelemetry::{
     KeyValue,
@@ -11,13 +14,12 @@ use opentelemetry::{
     metrics::MeterProvider as _,
     trace::{SpanId, TraceFlags, TraceId},
 };
-use opentelemetry_otlp::{LogExporter, MetricExporter, Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{LogExporter, MetricExporter, WithExportConfig};
 use opentelemetry_sdk::{
     Resource,
     logs::SdkLoggerProvider,
     metrics::{PeriodicReader, SdkMeterProvider},
 };
-use step_exporting::otlp::{DEFAULT_TIMEOUT, OtlpSettings, OtlpTransport, Signal};
 use trace_viewer::{
     receiver::Receiver,
     signals::{MetricKind, PointValue},
@@ -28,16 +30,14 @@ const DURATION_BOUNDARIES: [f64; 14] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-fn settings(receiver: &Receiver, signal: Signal, protocol: Protocol) -> OtlpSettings {
-    OtlpSettings {
-        signal,
-        to_google: false,
-        endpoint: format!("{}{}", receiver.endpoint(), signal.path())
-            .parse()
-            .unwrap(),
-        protocol,
-        timeout: DEFAULT_TIMEOUT,
-    }
+/// Where an exporter sends `signal` (`metrics`, `logs`): to `receiver`, or through a relay that
+/// passes the export on as JSON.
+async fn endpoint(receiver: &Receiver, signal: &str, as_json: bool) -> String {
+    let base = match as_json {
+        false => receiver.endpoint(),
+        true => json_relay::start(receiver.endpoint()).await,
+    };
+    format!("{base}/v1/{signal}")
 }
 
 fn resource() -> Resource {
@@ -46,14 +46,11 @@ fn resource() -> Resource {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_arrive_with_their_names_units_kinds_attributes_and_buckets() {
-    for protocol in [Protocol::HttpBinary, Protocol::HttpJson] {
+    for as_json in [false, true] {
         let receiver = Receiver::bind("127.0.0.1:0").await.unwrap();
-        let settings = settings(&receiver, Signal::Metrics, protocol);
         let exporter = MetricExporter::builder()
             .with_http()
-            .with_http_client(OtlpTransport::new(&settings, None).unwrap())
-            .with_endpoint(settings.endpoint.as_str())
-            .with_protocol(protocol)
+            .with_endpoint(endpoint(&receiver, "metrics", as_json).await)
             .build()
             .unwrap();
         let provider = SdkMeterProvider::builder()
@@ -142,14 +139,11 @@ async fn metrics_arrive_with_their_names_units_kinds_attributes_and_buckets() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn log_records_arrive_with_their_severity_body_and_span() {
-    for protocol in [Protocol::HttpBinary, Protocol::HttpJson] {
+    for as_json in [false, true] {
         let receiver = Receiver::bind("127.0.0.1:0").await.unwrap();
-        let settings = settings(&receiver, Signal::Logs, protocol);
         let exporter = LogExporter::builder()
             .with_http()
-            .with_http_client(OtlpTransport::new(&settings, None).unwrap())
-            .with_endpoint(settings.endpoint.as_str())
-            .with_protocol(protocol)
+            .with_endpoint(endpoint(&receiver, "logs", as_json).await)
             .build()
             .unwrap();
         let provider = SdkLoggerProvider::builder()

@@ -1,8 +1,11 @@
 //! The trace viewer (`cargo run -p trace-viewer`) as a reader runs it: step 07's real programs
-//! send it their spans, protobuf and JSON, each program its own batches, children before their
-//! parents; it draws each trace whole, once.
+//! send it their spans, as protobuf, and passed on as JSON by a relay, each program its own
+//! batches, children before their parents; it draws each trace whole, once.
 
 #![allow(clippy::unwrap_used)]
+
+#[path = "common/json_relay.rs"]
+mod json_relay;
 
 use std::time::Duration;
 
@@ -31,11 +34,12 @@ async fn draws_each_trace_whole_from_protobuf_and_json_exports() {
     let endpoint = viewer.url().trim_end_matches('/').to_owned();
     let step = steps::find("07").unwrap();
 
-    for (drawn, protocol) in ["http/protobuf", "http/json"].into_iter().enumerate() {
-        let env = [
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-        ];
+    for (drawn, as_json) in [false, true].into_iter().enumerate() {
+        let endpoint = match as_json {
+            false => endpoint.clone(),
+            true => json_relay::start(endpoint.clone()).await,
+        };
+        let env = [("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())];
         let pair = Pair::start_with(step, &env, &[]).await.unwrap();
         let answer = http_get(&pair.frontend.url()).await.unwrap();
         assert_eq!(answer, (StatusCode::OK, "OK".into()));

@@ -5,20 +5,21 @@
 Exercise {
     hints: &[
         r#"
-        `otlp::connect()` (in `frontend/src/otlp.rs`, read it) builds the OTLP exporter from the
-        `OTEL_EXPORTER_OTLP_*` variables, and `init_tracer` receives it. A provider sends its spans
+        `otlp::exporter()` (in `frontend/src/otlp.rs`, read it) builds the OTLP exporter, which reads
+        the `OTEL_EXPORTER_OTLP_*` variables itself, and `init_tracer` receives it. A provider sends its spans
         to an exporter only once the exporter is installed in it, with a span processor.
         "#,
         r#"
         The builder's `with_batch_exporter(exporter)` installs the exporter behind a batch processor:
         spans are collected and sent every 5 s, off the request's path. A batch still waiting when the
-        program exits is lost, unless the provider is shut down first: `otlp::shut_down(provider)`
-        does that, and says how many spans were not delivered.
+        program exits is lost, unless the provider is shut down first: `otlp::shut_down` does that,
+        and says when the last spans may be lost.
         "#,
         r#"
         Nearly the answer, in both programs: `.with_batch_exporter(exporter)` between
         `.with_sampler(Sampler::AlwaysOn)` and `.build()` in `init_tracer`, and
-        `otlp::shut_down(provider).await` as the last expression of `main`, in place of the stand-in.
+        `otlp::shut_down(provider, step_support::shutdown_time_left())` as the last expression of
+        `main`, in place of the stand-in.
         "#,
     ],
     why_no_span: r#"
@@ -83,7 +84,7 @@ Exercise {
         Mistake {
             what: "the frontend's provider not shut down: its last batch is lost at exit",
             file: "frontend/src/main.rs",
-            replace: "otlp::shut_down(provider).await",
+            replace: "otlp::shut_down(provider, step_support::shutdown_time_left())",
             with: "std::mem::forget(provider);\n    ExitCode::SUCCESS",
             diagnosis: "Your frontend exported no span",
         },
@@ -97,7 +98,7 @@ Exercise {
         Mistake {
             what: "the backend's provider not shut down: its last batch is lost at exit",
             file: "backend/src/main.rs",
-            replace: "otlp::shut_down(provider).await",
+            replace: "otlp::shut_down(provider, step_support::shutdown_time_left())",
             with: "std::mem::forget(provider);\n    ExitCode::SUCCESS",
             diagnosis: "Your backend exported no span",
         },

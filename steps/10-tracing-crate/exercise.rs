@@ -24,7 +24,7 @@ Exercise {
         Nearly the answer: `let to_the_trace = tracing_opentelemetry::layer().with_tracer(tracer)`
         with the four settings of hint 2 and `.with_filter(logs::trace_filter());`,
         `let to_the_log = tracing_subscriber::fmt::layer().event_format(logs::WithTraceIds)
-        .with_writer(std::io::stderr).with_filter(logs::without_repeated_warnings(log_filter));`,
+        .with_writer(std::io::stderr).with_filter(log_filter);`,
         then `tracing_subscriber::registry().with(to_the_trace).with(to_the_log).init();`;
         `call_backend` gets `#[instrument(name = "backend call", skip_all, fields(otel.kind =
         "client", http.request.method = "GET", url.full = %client_spans::url_without_credentials(&app.backend_url),
@@ -52,7 +52,7 @@ Exercise {
             the attributes the step's spans do not have (location, threads, busy and idle
             times, target); the other
             writes log lines to stderr with their trace ids (`logs::WithTraceIds`), filtered by
-            `log_filter` (and `logs::without_repeated_warnings`).
+            `log_filter`.
             "#,
             stand_in: r#"
             // Installs nothing, so that the code compiles: `tracing`'s spans go nowhere.

@@ -8,13 +8,13 @@ Exercise {
         Four of the five TODOs are in `frontend/src/metrics.rs`, which the backend includes too;
         the fifth is where the frontend calls the backend. Nothing is measured until the meter
         provider has a reader: a periodic reader sends what the instruments hold through the
-        metric exporter every interval, and once more at shutdown. The instruments come from the
+        metric exporter every minute (`OTEL_METRIC_EXPORT_INTERVAL`), and once more at shutdown. The instruments come from the
         provider's meter (`ServerMetrics::new`, `BackendCallMetrics::new`); a histogram takes a
         value with `record`, a counter one with `add`, each with its attributes, a `&[KeyValue]`.
         "#,
         r#"
         `SdkMeterProvider::builder().with_resource(resource)`, and, with an exporter,
-        `.with_reader(PeriodicReader::builder(exporter).with_interval(interval).build())`, then
+        `.with_reader(PeriodicReader::builder(exporter).build())`, then
         `.build()`. The histogram's unit and buckets are `.with_unit("s")` and
         `.with_boundaries(DURATION_BUCKETS.to_vec())`, as `BackendCallMetrics::new` gives its own.
         A duration in seconds is `started.elapsed().as_secs_f64()`. The route is the request's
@@ -47,11 +47,12 @@ Exercise {
             Build the meter provider: with `resource`, the one the traces have, so that a back
             end knows both signals come from one service; and, when there is an exporter
             (`OTEL_METRICS_EXPORTER` is not `none`), a periodic reader that sends what was
-            measured through it every `interval`, and once more when the provider is shut down.
+            measured through it periodically (the SDK reads `OTEL_METRIC_EXPORT_INTERVAL`), and
+            once more when the provider is shut down.
             "#,
             stand_in: r#"
             // No reader, so that the code compiles: what the instruments measure goes nowhere.
-            let _ = (exporter, resource, interval);
+            let _ = (exporter, resource);
             SdkMeterProvider::builder().build()
             "#,
         },

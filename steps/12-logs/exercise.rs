@@ -87,7 +87,7 @@ Exercise {
         Mistake {
             what: "the logger provider never shut down: the last records are lost at exit",
             file: "frontend/src/otlp.rs",
-            replace: "        Shutdown::new(Signal::Logs, move |time_left| {\n            logger_provider.shutdown_with_timeout(time_left)\n        }),\n",
+            replace: "        (\n            \"log records\",\n            logger_provider.shutdown_with_timeout(time_left()),\n        ),\n",
             with: "",
             diagnosis: "the provider must be shut down before the program exits",
         },

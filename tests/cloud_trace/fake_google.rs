@@ -33,7 +33,7 @@ use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry_stackdriver::proto::devtools::cloudtrace::v2::{
     AttributeValue, BatchWriteSpansRequest, Span, attribute_value, span,
 };
-use prost::Message;
+use prost_0_13::Message;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};

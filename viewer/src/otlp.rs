@@ -72,6 +72,13 @@ pub struct Export {
     pub metrics: Vec<MetricRecord>,
 }
 
+/// What a JSON export gets where the viewer is built without its `json` feature: in the runner
+/// (`cargo run -p workshop up`), whose steps send protobuf, as the OTLP exporter's default
+/// features make it, and which then resolves opentelemetry-proto as the steps do.
+#[cfg(not(feature = "json"))]
+const WITHOUT_JSON: &str =
+    "this viewer is built without OTLP/JSON: run `cargo run -p trace-viewer`";
+
 /// Decodes a request body of `signal`. A malformed body is an error, never a panic.
 pub fn decode_signal(signal: Signal, body: &[u8], encoding: Encoding) -> Result<Export, String> {
     match signal {
@@ -80,8 +87,11 @@ pub fn decode_signal(signal: Signal, body: &[u8], encoding: Encoding) -> Result<
             let request: ExportMetricsServiceRequest = match encoding {
                 Encoding::Protobuf => ExportMetricsServiceRequest::decode(body)
                     .map_err(|error| format!("not an OTLP protobuf metrics export: {error}"))?,
+                #[cfg(feature = "json")]
                 Encoding::Json => serde_json::from_slice(body)
                     .map_err(|error| format!("not an OTLP JSON metrics export: {error}"))?,
+                #[cfg(not(feature = "json"))]
+                Encoding::Json => return Err(WITHOUT_JSON.to_owned()),
             };
             Ok(Export {
                 metrics: signals::metrics_from_request(request),
@@ -92,8 +102,11 @@ pub fn decode_signal(signal: Signal, body: &[u8], encoding: Encoding) -> Result<
             let request: ExportLogsServiceRequest = match encoding {
                 Encoding::Protobuf => ExportLogsServiceRequest::decode(body)
                     .map_err(|error| format!("not an OTLP protobuf logs export: {error}"))?,
+                #[cfg(feature = "json")]
                 Encoding::Json => serde_json::from_slice(body)
                     .map_err(|error| format!("not an OTLP JSON logs export: {error}"))?,
+                #[cfg(not(feature = "json"))]
+                Encoding::Json => return Err(WITHOUT_JSON.to_owned()),
             };
             Ok(Export {
                 logs: signals::logs_from_request(request),
@@ -109,8 +122,11 @@ pub fn decode(body: &[u8], encoding: Encoding) -> Result<Export, String> {
     let request = match encoding {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(body)
             .map_err(|error| format!("not an OTLP protobuf trace export: {error}"))?,
+        #[cfg(feature = "json")]
         Encoding::Json => serde_json::from_slice(body)
             .map_err(|error| format!("not an OTLP JSON trace export: {error}"))?,
+        #[cfg(not(feature = "json"))]
+        Encoding::Json => return Err(WITHOUT_JSON.to_owned()),
     };
     Ok(from_request(request))
 }

@@ -55,24 +55,19 @@ const MAX_ANSWER_BYTES: usize = 64 * 1024;
 async fn main() -> ExitCode {
     let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
     let client = config.backend_client().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
-    step_exporting::print_exporter_errors();
-    let otlp = listener
-        .unless_stopped(otlp::connect())
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
+    otlp::print_opentelemetry_warnings();
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("w3c-test-service"))
-        .with_attributes(otlp.resource_attributes)
         .build();
     let provider = SdkTracerProvider::builder()
         .with_resource(resource)
         .with_sampler(Sampler::AlwaysOn)
-        .with_batch_exporter(otlp.exporter)
+        .with_batch_exporter(exporter)
         .build();
     init_propagator();
     let service = TestService {
@@ -84,7 +79,7 @@ async fn main() -> ExitCode {
         .with_state(service);
     step_support::serve(listener, router).await;
 
-    otlp::shut_down(provider).await
+    otlp::shut_down(provider, step_support::shutdown_time_left())
 }
 
 // ANCHOR: strict_propagator

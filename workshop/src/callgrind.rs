@@ -7,14 +7,14 @@ use std::path::PathBuf;
 
 /// Functions that run only on a thread of the export path: the SDK's batch span processor's
 /// (it converts the spans to OTLP and encodes them), its batch log processor's and its
-/// periodic metric reader's (the same for log records and metrics), and the OTLP transport's
-/// export thread (it sends them). Every other thread serves requests, or starts and stops the
+/// periodic metric reader's (the same for log records and metrics), and the thread of the
+/// exporter's blocking reqwest client (it sends them). Every other thread serves requests, or starts and stops the
 /// program.
 const EXPORT_PATH_FUNCTIONS: [&str; 4] = [
     "BatchSpanProcessor::get_spans_and_export",
     "get_logs_and_export",
     "::collect_and_export",
-    "step_exporting::otlp::run_export_thread",
+    "reqwest::blocking::client::ClientHandle::new",
 ];
 
 /// Instructions counted in one program, by where they were spent.

@@ -44,7 +44,6 @@ pub(crate) fn is_scrubbed(variable: &str) -> bool {
                 | "BACKEND_URL"
                 | "BACKEND_TIMEOUT_MS"
                 | "GOOGLE_APPLICATION_CREDENTIALS"
-                | "GOOGLE_CLOUD_OTLP"
                 | "GOOGLE_CLOUD_PROJECT"
                 | "CLOUDSDK_CONFIG"
                 | "SSL_CERT_FILE"

@@ -86,11 +86,7 @@ impl OtlpSettings {
 
     /// Where the signal goes, and how: for the program's log.
     pub fn destination(&self) -> String {
-        let protocol = match self.protocol {
-            Protocol::HttpJson => "http/json",
-            _ => "http/protobuf",
-        };
-        format!("{} (OTLP, {protocol})", self.endpoint)
+        format!("{} (OTLP, http/protobuf)", self.endpoint)
     }
 }
 
@@ -218,16 +214,16 @@ fn protocol(signal: Signal) -> Result<Protocol, StartupError> {
     };
     match value.as_str() {
         "http/protobuf" => Ok(Protocol::HttpBinary),
-        "http/json" => Ok(Protocol::HttpJson),
-        "grpc" => Err(StartupError::invalid(
+        "grpc" | "http/json" => Err(StartupError::invalid(
             variable,
             &value,
-            "these programs send OTLP over HTTP only: use http/protobuf (port 4318)",
+            "these programs are built to send protobuf over HTTP only: use http/protobuf \
+             (port 4318)",
         )),
         _ => Err(StartupError::invalid(
             variable,
             &value,
-            "expected http/protobuf or http/json",
+            "expected http/protobuf",
         )),
     }
 }

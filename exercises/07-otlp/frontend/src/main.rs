@@ -5,9 +5,8 @@
 //! deprecated Stackdriver exporter and that every tracing back end accepts. By default to
 //! `http://localhost:4318`, where `cargo run -p trace-viewer` draws each trace in the terminal,
 //! or Jaeger or an OpenTelemetry Collector listens; the standard `OTEL_EXPORTER_OTLP_*`
-//! variables send them elsewhere. With `GOOGLE_CLOUD_OTLP=true` they go to Google Cloud's OTLP
-//! endpoint, with no collector in between. As in step 06, the frontend continues a trace its
-//! caller started, now from the W3C `traceparent` only.
+//! variables send them elsewhere (to Google Cloud, through a Collector: `deploy/`). As in step
+//! 06, the frontend continues a trace its caller started, now from the W3C `traceparent` only.
 
 // Until every TODO is done, some of what the code imports or holds is unused.
 #![allow(dead_code, unused_imports, unused_mut, unused_variables)]
@@ -35,8 +34,8 @@ use opentelemetry_sdk::{
 };
 use step_support::{BackendError, FrontendConfig};
 
-// NEW: the OTLP exporter, and the shutdown that sends its last batch (the backend uses this
-// file too).
+// NEW: the OTLP exporter, the warnings of the OpenTelemetry crates, and the shutdown that sends
+// the last batch (the backend uses this file too).
 mod otlp;
 
 #[tokio::main]
@@ -44,22 +43,16 @@ async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = FrontendConfig::from_env().unwrap_or_else(|error| error.exit());
     let client = config.backend_client().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // ANCHOR: connect
-    // NEW: spans go out over OTLP. `connect` reads the OTEL_EXPORTER_OTLP_* variables, or the
-    // program ends here with a line that says which one to fix; for Google Cloud it finds the
-    // credentials and tries them first. The exporter reports failed exports only as `tracing`
-    // events: print them, or they go unseen.
-    step_exporting::print_exporter_errors();
-    let otlp = listener
-        .unless_stopped(otlp::connect())
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    // NEW: spans go out over OTLP, to where the OTEL_EXPORTER_OTLP_* variables say. The
+    // exporter reports failed exports only as `tracing` events: print them, or they go unseen.
+    otlp::print_opentelemetry_warnings();
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let provider = init_tracer(exporter);
     init_propagator();
     let app = Frontend {
         client,
@@ -82,14 +75,9 @@ async fn main() -> ExitCode {
 
 // ANCHOR: init_tracer
 /// The tracer provider: who this service is, which traces to keep, where spans go.
-fn init_tracer(
-    exporter: impl SpanExporter + 'static,
-    destination_attributes: Vec<KeyValue>,
-) -> SdkTracerProvider {
+fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("frontend"))
-        // NEW: what the destination needs to know (Google Cloud: the project).
-        .with_attributes(destination_attributes)
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)

@@ -40,18 +40,14 @@ async fn main() -> ExitCode {
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
     // How long each request's simulated work takes; 0 (unset) is none.
     let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in the frontend (see there).
-    step_exporting::print_exporter_errors();
-    let otlp = listener
-        .unless_stopped(otlp::connect())
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    otlp::print_opentelemetry_warnings();
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let provider = init_tracer(exporter);
     // NEW: the propagators OTEL_PROPAGATORS names, installed globally.
     global::set_text_map_propagator(propagators.build());
     let app = Backend {
@@ -61,18 +57,13 @@ async fn main() -> ExitCode {
     step_support::serve(listener, router(app)).await;
 
     // Send the last spans before exiting.
-    otlp::shut_down(provider).await
+    otlp::shut_down(provider, step_support::shutdown_time_left())
 }
 
 /// The tracer provider, set up as the frontend's, under the service name `backend`.
-fn init_tracer(
-    exporter: impl SpanExporter + 'static,
-    destination_attributes: Vec<KeyValue>,
-) -> SdkTracerProvider {
+fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("backend"))
-        // What the destination needs to know (Google Cloud: the project).
-        .with_attributes(destination_attributes)
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)

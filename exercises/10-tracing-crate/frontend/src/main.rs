@@ -52,17 +52,13 @@ async fn main() -> ExitCode {
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
     // NEW: which log lines to write, from RUST_LOG (`info` when unset).
     let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in step 07.
-    let otlp = listener
-        .unless_stopped(otlp::connect())
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let provider = init_tracer(exporter);
     global::set_text_map_propagator(propagators.build());
     // NEW: `tracing`'s spans and events now have somewhere to go.
     init_subscriber(provider.tracer("OT-tracing-demo"), log_filter);
@@ -77,19 +73,14 @@ async fn main() -> ExitCode {
     step_support::serve(listener, router(app)).await;
 
     // Send the last spans before exiting.
-    otlp::shut_down(provider).await
+    otlp::shut_down(provider, step_support::shutdown_time_left())
 }
 
 /// The tracer provider, as in step 09: who this service is, which traces to keep, where spans
 /// go.
-fn init_tracer(
-    exporter: impl SpanExporter + 'static,
-    destination_attributes: Vec<KeyValue>,
-) -> SdkTracerProvider {
+fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("frontend"))
-        // What the destination needs to know (Google Cloud: the project).
-        .with_attributes(destination_attributes)
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)
@@ -111,7 +102,7 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
     // `logs::trace_filter()` so that RUST_LOG never takes spans from the trace, and without the
     // attributes the step's spans do not have (location, threads, busy and idle times, target); the
     // other writes log lines to stderr with their trace ids (`logs::WithTraceIds`), filtered by
-    // `log_filter` (and `logs::without_repeated_warnings`).
+    // `log_filter`.
     // Installs nothing, so that the code compiles: `tracing`'s spans go nowhere.
     let _ = (tracer, log_filter);
     // ANCHOR_END: todo_subscriber

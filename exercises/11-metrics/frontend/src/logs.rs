@@ -12,17 +12,15 @@ use std::fmt;
 use opentelemetry::{Context, trace::TraceContextExt};
 use tracing::{Event, Subscriber, level_filters::LevelFilter};
 use tracing_subscriber::{
-    filter::{EnvFilter, FilterExt, Targets},
+    filter::{EnvFilter, Targets},
     fmt::{
         FmtContext, FormatEvent, FormatFields,
         format::Writer,
         time::{FormatTime, SystemTime},
     },
-    layer::Filter,
     registry::LookupSpan,
 };
 
-use step_exporting::not_repeated;
 use step_support::{StartupError, variable as read};
 
 // ANCHOR: trace_filter
@@ -30,14 +28,7 @@ use step_support::{StartupError, variable as read};
 /// credential crates that carry a batch of spans out. What they report must not become part of
 /// the trace: an SDK warning written while a request's span is current would be an event of
 /// that span, and spans written while exporting would be exported in turn.
-const EXPORTER_CRATES: [&str; 6] = [
-    "opentelemetry",
-    "hyper",
-    "h2",
-    "rustls",
-    "tonic",
-    "gcp_auth",
-];
+const EXPORTER_CRATES: [&str; 4] = ["opentelemetry", "reqwest", "hyper", "h2"];
 
 /// Which spans and events go into the trace: everything at INFO and above, whatever `RUST_LOG`
 /// says, except from the crates the exporter runs on. (A prefix names every crate that starts
@@ -60,17 +51,6 @@ pub fn log_filter_from_env() -> Result<EnvFilter, StartupError> {
         .map_err(|error| StartupError::invalid("RUST_LOG", &directives, error))
 }
 
-/// Holds back an OpenTelemetry crate's warning written less than ten seconds after the same
-/// one: a collector that is down fails every export, and a line for each would bury the log.
-pub fn without_repeated_warnings<S>(log_filter: EnvFilter) -> impl Filter<S>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    // Without a hint of its own, the dynamic filter would take away RUST_LOG's: the global
-    // maximum level would be TRACE, and every crate's debug and trace events would be looked at
-    // where they are written instead of being off there.
-    log_filter.and(not_repeated().with_max_level_hint(LevelFilter::TRACE))
-}
 // ANCHOR_END: log_filter
 
 // ANCHOR: with_trace_ids

@@ -60,30 +60,22 @@ async fn main() -> ExitCode {
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
     // Which log lines to write, from RUST_LOG (`info` when unset).
     let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
-    // NEW: whether to send metrics, and how often, from OTEL_METRICS_EXPORTER and
-    // OTEL_METRIC_EXPORT_INTERVAL.
-    let metrics_settings =
-        metrics::metrics_settings_from_env().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    // NEW: whether to send metrics, from OTEL_METRICS_EXPORTER.
+    let send_metrics = metrics::send_metrics_from_env().unwrap_or_else(|error| error.exit());
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in step 07; NEW: metrics too.
-    let otlp = listener
-        .unless_stopped(otlp::connect(&metrics_settings))
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    if let Some(destination) = &otlp.metrics_destination {
-        eprintln!("sending metrics to {destination}");
-    }
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let metric_exporter = send_metrics
+        .then(|| otlp::metric_exporter().unwrap_or_else(|error| otlp::exit_unusable(error)));
     // ANCHOR: providers
     // NEW: one resource for both signals: the same service, whichever a back end shows.
-    let resource = service_resource("frontend", otlp.resource_attributes);
-    let provider = init_tracer(otlp.exporter, resource.clone());
+    let resource = service_resource("frontend");
+    let provider = init_tracer(exporter, resource.clone());
     global::set_text_map_propagator(propagators.build());
-    let meter_provider =
-        metrics::init_meter_provider(otlp.metric_exporter, resource, metrics_settings.interval);
+    let meter_provider = metrics::init_meter_provider(metric_exporter, resource);
     let meter = meter_provider.meter("OT-tracing-demo");
     // ANCHOR_END: providers
     init_subscriber(provider.tracer("OT-tracing-demo"), log_filter);
@@ -108,16 +100,14 @@ async fn main() -> ExitCode {
     step_support::serve(listener, router(app, server_metrics)).await;
 
     // Send the last spans, and NEW: the last metrics, before exiting.
-    otlp::shut_down(provider, meter_provider).await
+    otlp::shut_down(provider, meter_provider, step_support::shutdown_time_left())
 }
 
-/// NEW: who this service is, for its spans and its metrics alike: its name and version, and
-/// what the destination needs to know (Google Cloud: the project).
-fn service_resource(service: &str, destination_attributes: Vec<KeyValue>) -> Resource {
+/// NEW: who this service is, for its spans and its metrics alike: its name and version.
+fn service_resource(service: &str) -> Resource {
     Resource::builder()
         .with_service_name(step_support::service_name(service))
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
-        .with_attributes(destination_attributes)
         .build()
 }
 
@@ -151,7 +141,7 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
     let to_the_log = tracing_subscriber::fmt::layer()
         .event_format(logs::WithTraceIds)
         .with_writer(std::io::stderr)
-        .with_filter(logs::without_repeated_warnings(log_filter));
+        .with_filter(log_filter);
     tracing_subscriber::registry()
         .with(to_the_trace)
         .with(to_the_log)

@@ -63,41 +63,29 @@ async fn main() -> ExitCode {
     let propagators = Propagators::from_env().unwrap_or_else(|error| error.exit());
     // Which log lines to write, from RUST_LOG (`info` when unset).
     let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
-    // Whether to send metrics, and how often, from OTEL_METRICS_EXPORTER and
-    // OTEL_METRIC_EXPORT_INTERVAL (step 11).
-    let metrics_settings =
-        metrics::metrics_settings_from_env().unwrap_or_else(|error| error.exit());
+    // Whether to send metrics, from OTEL_METRICS_EXPORTER (step 11).
+    let send_metrics = metrics::send_metrics_from_env().unwrap_or_else(|error| error.exit());
     // NEW: whether to send log records, from OTEL_LOGS_EXPORTER.
     let send_log_records = logs::send_log_records_from_env().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in step 07, and metrics, as in step 11; NEW: log records too.
-    let otlp = listener
-        .unless_stopped(otlp::connect(&metrics_settings, send_log_records))
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    if let Some(destination) = &otlp.metrics_destination {
-        eprintln!("sending metrics to {destination}");
-    }
-    if let Some(destination) = &otlp.logs_destination {
-        eprintln!("sending log records to {destination}");
-    }
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let metric_exporter = send_metrics
+        .then(|| otlp::metric_exporter().unwrap_or_else(|error| otlp::exit_unusable(error)));
+    let log_exporter = send_log_records
+        .then(|| otlp::log_exporter().unwrap_or_else(|error| otlp::exit_unusable(error)));
     // ANCHOR: providers
     // One resource for every signal: the same service, whichever a back end shows.
-    let resource = service_resource("frontend", otlp.resource_attributes);
-    let provider = init_tracer(otlp.exporter, resource.clone());
+    let resource = service_resource("frontend");
+    let provider = init_tracer(exporter, resource.clone());
     global::set_text_map_propagator(propagators.build());
-    let meter_provider = metrics::init_meter_provider(
-        otlp.metric_exporter,
-        resource.clone(),
-        metrics_settings.interval,
-    );
+    let meter_provider = metrics::init_meter_provider(metric_exporter, resource.clone());
     let meter = meter_provider.meter("OT-tracing-demo");
     // NEW: and a logger provider.
-    let logger_provider = logs::init_logger_provider(otlp.log_exporter, resource);
+    let logger_provider = logs::init_logger_provider(log_exporter, resource);
     // ANCHOR_END: providers
     init_subscriber(
         provider.tracer("OT-tracing-demo"),
@@ -125,16 +113,19 @@ async fn main() -> ExitCode {
     step_support::serve(listener, router(app, server_metrics)).await;
 
     // Send the last spans, the last metrics, and NEW: the last log records, before exiting.
-    otlp::shut_down(provider, meter_provider, logger_provider).await
+    otlp::shut_down(
+        provider,
+        meter_provider,
+        logger_provider,
+        step_support::shutdown_time_left(),
+    )
 }
 
-/// Who this service is, for its spans, metrics and log records alike: its name and version, and
-/// what the destination needs to know (Google Cloud: the project).
-fn service_resource(service: &str, destination_attributes: Vec<KeyValue>) -> Resource {
+/// Who this service is, for its spans, metrics and log records alike: its name and version.
+fn service_resource(service: &str) -> Resource {
     Resource::builder()
         .with_service_name(step_support::service_name(service))
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
-        .with_attributes(destination_attributes)
         .build()
 }
 
@@ -173,7 +164,7 @@ fn init_subscriber(
     let to_the_log = tracing_subscriber::fmt::layer()
         .event_format(logs::WithTraceIds)
         .with_writer(std::io::stderr)
-        .with_filter(logs::without_repeated_warnings(log_filter));
+        .with_filter(log_filter.env_filter());
     // ANCHOR: to_log_records
     // TODO: Make `to_log_records`, the layer that turns each event into a log record for
     // `logger_provider` (the logs bridge), with a filter of its own: the events RUST_LOG chooses

@@ -19,7 +19,7 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{
     Resource,
-    metrics::{PeriodicReader, SdkMeterProvider, Temporality, exporter::PushMetricExporter},
+    metrics::{PeriodicReader, SdkMeterProvider, exporter::PushMetricExporter},
 };
 use opentelemetry_semantic_conventions::{attribute, metric};
 use step_support::{BackendError, StartupError, variable};
@@ -35,92 +35,36 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 ];
 // ANCHOR_END: boundaries
 
-/// How often the metrics are sent when `OTEL_METRIC_EXPORT_INTERVAL` does not say: the
-/// specification's default, a minute.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-
 // ANCHOR: settings
-/// What `OTEL_METRICS_EXPORTER`, `OTEL_METRIC_EXPORT_INTERVAL` and
-/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` ask for. The SDK and the exporter read
-/// none strictly: the first not at all, the others as their default when they cannot read them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricsSettings {
-    /// `otlp` (the default): send them; `none`: measure nothing.
-    pub send: bool,
-    /// Milliseconds between two exports, more than 0.
-    pub interval: Duration,
-    /// `cumulative` (the default): each export counts from the start; `delta`: from the export
-    /// before (`lowmemory`: delta for counters and histograms only).
-    pub temporality: Temporality,
-}
-
-pub fn metrics_settings_from_env() -> Result<MetricsSettings, StartupError> {
-    let send = match variable("OTEL_METRICS_EXPORTER")?.as_deref() {
-        None | Some("otlp") => true,
-        Some("none") => false,
-        Some(other) => {
-            return Err(StartupError::invalid(
-                "OTEL_METRICS_EXPORTER",
-                other,
-                "expected otlp or none: these programs send metrics over OTLP only",
-            ));
-        }
-    };
-    let interval = match variable("OTEL_METRIC_EXPORT_INTERVAL")? {
-        None => DEFAULT_INTERVAL,
-        Some(value) => match value.parse::<u64>() {
-            Ok(milliseconds) if milliseconds > 0 => Duration::from_millis(milliseconds),
-            _ => {
-                return Err(StartupError::invalid(
-                    "OTEL_METRIC_EXPORT_INTERVAL",
-                    &value,
-                    "expected a whole number of milliseconds greater than 0, such as 60000",
-                ));
-            }
-        },
-    };
-    let variable_name = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
-    let temporality = match variable(variable_name)? {
-        None => Temporality::Cumulative,
-        Some(value) => match value.to_ascii_lowercase().as_str() {
-            "cumulative" => Temporality::Cumulative,
-            "delta" => Temporality::Delta,
-            "lowmemory" => Temporality::LowMemory,
-            _ => {
-                return Err(StartupError::invalid(
-                    variable_name,
-                    &value,
-                    "expected cumulative, delta or lowmemory",
-                ));
-            }
-        },
-    };
-    Ok(MetricsSettings {
-        send,
-        interval,
-        temporality,
-    })
+/// Whether metrics are sent: `OTEL_METRICS_EXPORTER`, `otlp` (the default) or `none`. No 0.33
+/// crate reads it. (How often, `OTEL_METRIC_EXPORT_INTERVAL`, the SDK's periodic reader reads
+/// itself: every minute by default.)
+pub fn send_metrics_from_env() -> Result<bool, StartupError> {
+    match variable("OTEL_METRICS_EXPORTER")?.as_deref() {
+        None | Some("otlp") => Ok(true),
+        Some("none") => Ok(false),
+        Some(other) => Err(StartupError::invalid(
+            "OTEL_METRICS_EXPORTER",
+            other,
+            "expected otlp or none: these programs send metrics over OTLP only",
+        )),
+    }
 }
 // ANCHOR_END: settings
 
 // ANCHOR: meter_provider
 /// The meter provider: the same resource as the traces (so that a back end knows both come
-/// from one service), and a reader that exports every `interval` on a thread of its own.
+/// from one service), and a reader that exports periodically, from a thread of its own.
 /// Without an exporter (`OTEL_METRICS_EXPORTER=none`), the instruments measure nothing.
 pub fn init_meter_provider(
     exporter: Option<impl PushMetricExporter>,
     resource: Resource,
-    interval: Duration,
 ) -> SdkMeterProvider {
     // ANCHOR: todo_meter_provider
     let builder = SdkMeterProvider::builder().with_resource(resource);
     match exporter {
         Some(exporter) => builder
-            .with_reader(
-                PeriodicReader::builder(exporter)
-                    .with_interval(interval)
-                    .build(),
-            )
+            .with_reader(PeriodicReader::builder(exporter).build())
             .build(),
         None => builder.build(),
     }

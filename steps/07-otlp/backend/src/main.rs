@@ -1,5 +1,5 @@
 //! Step 07, backend: the spans go out over OTLP, as in the frontend (see there): to the trace
-//! viewer, Jaeger or a Collector on `http://localhost:4318` by default, or to Google Cloud.
+//! viewer, Jaeger or a Collector on `http://localhost:4318` by default.
 
 use std::process::ExitCode;
 
@@ -27,18 +27,14 @@ mod otlp;
 async fn main() -> ExitCode {
     // Plumbing (step-support): bad configuration ends the program here, with exit code 2.
     let config = BackendConfig::from_env().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // NEW: spans go out over OTLP, as in the frontend (see there).
-    step_exporting::print_exporter_errors();
-    let otlp = listener
-        .unless_stopped(otlp::connect())
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    otlp::print_opentelemetry_warnings();
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let provider = init_tracer(exporter);
     init_propagator();
     let app = Backend {
         tracer: provider.tracer("backend"),
@@ -47,19 +43,14 @@ async fn main() -> ExitCode {
 
     // ANCHOR: todo_shutdown
     // Send the last spans before exiting.
-    otlp::shut_down(provider).await
+    otlp::shut_down(provider, step_support::shutdown_time_left())
     // ANCHOR_END: todo_shutdown
 }
 
 /// The tracer provider, set up as the frontend's, under the service name `backend`.
-fn init_tracer(
-    exporter: impl SpanExporter + 'static,
-    destination_attributes: Vec<KeyValue>,
-) -> SdkTracerProvider {
+fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("backend"))
-        // NEW: what the destination needs to know (Google Cloud: the project).
-        .with_attributes(destination_attributes)
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)

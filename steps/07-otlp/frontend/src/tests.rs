@@ -29,7 +29,7 @@ fn frontend(backend_url: &str) -> (Router, InMemorySpanExporter, SdkTracerProvid
         backend_timeout: Duration::from_secs(5),
     };
     let exporter = InMemorySpanExporter::default();
-    let provider = init_tracer(exporter.clone(), Vec::new());
+    let provider = init_tracer(exporter.clone());
     init_propagator();
     let app = Frontend {
         client: config.backend_client().unwrap(),

@@ -10,7 +10,7 @@ use axum::{
     response::Response,
     routing::get,
 };
-use opentelemetry::{KeyValue, baggage::BaggageExt, global, trace::TracerProvider};
+use opentelemetry::{baggage::BaggageExt, global, trace::TracerProvider};
 use opentelemetry_http::HeaderExtractor;
 use opentelemetry_sdk::{
     Resource,
@@ -46,17 +46,13 @@ async fn main() -> ExitCode {
     let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
     // NEW: which log lines to write, from RUST_LOG (`info` when unset).
     let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // Spans go out over OTLP, as in the frontend (see there).
-    let otlp = listener
-        .unless_stopped(otlp::connect())
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    let provider = init_tracer(otlp.exporter, otlp.resource_attributes);
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let provider = init_tracer(exporter);
     global::set_text_map_propagator(propagators.build());
     // NEW: as in the frontend: spans to the trace, log lines to stderr.
     init_subscriber(provider.tracer("backend"), log_filter);
@@ -64,18 +60,13 @@ async fn main() -> ExitCode {
     step_support::serve(listener, router(app)).await;
 
     // Send the last spans before exiting.
-    otlp::shut_down(provider).await
+    otlp::shut_down(provider, step_support::shutdown_time_left())
 }
 
 /// The tracer provider, set up as the frontend's, under the service name `backend`.
-fn init_tracer(
-    exporter: impl SpanExporter + 'static,
-    destination_attributes: Vec<KeyValue>,
-) -> SdkTracerProvider {
+fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
     let resource = Resource::builder()
         .with_service_name(step_support::service_name("backend"))
-        // What the destination needs to know (Google Cloud: the project).
-        .with_attributes(destination_attributes)
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)
@@ -98,7 +89,7 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
     let to_the_log = tracing_subscriber::fmt::layer()
         .event_format(logs::WithTraceIds)
         .with_writer(std::io::stderr)
-        .with_filter(logs::without_repeated_warnings(log_filter));
+        .with_filter(log_filter);
     tracing_subscriber::registry()
         .with(to_the_trace)
         .with(to_the_log)

@@ -54,43 +54,35 @@ async fn main() -> ExitCode {
     let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
     // Which log lines to write, from RUST_LOG (`info` when unset).
     let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
-    // NEW: whether to send metrics, and how often, as in the frontend.
-    let metrics_settings =
-        metrics::metrics_settings_from_env().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    // NEW: whether to send metrics, as in the frontend.
+    let send_metrics = metrics::send_metrics_from_env().unwrap_or_else(|error| error.exit());
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // Spans and NEW: metrics go out over OTLP, as in the frontend (see there).
-    let otlp = listener
-        .unless_stopped(otlp::connect(&metrics_settings))
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    if let Some(destination) = &otlp.metrics_destination {
-        eprintln!("sending metrics to {destination}");
-    }
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let metric_exporter = send_metrics
+        .then(|| otlp::metric_exporter().unwrap_or_else(|error| otlp::exit_unusable(error)));
     // NEW: one resource for both signals, as in the frontend.
-    let resource = service_resource("backend", otlp.resource_attributes);
-    let provider = init_tracer(otlp.exporter, resource.clone());
+    let resource = service_resource("backend");
+    let provider = init_tracer(exporter, resource.clone());
     global::set_text_map_propagator(propagators.build());
-    let meter_provider =
-        metrics::init_meter_provider(otlp.metric_exporter, resource, metrics_settings.interval);
+    let meter_provider = metrics::init_meter_provider(metric_exporter, resource);
     init_subscriber(provider.tracer("backend"), log_filter);
     let app = Backend { work };
     let server_metrics = ServerMetrics::new(&meter_provider.meter("backend"));
     step_support::serve(listener, router(app, server_metrics)).await;
 
     // Send the last spans and NEW: the last metrics before exiting.
-    otlp::shut_down(provider, meter_provider).await
+    otlp::shut_down(provider, meter_provider, step_support::shutdown_time_left())
 }
 
 /// NEW: who this service is, for its spans and its metrics alike, as in the frontend.
-fn service_resource(service: &str, destination_attributes: Vec<KeyValue>) -> Resource {
+fn service_resource(service: &str) -> Resource {
     Resource::builder()
         .with_service_name(step_support::service_name(service))
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
-        .with_attributes(destination_attributes)
         .build()
 }
 
@@ -117,7 +109,7 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
     let to_the_log = tracing_subscriber::fmt::layer()
         .event_format(logs::WithTraceIds)
         .with_writer(std::io::stderr)
-        .with_filter(logs::without_repeated_warnings(log_filter));
+        .with_filter(log_filter);
     tracing_subscriber::registry()
         .with(to_the_trace)
         .with(to_the_log)

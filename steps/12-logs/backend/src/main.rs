@@ -56,53 +56,46 @@ async fn main() -> ExitCode {
     let work = step_support::milliseconds("BACKEND_WORK_MS").unwrap_or_else(|error| error.exit());
     // Which log lines to write, from RUST_LOG (`info` when unset).
     let log_filter = logs::log_filter_from_env().unwrap_or_else(|error| error.exit());
-    // Whether to send metrics, and how often, as in the frontend (step 11).
-    let metrics_settings =
-        metrics::metrics_settings_from_env().unwrap_or_else(|error| error.exit());
+    // Whether to send metrics, as in the frontend (step 11).
+    let send_metrics = metrics::send_metrics_from_env().unwrap_or_else(|error| error.exit());
     // NEW: whether to send log records, as in the frontend.
     let send_log_records = logs::send_log_records_from_env().unwrap_or_else(|error| error.exit());
-    let mut listener = step_support::bind(&config.listen_addr)
+    let listener = step_support::bind(&config.listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
 
     // Spans, metrics and NEW: log records go out over OTLP, as in the frontend (see there).
-    let otlp = listener
-        .unless_stopped(otlp::connect(&metrics_settings, send_log_records))
-        .await
-        .unwrap_or_else(|error| error.exit());
-    eprintln!("sending spans to {}", otlp.destination);
-    if let Some(destination) = &otlp.metrics_destination {
-        eprintln!("sending metrics to {destination}");
-    }
-    if let Some(destination) = &otlp.logs_destination {
-        eprintln!("sending log records to {destination}");
-    }
+    let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
+    let metric_exporter = send_metrics
+        .then(|| otlp::metric_exporter().unwrap_or_else(|error| otlp::exit_unusable(error)));
+    let log_exporter = send_log_records
+        .then(|| otlp::log_exporter().unwrap_or_else(|error| otlp::exit_unusable(error)));
     // One resource for every signal, as in the frontend.
-    let resource = service_resource("backend", otlp.resource_attributes);
-    let provider = init_tracer(otlp.exporter, resource.clone());
+    let resource = service_resource("backend");
+    let provider = init_tracer(exporter, resource.clone());
     global::set_text_map_propagator(propagators.build());
-    let meter_provider = metrics::init_meter_provider(
-        otlp.metric_exporter,
-        resource.clone(),
-        metrics_settings.interval,
-    );
+    let meter_provider = metrics::init_meter_provider(metric_exporter, resource.clone());
     // NEW: and a logger provider, as in the frontend.
-    let logger_provider = logs::init_logger_provider(otlp.log_exporter, resource);
+    let logger_provider = logs::init_logger_provider(log_exporter, resource);
     init_subscriber(provider.tracer("backend"), &logger_provider, &log_filter);
     let app = Backend { work };
     let server_metrics = ServerMetrics::new(&meter_provider.meter("backend"));
     step_support::serve(listener, router(app, server_metrics)).await;
 
     // Send the last spans, metrics and NEW: log records before exiting.
-    otlp::shut_down(provider, meter_provider, logger_provider).await
+    otlp::shut_down(
+        provider,
+        meter_provider,
+        logger_provider,
+        step_support::shutdown_time_left(),
+    )
 }
 
 /// Who this service is, for every signal, as in the frontend.
-fn service_resource(service: &str, destination_attributes: Vec<KeyValue>) -> Resource {
+fn service_resource(service: &str) -> Resource {
     Resource::builder()
         .with_service_name(step_support::service_name(service))
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
-        .with_attributes(destination_attributes)
         .build()
 }
 
@@ -134,7 +127,7 @@ fn init_subscriber(
     let to_the_log = tracing_subscriber::fmt::layer()
         .event_format(logs::WithTraceIds)
         .with_writer(std::io::stderr)
-        .with_filter(logs::without_repeated_warnings(log_filter));
+        .with_filter(log_filter.env_filter());
     // ANCHOR: to_log_records
     let to_log_records = OpenTelemetryTracingBridge::new(logger_provider)
         .with_filter(logs::log_record_filter(log_filter));

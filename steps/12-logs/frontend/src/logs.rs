@@ -27,7 +27,6 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-use step_exporting::not_repeated;
 use step_support::{StartupError, variable as read};
 
 // ANCHOR: trace_filter
@@ -35,14 +34,7 @@ use step_support::{StartupError, variable as read};
 /// credential crates that carry a batch of spans out. What they report must not become part of
 /// the trace: an SDK warning written while a request's span is current would be an event of
 /// that span, and spans written while exporting would be exported in turn.
-const EXPORTER_CRATES: [&str; 6] = [
-    "opentelemetry",
-    "hyper",
-    "h2",
-    "rustls",
-    "tonic",
-    "gcp_auth",
-];
+const EXPORTER_CRATES: [&str; 4] = ["opentelemetry", "reqwest", "hyper", "h2"];
 
 /// Which spans and events go into the trace: everything at INFO and above, whatever `RUST_LOG`
 /// says, except from the crates the exporter runs on. (A prefix names every crate that starts
@@ -81,19 +73,6 @@ impl LogFilter {
     }
 }
 
-/// Holds back an OpenTelemetry crate's warning written less than ten seconds after the same
-/// one: a collector that is down fails every export, and a line for each would bury the log.
-pub fn without_repeated_warnings<S>(log_filter: &LogFilter) -> impl Filter<S> + use<S>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
-    // Without a hint of its own, the dynamic filter would take away RUST_LOG's: the global
-    // maximum level would be TRACE, and every crate's debug and trace events would be looked at
-    // where they are written instead of being off there.
-    log_filter
-        .env_filter()
-        .and(not_repeated().with_max_level_hint(LevelFilter::TRACE))
-}
 // ANCHOR_END: log_filter
 
 // ANCHOR: log_records
@@ -249,9 +228,10 @@ mod tests {
             .with_simple_exporter(exporter.clone())
             .build();
         let lines = Lines::default();
-        let log_filter = without_repeated_warnings(&LogFilter {
+        let log_filter = LogFilter {
             directives: directives.to_owned(),
-        });
+        }
+        .env_filter();
         let subscriber = tracing_subscriber::registry()
             .with(
                 tracing_opentelemetry::layer()
@@ -330,18 +310,6 @@ mod tests {
             "{}",
             lines.text()
         );
-    }
-
-    #[test]
-    fn a_repeated_opentelemetry_warning_is_held_back() {
-        let (_, lines) = run("info", || {
-            for _ in 0..3 {
-                warn!(name: "logs::tests::repeated", target: "opentelemetry_sdk", "export failed again");
-                info!(name: "logs::tests::repeated_info", target: "opentelemetry_sdk", "exported");
-            }
-        });
-        assert_eq!(lines.matches("export failed again").count(), 1, "{lines}");
-        assert_eq!(lines.matches("exported").count(), 3, "{lines}");
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub(crate) fn report(
          |---|--:|--:|--:|\n",
         warm_up = thousands(size.counted_warm_up as f64),
         requests = thousands(size.counted_requests as f64),
-        export_thread = step_exporting::otlp::EXPORT_THREAD,
+        export_thread = crate::EXPORT_THREAD,
         u = untraced.0.step()?.number,
         t = traced.0.step()?.number,
     );

@@ -52,6 +52,9 @@ const HIGH_CONCURRENCY: usize = 256;
 /// The thread the SDK's batch span processor exports from: the export path's CPU time is
 /// read from it, on the step's own programs.
 const BATCH_THREAD: &str = "OpenTelemetry.Traces.BatchProcessor";
+/// The thread of the OTLP exporter's blocking reqwest client, which sends what the batch
+/// thread encoded: the export path's too.
+const EXPORT_THREAD: &str = "reqwest-internal-sync-runtime";
 /// The threads the SDK exports the other signals from (steps 11 and 12): the metrics' periodic
 /// reader and the log records' batch processor. Their CPU time is the export path's too.
 const OTHER_SIGNAL_THREADS: [&str; 2] = [

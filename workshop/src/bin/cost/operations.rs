@@ -39,7 +39,6 @@ pub(crate) const EXTRACT_STRICT: &str = "context: extract traceparent, the stric
 pub(crate) const EXPORT_GROUP: &str = "export/";
 pub(crate) const EXPORT: &str = "export/512 spans a post, protobuf";
 pub(crate) const EXPORT_SMALL_BATCH: &str = "export/64 spans a post, protobuf";
-pub(crate) const EXPORT_JSON: &str = "export/512 spans a post, JSON";
 pub(crate) const EXPORT_ATTRIBUTES: &str =
     "export/512 spans a post, protobuf, 10 more attributes each";
 pub(crate) const EXPORT_CONSTANT_ATTRIBUTES: &str =
@@ -380,13 +379,6 @@ pub(crate) fn levers(operations: &[Operation]) -> Result<String, String> {
                 ),
             ),
             "same".to_owned(),
-        ),
-        (
-            "Protocol (`OTEL_EXPORTER_OTLP_PROTOCOL`)",
-            "`http/protobuf`",
-            "`http/json`",
-            unchanged,
-            change(export, duration_text(off_path(EXPORT_JSON)?)),
         ),
     ];
     let mut text = String::from(

@@ -4,7 +4,6 @@
 
 use std::{collections::HashMap, fmt::Write as _, sync::atomic::AtomicUsize, time::Duration};
 
-use step_exporting::otlp::EXPORT_THREAD;
 use workshop::{
     load::{self, Answers},
     process::{Exited, Pair},
@@ -13,8 +12,9 @@ use workshop::{
 };
 
 use crate::{
-    BATCH_THREAD, CONCURRENCY, HIGH_CONCURRENCY, OTHER_SIGNAL_THREADS, Size, added_microseconds,
-    added_milliseconds, mebibytes, microseconds, milliseconds, thousands, unknown,
+    BATCH_THREAD, CONCURRENCY, EXPORT_THREAD, HIGH_CONCURRENCY, OTHER_SIGNAL_THREADS, Size,
+    added_microseconds, added_milliseconds, mebibytes, microseconds, milliseconds, thousands,
+    unknown,
 };
 
 /// One set-up measured: a step's programs, and the variables that change them.
@@ -78,7 +78,7 @@ pub(crate) const TRACED: Setup = Setup {
 /// The levers: each changes one thing, by the variable that changes it. The batch processor's
 /// sizes and the protocol on step 07; the sampler on step 09, the step that reads
 /// `OTEL_TRACES_SAMPLER` (it also traces the HTTP client: up to three more spans a request).
-pub(crate) const LEVERS: [Setup; 6] = [
+pub(crate) const LEVERS: [Setup; 5] = [
     Setup {
         step: "07",
         name: "Step 07, batches of 2,048 spans",
@@ -92,12 +92,6 @@ pub(crate) const LEVERS: [Setup; 6] = [
         step: "07",
         name: "Step 07, batches of 64 spans",
         env: &[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64")],
-        kept: Kept::Every,
-    },
-    Setup {
-        step: "07",
-        name: "Step 07, JSON",
-        env: &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")],
         kept: Kept::Every,
     },
     Setup {
