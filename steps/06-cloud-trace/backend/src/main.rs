@@ -33,9 +33,9 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
 
     // NEW: spans go to Google Cloud Trace, as in the frontend (see there).
-    cloud_trace::print_exporter_errors();
+    cloud_trace::print_opentelemetry_warnings();
     let (exporter, sending) = listener
-        .unless_stopped(cloud_trace::connect())
+        .unless_stopped(cloud_trace::connect_in_time())
         .await
         .unwrap_or_else(|error| error.exit());
     let sending = tokio::spawn(sending);
@@ -47,7 +47,7 @@ async fn main() -> ExitCode {
     step_support::serve(listener, router(app)).await;
 
     // NEW: send the last spans before exiting (see the frontend).
-    cloud_trace::shut_down(provider, sending).await
+    cloud_trace::shut_down(provider, sending, step_support::shutdown_time_left()).await
 }
 
 /// The tracer provider, set up as the frontend's, under the service name `backend`.

@@ -47,13 +47,13 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|error| error.exit());
 
     // ANCHOR: connect
-    // NEW: spans go to Google Cloud Trace. `connect` finds the credentials, tries them and
-    // connects, or the program ends here with a line that says what to fix; as that can take
-    // seconds, Ctrl-C ends it too. The exporter reports failed exports only as `tracing`
-    // events: print them, or they go unseen.
-    cloud_trace::print_exporter_errors();
+    // NEW: spans go to Google Cloud Trace. `connect` finds the credentials and connects, or
+    // the program ends here with a line that says what to fix; as that can take seconds,
+    // Ctrl-C ends it too. The exporter reports failed exports only as `tracing` events: print
+    // them, or they go unseen.
+    cloud_trace::print_opentelemetry_warnings();
     let (exporter, sending) = listener
-        .unless_stopped(cloud_trace::connect())
+        .unless_stopped(cloud_trace::connect_in_time())
         .await
         .unwrap_or_else(|error| error.exit());
     // NEW: the exporter only queues spans; this background task sends them. Nothing reaches
@@ -69,9 +69,9 @@ async fn main() -> ExitCode {
     };
     step_support::serve(listener, router(app)).await;
 
-    // NEW: the provider's shutdown hands the last spans to the exporter; then wait until
-    // its background task has sent them. Exiting before that loses them.
-    cloud_trace::shut_down(provider, sending).await
+    // NEW: the provider's shutdown hands the last spans to the exporter; then wait until its
+    // background task has sent them. Exiting before that loses them.
+    cloud_trace::shut_down(provider, sending, step_support::shutdown_time_left()).await
     // ANCHOR_END: connect
 }
 
