@@ -205,6 +205,18 @@ fn the_hardening_chapters_table_is_what_the_sdks_propagator_does() {
 }
 
 #[test]
+fn the_hardening_chapters_variable_table_is_the_one_the_tests_hold_the_programs_to() {
+    use workshop::otlp_variables::{TABLE, table};
+    let shown =
+        fs::read_to_string(repository().join(book::GENERATED).join(TABLE)).unwrap_or_default();
+    assert!(
+        shown == table(),
+        "{TABLE} is stale: run `cargo run -p workshop --bin book-assets`"
+    );
+    assert!(chapter("hardening.md").contains(&format!("{{{{#include generated/{TABLE}}}}}")));
+}
+
+#[test]
 fn every_exercise_has_its_turn_in_its_chapter_with_its_todos_and_hints() {
     for exercise in exercises::all() {
         let number = exercise.step.number;
@@ -379,6 +391,7 @@ fn the_generated_folder_holds_only_what_the_generator_writes() {
                 || pictures.contains(&name)
                 || name == book::COST_FIGURES
                 || name == book::TRACE_HEADER_TABLE
+                || name == workshop::otlp_variables::TABLE
                 || hints.contains(&name),
             "{} holds {name}, which neither book-assets nor the cost benchmark writes",
             Path::new(book::GENERATED).display()

@@ -10,6 +10,7 @@ use std::{sync::Arc, time::Duration};
 use axum::http::StatusCode;
 use trace_viewer::{otlp::Encoding, receiver::Receiver};
 use workshop::{
+    otlp_variables::{BAD_VALUES, Read},
     process::{Pair, http_get, run_to_exit},
     spans::{self, outline},
     steps,
@@ -138,52 +139,6 @@ async fn the_traces_endpoint_is_used_as_it_is_and_headers_go_along() {
     }
 }
 
-/// What the exporter does with a value of one of its variables it cannot use.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Read {
-    /// The exporter cannot be built: the program ends at start-up, exit code 2, with the
-    /// exporter's message, which names the variable.
-    Refused,
-    /// A warning at start-up names the variable; the value is ignored and the spans arrive.
-    Warned,
-    /// Ignored without a word; the spans arrive.
-    Ignored,
-    /// Taken: the program starts without a word, and every export fails, each with a warning.
-    ExportsFail,
-}
-
-/// Each variable the steps use, with a value the exporter cannot use, and what 0.33.1 does
-/// with it. A stricter reading, which refuses each at start-up, is the hardening chapter's.
-const BAD_OTLP_VALUES: [(&str, &str, Read); 11] = [
-    (
-        "OTEL_EXPORTER_OTLP_ENDPOINT",
-        "localhost:4318",
-        Read::Refused,
-    ),
-    ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url", Read::Refused),
-    (
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-        "ftp://127.0.0.1/v1/traces",
-        Read::ExportsFail,
-    ),
-    ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", Read::Warned),
-    ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", Read::Warned),
-    (
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "http/xml",
-        Read::Warned,
-    ),
-    ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", Read::Warned),
-    ("OTEL_EXPORTER_OTLP_HEADERS", "x-workshop", Read::Ignored),
-    (
-        "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-        "=nameless",
-        Read::Ignored,
-    ),
-    ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s", Read::Ignored),
-    ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "soon", Read::Ignored),
-];
-
 /// Runs step 07's backend with `variable=value`, exporting to a receiver of the test's, sends
 /// it one request if it starts, and says what became of the value.
 async fn read_by_the_exporter(variable: &str, value: &str) -> (Read, String) {
@@ -224,7 +179,7 @@ async fn read_by_the_exporter(variable: &str, value: &str) -> (Read, String) {
 
 #[tokio::test]
 async fn otlp_variables_are_read_as_the_exporter_reads_them() {
-    for (variable, value, expected) in BAD_OTLP_VALUES {
+    for (variable, value, expected) in BAD_VALUES {
         let (read, stderr) = read_by_the_exporter(variable, value).await;
         assert_eq!(read, expected, "{variable}={value:?}: {stderr}");
     }

@@ -24,6 +24,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
+use hardening::{W3cHeaderExtractor, W3cTraceContextPropagator};
 use opentelemetry::{
     Context, KeyValue,
     baggage::BaggageExt,
@@ -38,7 +39,7 @@ use opentelemetry_sdk::{
     trace::{Sampler, SdkTracer, SdkTracerProvider},
 };
 use serde::Deserialize;
-use step_support::{BackendError, FrontendConfig, W3cHeaderExtractor, W3cTraceContextPropagator};
+use step_support::{BackendError, FrontendConfig};
 
 // Step 07's OTLP exporter, the very file.
 #[path = "../../steps/07-otlp/frontend/src/otlp.rs"]

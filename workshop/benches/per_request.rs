@@ -31,6 +31,7 @@ use std::{
 
 use axum::{Router, body::Bytes, http::HeaderMap, routing::post};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use hardening::{W3cHeaderExtractor, W3cTraceContextPropagator};
 use opentelemetry::{
     Context, KeyValue,
     baggage::BaggageExt,
@@ -48,7 +49,6 @@ use opentelemetry_sdk::{
     propagation::{BaggagePropagator, TraceContextPropagator},
     trace::{Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter},
 };
-use step_support::{W3cHeaderExtractor, W3cTraceContextPropagator};
 use tokio::runtime::Runtime;
 
 /// An exporter that drops every batch at once.

@@ -98,7 +98,8 @@ fn diffed_files(program_folder: &std::path::Path) -> Vec<String> {
 
 /// Every diff between a step's program and the same program in the step before, as
 /// (file name under [`GENERATED`], contents): its `Cargo.toml` and its sources, a file new in
-/// this step shown whole. A file that did not change has no diff.
+/// this step shown whole. A file that did not change has no diff. And the hardening chapter's:
+/// step 07's backend, and the same with the hardening.
 pub fn step_diffs() -> Result<Vec<(String, String)>, String> {
     let root = repository();
     let mut diffs = Vec::new();
@@ -127,6 +128,17 @@ pub fn step_diffs() -> Result<Vec<(String, String)>, String> {
                 }
             }
         }
+    }
+    // The hardening chapter's backend: step 07's, with the hardening added.
+    let (old_path, new_path) = (
+        "steps/07-otlp/backend/src/main.rs",
+        "hardening/backend/src/main.rs",
+    );
+    let read = |path: &str| {
+        std::fs::read_to_string(root.join(path)).map_err(|error| format!("reading {path}: {error}"))
+    };
+    if let Some(diff) = unified_diff(&read(old_path)?, &read(new_path)?, old_path, new_path) {
+        diffs.push(("hardening-backend-main.rs.diff".to_owned(), diff));
     }
     Ok(diffs)
 }

@@ -30,6 +30,7 @@ pub mod hostile_headers;
 pub mod in_process;
 pub mod load;
 pub mod other_signals;
+pub mod otlp_variables;
 pub mod process;
 pub mod spans;
 pub mod stdout;

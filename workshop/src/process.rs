@@ -249,7 +249,7 @@ pub fn assume_every_step_built() {
 /// test service and the workshop's runner.
 fn every_program() -> Vec<String> {
     let mut programs = step_programs();
-    programs.extend([W3C_TEST_SERVICE, RUNNER].map(str::to_owned));
+    programs.extend([W3C_TEST_SERVICE, HARDENED_BACKEND, RUNNER].map(str::to_owned));
     programs
 }
 
@@ -276,6 +276,9 @@ pub const DELAY_PROXY: &str = "delay-proxy";
 /// The package of the W3C Trace Context test suite's test service (`cargo run -p
 /// w3c-test-service`), which exports over OTLP as step 07 does.
 pub const W3C_TEST_SERVICE: &str = "w3c-test-service";
+
+/// The package of the hardening chapter's backend: step 07's, with the hardening added.
+pub const HARDENED_BACKEND: &str = "hardened-backend";
 
 /// The package of the trace viewer (`cargo run -p trace-viewer`).
 pub const TRACE_VIEWER: &str = "trace-viewer";

@@ -125,7 +125,7 @@ pub fn milliseconds(variable: &'static str) -> Result<Duration, StartupError> {
 }
 
 /// A variable's value, or `None` when it is unset or empty.
-pub fn read(variable: &'static str) -> Result<Option<String>, StartupError> {
+pub fn read(variable: &str) -> Result<Option<String>, StartupError> {
     match env::var(variable) {
         Ok(value) if value.is_empty() => Ok(None),
         Ok(value) => Ok(Some(value)),

@@ -17,8 +17,6 @@ use opentelemetry::{
 use opentelemetry_0_32 as v032;
 use v032::{baggage::BaggageExt as _, trace::TraceContextExt as _};
 
-use crate::trace_context::ContinuedTrace;
-
 /// A 0.32 propagator, as a 0.33 [`TextMapPropagator`]: `Propagator032::new(jaeger)`.
 pub struct Propagator032<P> {
     inner: P,
@@ -74,20 +72,7 @@ where
         let span = found.span();
         let span_context = span.span_context();
         if span_context.is_valid() {
-            let span_context = to_033(span_context);
-            // These formats say nothing of the W3C `random` flag: the trace goes on without it,
-            // unless a `traceparent` for the same trace said more.
-            let told_already = cx
-                .get::<ContinuedTrace>()
-                .is_some_and(|told| told.trace_id == span_context.trace_id());
-            if !told_already {
-                cx = cx.with_value(ContinuedTrace {
-                    trace_id: span_context.trace_id(),
-                    random: false,
-                    tracestate: None,
-                });
-            }
-            cx = cx.with_remote_span_context(span_context);
+            cx = cx.with_remote_span_context(to_033(span_context));
         }
         let baggage = found.baggage();
         if !baggage.is_empty() {
@@ -319,7 +304,7 @@ mod tests {
 
     #[test]
     fn a_trace_continued_from_another_format_is_sent_on_without_the_random_flag() {
-        use crate::W3cTraceContextPropagator;
+        use opentelemetry_sdk::propagation::TraceContextPropagator;
 
         let jaeger = Propagator032::new(opentelemetry_jaeger_propagator_new());
         let headers: HashMap<String, String> = [(
@@ -333,39 +318,11 @@ mod tests {
             TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736)
         );
         let mut sent = HashMap::new();
-        W3cTraceContextPropagator::new().inject_context(&cx, &mut sent);
+        TraceContextPropagator::new().inject_context(&cx, &mut sent);
         assert_eq!(
             sent["traceparent"],
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
         );
-    }
-
-    #[test]
-    fn a_w3c_callers_random_flag_survives_a_jaeger_header_for_the_same_trace() {
-        use opentelemetry::propagation::TextMapCompositePropagator;
-
-        use crate::W3cTraceContextPropagator;
-
-        // `OTEL_PROPAGATORS=tracecontext,jaeger`: Jaeger's propagator extracts last.
-        let both = TextMapCompositePropagator::new(vec![
-            Box::new(W3cTraceContextPropagator::new()),
-            Box::new(Propagator032::new(opentelemetry_jaeger_propagator_new())),
-        ]);
-        let headers: HashMap<String, String> = [
-            (
-                "traceparent".to_owned(),
-                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03".to_owned(),
-            ),
-            (
-                "uber-trace-id".to_owned(),
-                "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1".to_owned(),
-            ),
-        ]
-        .into();
-        let cx = both.extract(&headers);
-        let mut sent = HashMap::new();
-        W3cTraceContextPropagator::new().inject_context(&cx, &mut sent);
-        assert!(sent["traceparent"].ends_with("-03"), "{sent:?}");
     }
 
     // Deprecated with its crate; the workshop keeps it for Jaeger callers (see `otel_env`).

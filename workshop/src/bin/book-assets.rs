@@ -33,6 +33,10 @@ async fn write_assets() -> Result<(), String> {
         book::TRACE_HEADER_TABLE.to_owned(),
         book::trace_header_table(),
     ));
+    files.push((
+        workshop::otlp_variables::TABLE.to_owned(),
+        workshop::otlp_variables::table(),
+    ));
     let programs: Vec<String> = book::pictured_steps()
         .flat_map(|step| [step.frontend(), step.backend()])
         .collect();
