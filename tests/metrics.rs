@@ -333,6 +333,28 @@ async fn an_exporter_these_programs_lack_exits_2_and_the_sdks_variables_are_read
     }
 }
 
+/// The SDK takes `OTEL_METRIC_EXPORT_INTERVAL=0` as it is (its `with_interval` refuses 0, its
+/// reading of the variable does not): the reader exports without pause, where the default is
+/// once a minute. The hardening chapter's table says so.
+#[tokio::test]
+async fn an_interval_of_0_is_taken_as_it_is_and_the_reader_exports_without_pause() {
+    let backend = Service::start(
+        &step_11().backend(),
+        &[("OTEL_METRIC_EXPORT_INTERVAL", "0")],
+    )
+    .await
+    .unwrap();
+    http_get(&backend.url()).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut exported = 0;
+    while exported < 100 {
+        assert!(Instant::now() < deadline, "{exported} exports in 20 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        exported = exports(&backend.metrics_received(), "http.server.request.duration").len();
+    }
+    backend.stop().await.unwrap().assert_success();
+}
+
 /// The meter provider's shutdown reports a last export the endpoint refused: exit 1, saying so,
 /// within the budget.
 #[tokio::test]
