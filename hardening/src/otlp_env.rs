@@ -1,9 +1,11 @@
 //! The `OTEL_EXPORTER_OTLP_*` variables, checked before the exporter is built. The exporter
 //! reads them itself, leniently: an endpoint that is not a URL stops it, but a protocol, a
 //! compression or a timeout it cannot use is its default (with a warning at most), a header
-//! it cannot read is skipped without a word, and an endpoint with another scheme fails every
-//! export. Here each is a [`StartupError`] naming the variable, exit code 2, before the program
-//! listens: a mistake in a deployment's configuration is found when it is made.
+//! it cannot read is skipped without a word, and an endpoint with a scheme other than HTTP's
+//! fails every export. Here each is a [`StartupError`] naming the variable, exit code 2, before
+//! the program listens: a mistake in a deployment's configuration is found when it is made.
+//! (To copy it, bring `StartupError` and `read` from `steps/support/src/config.rs`, or your
+//! own.)
 
 use std::time::Duration;
 
@@ -57,17 +59,17 @@ fn check_endpoint(signal: Signal) -> Result<(), StartupError> {
     let Some((variable, value)) = read_first(signal, "ENDPOINT")? else {
         return Ok(());
     };
-    let usable =
-        reqwest::Url::parse(&value).is_ok_and(|url| url.scheme() == "http" && url.host().is_some());
+    // `https` needs a TLS feature of the exporter's client (`reqwest-rustls`): without one, as
+    // in this workspace, every export to it fails; with one, it is what a distant endpoint
+    // takes.
+    let usable = reqwest::Url::parse(&value)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some());
     match usable {
         true => Ok(()),
         false => Err(StartupError::invalid(
             &variable,
             &value,
-            format!(
-                "expected an http URL with a host, such as {DEFAULT_ENDPOINT} (the exporter's \
-                 client speaks plain HTTP)"
-            ),
+            format!("expected an http or https URL with a host, such as {DEFAULT_ENDPOINT}"),
         )),
     }
 }
@@ -75,7 +77,8 @@ fn check_endpoint(signal: Signal) -> Result<(), StartupError> {
 fn check_protocol(signal: Signal) -> Result<(), StartupError> {
     match read_first(signal, "PROTOCOL")? {
         None => Ok(()),
-        Some((_, value)) if value == "http/protobuf" => Ok(()),
+        // As the exporter reads it: whatever the case.
+        Some((_, value)) if value.eq_ignore_ascii_case("http/protobuf") => Ok(()),
         Some((variable, value)) => Err(StartupError::invalid(
             &variable,
             &value,

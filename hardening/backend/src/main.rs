@@ -1,7 +1,7 @@
 //! Step 07's backend with the hardening chapter's two additions for exporting, each marked
 //! `HARDENING`: the OTLP variables refused at start-up when the exporter could not use them,
 //! and a shutdown that counts the spans not delivered. The rest is step 07's backend, line
-//! for line (a test compares them), so that the difference is the hardening and nothing else.
+//! for line, so that the difference is the hardening and nothing else.
 
 use std::process::ExitCode;
 

@@ -35,7 +35,10 @@ pub fn print_opentelemetry_warnings() {
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(Targets::new().with_target("opentelemetry", tracing::Level::WARN))
-        .init();
+        // Not `init`, which panics where a subscriber is set already: a service that has one
+        // gives it a layer with this filter instead.
+        .try_init()
+        .ok();
 }
 // ANCHOR_END: internal_logs
 

@@ -41,9 +41,10 @@ pub fn exit_unusable(error: ExporterBuildError) -> ! {
 
 // ANCHOR: shut_down
 /// Sends the last spans, and NEW: the last metrics, before the program exits: each provider's
-/// shutdown hands what it holds to its exporter and waits until it is sent, all within
-/// `time_left`. An error says what may be lost; an export the endpoint refused is only a
-/// warning in the log.
+/// shutdown hands what it holds to its exporter and waits until it is sent, or its time is up.
+/// An error says what may be lost: the spans' when their shutdown ran out of time (a last batch
+/// the endpoint refused is only a warning in the log), the metrics' also when the endpoint
+/// refused the last export. The meter provider's waits up to 5 s whatever it is given.
 pub fn shut_down(
     provider: SdkTracerProvider,
     meter_provider: SdkMeterProvider,
