@@ -18,8 +18,6 @@ use std::{
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
-    logs::{LogBatch, LogExporter},
-    metrics::{Temporality, data::ResourceMetrics, exporter::PushMetricExporter},
     trace::{SpanData, SpanExporter},
 };
 use tokio::sync::oneshot;
@@ -87,9 +85,10 @@ fn units(signal: Signal, count: u64) -> String {
 }
 
 // ANCHOR: delivery
-/// An exporter that counts what it is handed and what became of it (spans, log records,
-/// metric exports), for [`shut_down_providers`] to report: wrap the stock exporter,
-/// `.with_batch_exporter(Delivery(exporter))`.
+/// A span exporter that counts what it is handed and what became of it, for
+/// [`shut_down_providers`] to report: wrap the stock exporter,
+/// `.with_batch_exporter(Delivery(exporter))`. (The same wrapper serves a log or metric
+/// exporter, with its traits; the hardened backend sends spans only.)
 #[derive(Debug)]
 pub struct Delivery<E>(pub E);
 
@@ -133,40 +132,6 @@ impl<E: SpanExporter> SpanExporter for Delivery<E> {
 
     fn set_resource(&mut self, resource: &Resource) {
         self.0.set_resource(resource);
-    }
-}
-
-impl<E: LogExporter> LogExporter for Delivery<E> {
-    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
-        let records = batch.iter().count();
-        counted(Signal::Logs, records, self.0.export(batch)).await
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
-    }
-}
-
-impl<E: PushMetricExporter> PushMetricExporter for Delivery<E> {
-    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        // One snapshot of every metric: counted as one.
-        counted(Signal::Metrics, 1, self.0.export(metrics)).await
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-
-    fn temporality(&self) -> Temporality {
-        self.0.temporality()
     }
 }
 

@@ -14,7 +14,7 @@ pub mod otlp_env;
 mod trace_context;
 mod trace_headers;
 
-pub use trace_context::{RANDOM, W3cTraceContextPropagator};
+pub use trace_context::W3cTraceContextPropagator;
 pub use trace_headers::W3cHeaderExtractor;
 
 /// What an OTLP exporter sends: each signal has its own variables, its own path and its own
@@ -27,15 +27,6 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// The path OTLP/HTTP gives the signal: `/v1/traces`.
-    pub fn path(self) -> &'static str {
-        match self {
-            Signal::Traces => "/v1/traces",
-            Signal::Metrics => "/v1/metrics",
-            Signal::Logs => "/v1/logs",
-        }
-    }
-
     /// What is sent, in the program's messages: `spans`.
     pub fn what(self) -> &'static str {
         match self {
