@@ -15,18 +15,20 @@ book=$(cd "$(dirname "$0")" && pwd)
 # What an attendee needs at the desk while doing the steps: setting up, steps 01 to 12 with
 # their exercises and hints, but for step 06 (it needs a Google Cloud project, and is shown
 # from the book), the latency chapter (its puzzle is an exercise), what to do when spans do not
-# arrive, and the commands page if the book has one. Not in it, for reading at leisure or in
-# the browser: the introduction, step 06, the essays (from Go to Rust, span context, what
-# tracing costs) and the instructor notes. Patterns, as in a shell's `case`, on SUMMARY.md's
+# arrive, the capstone with its recap, and the cheat sheet with the glossary. Not in it, for
+# reading at leisure or in the browser: the introduction, step 06, the essays (from Go to Rust,
+# span context, what tracing costs), the hardening chapter and the instructor notes. Patterns, as in a shell's `case`, on SUMMARY.md's
 # files.
-DESK=(setup.md 'step-0[1-57-9].md' 'step-1[0-9].md' latency.md troubleshooting.md commands.md)
+DESK=(setup.md 'step-0[1-57-9].md' 'step-1[0-9].md' latency.md capstone.md troubleshooting.md
+  cheat-sheet.md)
 
 # Sections of those chapters that stay on the screen: each step's "Everything that changed",
 # the whole diff from the step before (more than half of the book's code; the chapter's own
-# code blocks show each change where it is explained); the ways to other back ends and to the
-# specification's tests, which nobody takes at the desk; and the essays on choosing between two
-# ways. Each gives way to a line saying where it is.
-SCREEN_ONLY='## Everything that changed|## 2. In Jaeger, with Docker|## 3. In Google Cloud, without the deprecated exporter|## Held to the specification: the W3C test suite|## The variables, read strictly|## To Google Cloud, through a Collector|## Why not a ready-made layer?|## The OpenTelemetry API and `tracing`, side by side|## When to choose which'
+# code blocks show each change where it is explained); the ways to other back ends, which
+# nobody takes at the desk; the comparison of the two APIs; and every "Going deeper" section,
+# depth a learner may skip. Each gives way to a line saying where it is.
+SCREEN_ONLY='## Everything that changed|## 2. In Jaeger, with Docker|## 3. In Google Cloud, through a Collector|## To Google Cloud, through a Collector|## The OpenTelemetry API and `tracing`, side by side'
+GOING_DEEPER='## Going deeper'
 
 full=false
 list=false
@@ -113,14 +115,14 @@ if ! $full; then
   echo '@media print { .instructor { display: none; } }' >>"$work/book/theme/handout.css"
   # At the desk, the sections SCREEN_ONLY names give way to a line saying where they are.
   for chapter in $(chapter_lines | sed -E 's/.*\]\(([^)]+\.md)\).*/\1/'); do
-    awk -v screen_only="$SCREEN_ONLY" '
+    awk -v screen_only="$SCREEN_ONLY" -v going_deeper="$GOING_DEEPER" '
       BEGIN {
         count = split(screen_only, headings, "|")
         for (i = 1; i <= count; i++) on_screen[headings[i]] = 1
       }
       /^(```|~~~)/ { fenced = !fenced }
       !fenced && /^##? / {
-        skipping = ($0 in on_screen)
+        skipping = ($0 in on_screen) || index($0, going_deeper) == 1
         if (skipping) {
           print $0 "\n\nThis section is in the book on the screen and in the full handout,"
           print "`bash book/handout.sh --full`.\n"

@@ -132,15 +132,31 @@ fn every_include_names_a_file_and_an_anchor_that_exist() {
     assert!(includes > 30, "only {includes} includes");
 }
 
+/// The heading of a section of depth a learner may skip: the day's minutes do not count it,
+/// the desk's handout leaves it on the screen, and it comes after the chapter's experiments.
+const GOING_DEEPER: &str = "## Going deeper";
+
 #[test]
 fn every_chapter_ends_with_experiments() {
     for (title, file) in chapters() {
         let text = chapter(&file);
         let last_heading = text
             .lines()
+            .filter(|line| !line.starts_with(GOING_DEEPER))
             .rfind(|line| line.starts_with("## "))
             .unwrap_or_else(|| panic!("{file} has no sections"));
         assert_eq!(last_heading, "## Try this", "the last section of {title:?}");
+        let after: Vec<&str> = text
+            .split("\n## Try this\n")
+            .nth(1)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.starts_with("## "))
+            .collect();
+        assert!(
+            after.iter().all(|line| line.starts_with(GOING_DEEPER)),
+            "{file}: after \"Try this\" only \"{GOING_DEEPER}: ...\" sections: {after:?}"
+        );
         assert!(
             text.starts_with(&format!("# {title}\n")),
             "{file} starts with its title as SUMMARY.md gives it, {title:?}"
@@ -225,12 +241,12 @@ fn every_exercise_has_its_turn_in_its_chapter_with_its_todos_and_hints() {
             .split("\n## ")
             .find(|section| section.starts_with("Your turn"))
             .unwrap_or_else(|| panic!("step-{number}.md has no \"Your turn\" section"));
-        // Before the solution: the first section of the chapter.
+        // What the exercise needs comes first, then the exercise, then the solution explained.
+        let sections: Vec<&str> = text.split("\n## ").skip(1).take(2).collect();
         assert!(
-            text.split("\n## ")
-                .nth(1)
-                .is_some_and(|first| first.starts_with("Your turn")),
-            "step-{number}.md: \"Your turn\" comes first"
+            matches!(sections.as_slice(), [first, second]
+                if first.starts_with("What you need\n") && second.starts_with("Your turn\n")),
+            "step-{number}.md: \"What you need\" comes first, \"Your turn\" second"
         );
         // Each region, from one of the programs: the backend's may repeat the frontend's.
         for todo in exercise.exercise.todos {
@@ -745,6 +761,131 @@ fn every_chapter_states_its_minutes_and_the_plans_agree_with_them() {
     }
 }
 
+/// Words a reader reads per minute.
+const WORDS_PER_MINUTE: usize = 200;
+
+/// `markdown` as mdBook renders it for reading: every `{{#include}}` written out (included code
+/// is read too), without what is folded (`<details>`), HTML comments, or "Going deeper"
+/// sections.
+fn read_at_the_desk(markdown: &str) -> String {
+    let mut text = String::new();
+    let mut rest = markdown;
+    while let Some((before, after)) = rest.split_once("{{#include ") {
+        text.push_str(before);
+        let (target, after) = after.split_once("}}").unwrap();
+        let (path, anchor) = match target.trim().rsplit_once(':') {
+            Some((path, anchor)) => (path, Some(anchor)),
+            None => (target.trim(), None),
+        };
+        let source = fs::read_to_string(repository().join("book/src").join(path)).unwrap();
+        match anchor {
+            None => text.push_str(&source),
+            Some(anchor) => {
+                let start = format!("ANCHOR: {anchor}\n");
+                let end = format!("ANCHOR_END: {anchor}\n");
+                let region = source.split_once(&start).unwrap().1;
+                let region = region.split_once(&end).unwrap().0;
+                for line in region.lines().filter(|line| !line.contains("ANCHOR")) {
+                    text.push_str(line);
+                    text.push('\n');
+                }
+            }
+        }
+        rest = after;
+    }
+    text.push_str(rest);
+    let without = |text: &str, open: &str, close: &str| -> String {
+        let mut kept = String::new();
+        let mut rest = text;
+        while let Some((before, after)) = rest.split_once(open) {
+            kept.push_str(before);
+            rest = after.split_once(close).map_or("", |(_, after)| after);
+        }
+        kept.push_str(rest);
+        kept
+    };
+    let text = without(&without(&text, "<details>", "</details>"), "<!--", "-->");
+    let mut kept = String::new();
+    let mut deeper = false;
+    for line in text.lines() {
+        if line.starts_with("## ") || line.starts_with("# ") {
+            deeper = line.starts_with(GOING_DEEPER);
+        }
+        if !deeper {
+            kept.push_str(line);
+            kept.push('\n');
+        }
+    }
+    kept
+}
+
+/// The minutes a chapter takes to read, at [`WORDS_PER_MINUTE`]: a word is what whitespace
+/// separates and holds a letter or a digit.
+fn reading_minutes(markdown: &str) -> u32 {
+    let words = read_at_the_desk(markdown)
+        .split_whitespace()
+        .filter(|word| word.chars().any(char::is_alphanumeric))
+        .count();
+    words.div_ceil(WORDS_PER_MINUTE) as u32
+}
+
+#[test]
+fn every_chapter_gives_at_least_the_minutes_its_text_takes_to_read() {
+    let short: Vec<String> = session_chapters()
+        .into_iter()
+        .filter_map(|(_, file)| {
+            let stated = chapter_minutes(&file).unwrap().reading;
+            let measured = reading_minutes(&chapter(&file));
+            (stated < measured).then(|| {
+                format!("{file}: {measured} min to read at {WORDS_PER_MINUTE} words a minute, says {stated}")
+            })
+        })
+        .collect();
+    assert!(
+        short.is_empty(),
+        "chapters whose time line gives less reading than their text takes (shorten the \
+         text, or move depth to a \"{GOING_DEEPER}: ...\" section):\n{}",
+        short.join("\n")
+    );
+}
+
+#[test]
+fn reading_counts_included_code_and_leaves_out_folds_and_going_deeper() {
+    let words = |n: usize| vec!["word"; n].join(" ");
+    let chapter = format!(
+        "# T\n\n{}\n\n<details>\n{}\n</details>\n\n## Try this\n\n{}\n\n{GOING_DEEPER}: more\n\n{}\n",
+        words(150),
+        words(1000),
+        words(100),
+        words(1000)
+    );
+    // 1 + 150 + 2 + 100 words: two minutes.
+    assert_eq!(reading_minutes(&chapter), 2);
+    let included = "{{#include ../../steps/02-root-span/frontend/src/main.rs:init_tracer}}";
+    assert!(reading_minutes(included) >= 1);
+    assert!(read_at_the_desk(included).contains("SdkTracerProvider::builder()"));
+    assert!(!read_at_the_desk(included).contains("ANCHOR"));
+}
+
+/// What each chapter of the session promises, in the paragraph under its time line.
+#[test]
+fn every_chapter_says_what_the_reader_can_do_after_it() {
+    for (_, file) in session_chapters() {
+        let text = chapter(&file);
+        let paragraph = text.split("\n\n").nth(2).unwrap_or_default();
+        assert!(
+            [
+                "**After this chapter you can** ",
+                "**After this step you can** "
+            ]
+            .iter()
+            .any(|start| paragraph.starts_with(start)),
+            "{file}: the paragraph under the time line says what the reader can do after it, \
+             \"**After this step you can** ...\": {paragraph:?}"
+        );
+    }
+}
+
 #[test]
 fn every_chapter_has_speaker_notes() {
     let notes = chapter(INSTRUCTOR_NOTES);
@@ -773,53 +914,85 @@ fn every_chapter_has_speaker_notes() {
     );
 }
 
-#[test]
-fn every_exercise_is_on_both_plans() {
+/// Every exercise, as (its name in the plans, the chapter it is in): the steps', the
+/// diagnoses' and the capstone's.
+fn every_exercise() -> Vec<(String, String)> {
     let chapters = session_chapters();
-    // (what the attendee checks, the chapter it is in)
-    let mut on_the_path: Vec<(String, String)> = exercises::all()
+    let mut exercises: Vec<(String, String)> = exercises::all()
         .into_iter()
         .map(|e| {
             (
-                e.step.number.to_owned(),
+                format!("exercise {}", e.step.number),
                 format!("step-{}.md", e.step.number),
             )
         })
         .collect();
-    for diagnosis in workshop::diagnosis::DIAGNOSES {
-        let command = format!("cargo run -p workshop check {}", diagnosis.name);
+    let others = workshop::diagnosis::DIAGNOSES
+        .iter()
+        .map(|diagnosis| (diagnosis.name.to_owned(), diagnosis.name))
+        .chain([("the capstone".to_owned(), workshop::capstone::NAME)]);
+    for (name, checked) in others {
+        let command = format!("cargo run -p workshop check {checked}");
         let holding: Vec<&String> = chapters
             .iter()
             .filter(|(_, file)| chapter(file).contains(&command))
             .map(|(_, file)| file)
             .collect();
         assert_eq!(holding.len(), 1, "{command} in {holding:?}");
-        on_the_path.push((diagnosis.name.to_owned(), holding[0].clone()));
+        exercises.push((name, holding[0].clone()));
     }
-    assert_eq!(on_the_path.len(), 12, "{on_the_path:?}");
-    for (heading, _) in PLANS {
+    assert_eq!(exercises.len(), 13, "{exercises:?}");
+    exercises
+}
+
+#[test]
+fn the_full_day_holds_every_exercise_and_the_three_hours_say_which_go_home() {
+    for (heading, full) in PLANS {
         let (rows, _) = plan(heading);
-        for (exercise, file) in &on_the_path {
+        for (exercise, file) in every_exercise() {
             assert!(
-                chapter_minutes(file).unwrap().exercise > 0,
-                "{file} holds exercise {exercise}, and its time line gives no exercise minutes"
+                chapter_minutes(&file).unwrap().exercise > 0,
+                "{file} holds {exercise}, and its time line gives no exercise minutes"
             );
             let row = rows
                 .iter()
-                .find(|row| row.file.as_ref() == Some(file))
+                .find(|row| row.file.as_ref() == Some(&file))
                 .unwrap_or_else(|| panic!("{heading:?} has no row for {file}"));
+            let timed = row.parts.is_some_and(|parts| parts.exercise > 0);
+            let at_home = row.text.contains(&format!("{exercise} at home"));
             assert!(
-                row.parts.is_some_and(|parts| parts.exercise > 0),
-                "{heading:?} gives exercise {exercise} no minutes: {}",
+                timed || (!full && at_home),
+                "{heading:?} gives {exercise} no minutes{}: {}",
+                match full {
+                    true => "",
+                    false => ", and does not say it is for home",
+                },
                 row.text
             );
-            if exercise.starts_with("latency") {
+            // A chapter with two exercises names each where it gives them minutes.
+            if exercise.starts_with("latency") && !at_home {
                 assert!(
                     row.text.contains(exercise.as_str()),
                     "{heading:?}'s row for {file} does not name {exercise}"
                 );
             }
         }
+    }
+}
+
+#[test]
+fn the_three_hours_keep_a_wrap_up_and_slack() {
+    let (rows, _) = plan("A 3-hour session");
+    for (name, at_least) in [("*wrap-up*", 10), ("*slack*", 15)] {
+        let minutes: u32 = rows
+            .iter()
+            .filter(|row| row.text.contains(&format!("| {name} |")))
+            .map(|row| row.minutes)
+            .sum();
+        assert!(
+            minutes >= at_least,
+            "the 3-hour session gives {name} {minutes} minutes, not at least {at_least}"
+        );
     }
 }
 

@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 
 use workshop::{
     book::repository,
+    capstone,
     check::{self, Verdict},
     diagnosis::{self, Place, Share},
     exercises, process,
@@ -181,9 +182,23 @@ fn write(folder: &Path, relative: &str, contents: &str) {
     fs::write(path, contents).unwrap();
 }
 
+/// Changes to a step's own code that are no mistake, as (step, change): the check must say
+/// `Done`, and the words in `diagnosis` (its note on them).
+const ALSO_RIGHT: [(&str, exercises::Mistake); 1] = [(
+    "10",
+    exercises::Mistake {
+        what: "tracing-opentelemetry's layer left with its defaults, as a service keeps it",
+        file: "frontend/src/main.rs",
+        replace: "        .with_location(false)\n        .with_threads(false)\n        \
+                  .with_tracked_inactivity(false)\n        .with_target(false)\n",
+        with: "",
+        diagnosis: "Keep them in a service",
+    },
+)];
+
 /// Each mistake of each exercise's corpus (`mistakes` in its step's `exercise.rs`) made in the
 /// step's own code, built in a scratch workspace, and checked: the check must fail, with the
-/// diagnosis meant for that mistake.
+/// diagnosis meant for that mistake. Each change of [`ALSO_RIGHT`] must pass, with its note.
 #[tokio::test]
 async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
     let scratch = process::target_dir()
@@ -193,7 +208,16 @@ async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
     let mut built = Vec::new();
     let mut cases = Vec::new();
     for exercise in exercises::all() {
-        for (index, mistake) in exercise.exercise.mistakes.iter().enumerate() {
+        let also_right = ALSO_RIGHT
+            .iter()
+            .filter(|(step, _)| *step == exercise.step.number)
+            .map(|(_, change)| (change, true));
+        let mistakes = exercise
+            .exercise
+            .mistakes
+            .iter()
+            .map(|mistake| (mistake, false));
+        for (index, (mistake, right)) in mistakes.chain(also_right).enumerate() {
             let folder = format!("{}-{}", exercise.step.number, index + 1);
             let packages: Vec<(&str, String)> = exercise
                 .mistaken_programs(mistake)
@@ -218,7 +242,7 @@ async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
                 members.push(format!("{folder}/{program}"));
                 built.push(package.clone());
             }
-            cases.push((exercise, mistake, programs));
+            cases.push((exercise, mistake, right, programs));
         }
     }
     assert!(cases.len() >= 20, "only {} mistakes", cases.len());
@@ -228,17 +252,22 @@ async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
 
     // A few at a time: each runs three programs, and the checks' timings are lower bounds.
     let reports: Vec<_> = futures_util::stream::iter(&cases)
-        .map(|(exercise, _, programs)| check::check(exercise, programs))
+        .map(|(exercise, _, _, programs)| check::check(exercise, programs))
         .buffered(4)
         .collect()
         .await;
     let mut missed = Vec::new();
-    for ((exercise, mistake, _), report) in cases.iter().zip(reports) {
-        let caught = report.verdict == Verdict::NotYet
-            && report
-                .problems
-                .iter()
-                .any(|problem| problem.contains(mistake.diagnosis));
+    for ((exercise, mistake, right, _), report) in cases.iter().zip(reports) {
+        let caught = match right {
+            true => report.verdict == Verdict::Done && report.text.contains(mistake.diagnosis),
+            false => {
+                report.verdict == Verdict::NotYet
+                    && report
+                        .problems
+                        .iter()
+                        .any(|problem| problem.contains(mistake.diagnosis))
+            }
+        };
         if !caught {
             missed.push(format!(
                 "step {}, {}: expected {:?} among\n{}",
@@ -248,6 +277,79 @@ async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
     }
     fs::remove_dir_all(&scratch).unwrap();
     assert!(missed.is_empty(), "{}", missed.join("\n\n"));
+}
+
+/// The capstone, on step 12's own programs and on two answers made from them: the step as it is
+/// records no customer, half an answer (the frontend only) is told the backend still lacks it,
+/// and `capstone::ONE_ANSWER` is done.
+#[tokio::test]
+async fn the_capstone_says_what_is_missing_until_both_services_record_the_customer() {
+    let exercise = capstone::base().unwrap();
+    let scratch = process::target_dir()
+        .unwrap()
+        .join(format!("capstone-{}", std::process::id()));
+    let [(first, first_with), rest @ ..] = capstone::ONE_ANSWER;
+    let mut members = Vec::new();
+    let mut built = Vec::new();
+    let mut frontends = Vec::new();
+    for (answer, whole) in [("half", false), ("whole", true)] {
+        let change = exercises::Mistake {
+            what: "the capstone's answer",
+            file: "frontend/src/main.rs",
+            replace: first,
+            with: first_with,
+            diagnosis: "",
+        };
+        let package = format!("mistake-12-capstone-{answer}-frontend");
+        let packages = [("frontend", package.clone())];
+        for (relative, mut text) in exercise.with_mistake(&change, &packages).unwrap() {
+            if whole && relative == change.file {
+                for (replace, with) in rest {
+                    assert_eq!(text.matches(replace).count(), 1, "{replace:?}");
+                    text = text.replacen(replace, with, 1);
+                }
+            }
+            write(&scratch.join(answer), &relative, &text);
+        }
+        members.push(format!("{answer}/frontend"));
+        built.push(package.clone());
+        frontends.push(package);
+    }
+    write(&scratch, "Cargo.toml", &scratch_manifest(&members));
+    fs::copy(repository().join("Cargo.lock"), scratch.join("Cargo.lock")).unwrap();
+    process::build_in(&scratch, &built).unwrap();
+
+    let backend = exercise.step.backend();
+    let customer = capstone::made_up_customer();
+    let cases = [
+        (
+            exercise.step.frontend(),
+            None,
+            "No span of your frontend records the customer",
+        ),
+        (
+            frontends[0].clone(),
+            None,
+            "Your backend's `backend call received` does not record the customer",
+        ),
+        (frontends[1].clone(), Some(()), "Done: support finds"),
+    ];
+    let mut wrong = Vec::new();
+    for (frontend, done, words) in cases {
+        let report = capstone::check(&[frontend.clone(), backend.clone()], &customer).await;
+        let verdict = match done {
+            Some(()) => Verdict::Done,
+            None => Verdict::NotYet,
+        };
+        if report.verdict != verdict || !report.text.contains(words) {
+            wrong.push(format!(
+                "{frontend}: expected {verdict:?} with {words:?}, got {:?}:\n{}",
+                report.verdict, report.text
+            ));
+        }
+    }
+    fs::remove_dir_all(&scratch).unwrap();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
 
 /// A diagnosis exercise can be answered from the trace alone: the shares read off the exported

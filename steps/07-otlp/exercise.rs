@@ -5,18 +5,21 @@
 Exercise {
     hints: &[
         r#"
-        `otlp::exporter()` (in `frontend/src/otlp.rs`, read it) builds the OTLP exporter, which reads
-        the `OTEL_EXPORTER_OTLP_*` variables itself, and `init_tracer` receives it. A provider sends its spans
-        to an exporter only once the exporter is installed in it, with a span processor.
+        Three things, in this order: build the exporter in `otlp::exporter()` (in
+        `frontend/src/otlp.rs`, which both programs use): `opentelemetry_otlp::SpanExporter` has a
+        builder, and `.with_http()` chooses protobuf over HTTP. Then install it in each program's
+        provider behind a batch processor, and shut each provider down before its program exits.
         "#,
         r#"
-        The builder's `with_batch_exporter(exporter)` installs the exporter behind a batch processor:
-        spans are collected and sent every 5 s, off the request's path. A batch still waiting when the
-        program exits is lost, unless the provider is shut down first: `otlp::shut_down` does that,
-        and says when the last spans may be lost.
+        The exporter reads the `OTEL_EXPORTER_OTLP_*` variables itself: no endpoint in the code.
+        The provider builder's `with_batch_exporter(exporter)` installs it behind a batch
+        processor: spans are collected and sent every 5 s, off the request's path. A batch still
+        waiting when the program exits is lost unless the provider is shut down first:
+        `otlp::shut_down` does that, and turns the outcome into the exit code.
         "#,
         r#"
-        Nearly the answer, in both programs: `.with_batch_exporter(exporter)` between
+        Nearly the answer: `SpanExporter::builder().with_http().build()` as the body of
+        `otlp::exporter()`; in both programs, `.with_batch_exporter(exporter)` between
         `.with_sampler(Sampler::AlwaysOn)` and `.build()` in `init_tracer`, and
         `otlp::shut_down(provider, step_support::shutdown_time_left())` as the last expression of
         `main`, in place of the stand-in.
@@ -29,6 +32,21 @@ Exercise {
         "#,
     tracing_crate: false,
     todos: &[
+        Todo {
+            file: "frontend/src/otlp.rs",
+            region: "todo_exporter",
+            say: r#"
+            Build the OTLP exporter, protobuf over HTTP, as opentelemetry-otlp documents it. It
+            reads where to send (`OTEL_EXPORTER_OTLP_ENDPOINT`, ...) itself. Both programs use
+            this function.
+            "#,
+            stand_in: r#"
+            // Stops the program at start-up, exit code 2, until you replace it.
+            Err(ExporterBuildError::InvalidConfiguration(
+                "TODO in frontend/src/otlp.rs: build the OTLP exporter".to_owned(),
+            ))
+            "#,
+        },
         Todo {
             file: "frontend/src/main.rs",
             region: "todo_batch",
@@ -81,6 +99,13 @@ Exercise {
     // The mistakes people make here, each a change to the step's own code, and words of the
     // check's diagnosis of it: the tests make each one and require the check to say so.
     mistakes: &[
+        Mistake {
+            what: "the exporter left to the stand-in: both programs stop at start-up",
+            file: "frontend/src/otlp.rs",
+            replace: "SpanExporter::builder().with_http().build()",
+            with: "Err(ExporterBuildError::InvalidConfiguration(\"TODO in frontend/src/otlp.rs: build the OTLP exporter\".to_owned()))",
+            diagnosis: "TODO in frontend/src/otlp.rs: build the OTLP exporter",
+        },
         Mistake {
             what: "the frontend's provider not shut down: its last batch is lost at exit",
             file: "frontend/src/main.rs",

@@ -5,24 +5,29 @@
 Exercise {
     hints: &[
         r#"
-        `client_spans.rs` (read it) has what this step adds, ready to use: `instrument` gives the
-        HTTP client a name resolver and a connector that start spans, `send` and `read_body` wrap
-        the request's two halves in spans, and `request_attributes` and `response_attributes` are
-        the HTTP semantic conventions' attributes. Your work is to put them where they belong.
+        `client_spans.rs` (read it) has the hooks ready: `instrument` gives the HTTP client a name
+        resolver and a connector layer that start `dns lookup` and `connect` in the *current*
+        context, and `SpanInProgress` starts a span and ends it with the outcome. Yours are the
+        client's tracer in `main`, the two spans around the request's halves, and the request's
+        attributes.
         "#,
         r#"
-        The client's spans need a tracer of their own, `provider.tracer("http-client")`, kept in
-        `app.client_tracer`. `send` and `read_body` take that tracer and the context that holds
-        `backend call` (`backend_cx`), so that their spans are its children.
+        In `send`, start `send request` as a child of the span in `parent`
+        (`SpanInProgress::start`), and send the request with that span's context made current
+        for exactly as long as it is in flight: `FutureExt::with_context` on the future, which
+        `.await` cannot leak. In `read_body`, the same without a current context, with
+        `http.response.body.size`. The attributes' names are in `attribute::`
+        (`HTTP_REQUEST_METHOD`, `URL_FULL`, `SERVER_ADDRESS`, `SERVER_PORT`).
         "#,
         r#"
-        Nearly the answer:
-        `let client_builder = client_spans::instrument(config.backend_client_builder(), client_tracer.clone());`;
-        `.with_attributes(client_spans::request_attributes("GET", &app.backend_url))` on the
-        `backend call` builder; in `call_backend`,
-        `let response = client_spans::send(&app.client_tracer, backend_cx, request).await?;` then
-        `backend_cx.span().set_attributes(client_spans::response_attributes(&response));`, and
-        `client_spans::read_body(&app.client_tracer, backend_cx, response).await?;`.
+        Nearly the answer: in `main`,
+        `let client_builder = client_spans::instrument(config.backend_client_builder(), client_tracer.clone());`.
+        In `send`: `let sending = SpanInProgress::start(tracer, "send request", parent);`,
+        `let result = request.send().with_context(sending.cx.clone()).await;`,
+        `sending.finish(&result);`, `result`. In `read_body`, the same with `"read body"` and
+        `response.bytes().await`, then `result.map(drop)`. In `request_attributes`, a `vec!` of
+        the method and `shown.to_string()`, then the host (`url.host_str()`) and the port
+        (`url.port_or_known_default()`, as an `i64`) when there are.
         "#,
     ],
     why_no_span: r#"
@@ -46,37 +51,41 @@ Exercise {
             "#,
         },
         Todo {
-            file: "frontend/src/main.rs",
-            region: "todo_request_attributes",
+            file: "frontend/src/client_spans.rs",
+            region: "todo_send_span",
             say: r#"
-            Give `backend call` the HTTP semantic-convention attributes of the request: its
-            method and the server it goes to (`client_spans::request_attributes`).
-            "#,
-            stand_in: "",
-        },
-        Todo {
-            file: "frontend/src/main.rs",
-            region: "todo_send",
-            say: r#"
-            Send the request in a span of its own, `send request`, a child of `backend call`
-            (`client_spans::send`, with the client's tracer and `backend_cx`), then put the
-            answer's attributes on `backend call` (`client_spans::response_attributes`).
+            Send the request in a span of its own, `send request`, a child of the span in
+            `parent`, and make that span's context current while the request is in flight, so
+            that the connector's `connect` and the resolver's `dns lookup` become its children.
             "#,
             stand_in: r#"
             // Sent without a span, so that the code compiles: replace it.
-            let response = request.send().await?;
+            request.send().await
             "#,
         },
         Todo {
-            file: "frontend/src/main.rs",
-            region: "todo_read_body",
+            file: "frontend/src/client_spans.rs",
+            region: "todo_read_body_span",
             say: r#"
-            Read the body in a span of its own, `read body`, a child of `backend call`
-            (`client_spans::read_body`).
+            Read the whole body in a span of its own, `read body`, a child of the span in
+            `parent`, with the body's size as `http.response.body.size`.
             "#,
             stand_in: r#"
             // Read without a span, so that the code compiles: replace it.
-            response.bytes().await?;
+            response.bytes().await.map(drop)
+            "#,
+        },
+        Todo {
+            file: "frontend/src/client_spans.rs",
+            region: "todo_request_attributes",
+            say: r#"
+            The HTTP semantic conventions' attributes of the request, known before it is sent:
+            its method (`http.request.method`), the URL (`url.full`, the `shown` one, without
+            credentials), and the server it names (`server.address`, `server.port`).
+            "#,
+            stand_in: r#"
+            // No attribute, so that the code compiles: replace it.
+            Vec::new()
             "#,
         },
     ],
@@ -97,6 +106,13 @@ Exercise {
             replace: "client_spans::send(&app.client_tracer, backend_cx, request)",
             with: "client_spans::send(&app.client_tracer, &Context::new(), request)",
             diagnosis: "`send request` is not in the same trace as `backend call`",
+        },
+        Mistake {
+            what: "`send request` not made current while the request is in flight",
+            file: "frontend/src/client_spans.rs",
+            replace: "request.send().with_context(sending.cx.clone()).await",
+            with: "request.send().await",
+            diagnosis: "`connect` is not in the same trace as `send request`",
         },
         Mistake {
             what: "the body read without its span",

@@ -5,10 +5,10 @@
 Exercise {
     hints: &[
         r#"
-        Three TODOs: two in `frontend/src/otel_env.rs`, which the backend includes too, and one in
-        the frontend's `main`. Read `OTEL_PROPAGATORS`, make a propagator for each standard name it
+        Two TODOs in `frontend/src/otel_env.rs`, which the backend includes too, and two in each
+        program's `main.rs`. Read `OTEL_PROPAGATORS`, make a propagator for each standard name it
         may hold, and install what the list builds as the global propagator. The sampler needs no
-        code: the SDK reads `OTEL_TRACES_SAMPLER` itself.
+        code, but a sampler set in the code wins over the variable.
         "#,
         r#"
         `read(name)` (step-support's `variable`) gives `Ok(None)` for a variable that is unset or
@@ -21,7 +21,8 @@ Exercise {
         Nearly the answer: `let value = read("OTEL_PROPAGATORS")?;`; in `propagator`,
         `"tracecontext" => Some(Box::new(TraceContextPropagator::new())),` and
         `"baggage" => Some(Box::new(BaggagePropagator::new())),`; in `main`, after `init_tracer`,
-        `global::set_text_map_propagator(propagators.build());`.
+        `global::set_text_map_propagator(propagators.build());`; in both `init_tracer`s, no
+        `.with_sampler(..)` at all.
         "#,
     ],
     why_no_span: r#"
@@ -60,11 +61,42 @@ Exercise {
             "#,
             stand_in: "",
         },
+        Todo {
+            file: "frontend/src/main.rs",
+            region: "todo_sampler",
+            say: r#"
+            Let the operator choose the sampler: the SDK reads `OTEL_TRACES_SAMPLER` (and
+            `OTEL_TRACES_SAMPLER_ARG`) itself, but only when the program sets no sampler of its
+            own.
+            "#,
+            stand_in: r#"
+            // Always on, as steps 02 to 08 set it, whatever the variable says: replace it.
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+            "#,
+        },
+        Todo {
+            file: "backend/src/main.rs",
+            region: "todo_sampler",
+            say: r#"
+            As in the frontend: let the operator choose the sampler.
+            "#,
+            stand_in: r#"
+            // Always on, whatever the variable says: replace it.
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+            "#,
+        },
     ],
     backend_receives: None,
     // The mistakes people make here, each a change to the step's own code, and words of the
     // check's diagnosis of it: the tests make each one and require the check to say so.
     mistakes: &[
+        Mistake {
+            what: "the frontend's sampler still set in the code, so the variable is ignored",
+            file: "frontend/src/main.rs",
+            replace: "        .with_batch_exporter(exporter)",
+            with: "        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)\n        .with_batch_exporter(exporter)",
+            diagnosis: "which the SDK reads when the program sets no sampler of its own",
+        },
         Mistake {
             what: "the frontend's propagators never installed",
             file: "frontend/src/main.rs",

@@ -11,18 +11,17 @@ Exercise {
         has a filter of its own: `logs::trace_filter()` for the trace, `log_filter` for the log.
         "#,
         r#"
-        `tracing_opentelemetry::layer().with_tracer(tracer)` is the trace's layer, with
-        `.with_location(false)`, `.with_threads(false)`, `.with_tracked_inactivity(false)` and
-        `.with_target(false)`, or each span also gets the code's place, the thread, its busy and
-        idle times and the target, which the step's spans do not have;
+        `tracing_opentelemetry::layer().with_tracer(tracer)` is the trace's layer (the step also
+        turns four of its defaults off, `.with_location(false)` and the like, to keep the post's
+        trace; the check accepts them on or off);
         `tracing_subscriber::fmt::layer().event_format(logs::WithTraceIds).with_writer(std::io::stderr)`
         the log's. `tracing_subscriber::registry().with(a).with(b).init()` installs both. An
         `#[instrument(name = "...", skip_all, fields(otel.kind = "client"))]` on an async function
         makes a span of each call, and `info!("...")` in a span is an event of that span.
         "#,
         r#"
-        Nearly the answer: `let to_the_trace = tracing_opentelemetry::layer().with_tracer(tracer)`
-        with the four settings of hint 2 and `.with_filter(logs::trace_filter());`,
+        Nearly the answer: `let to_the_trace = tracing_opentelemetry::layer().with_tracer(tracer)
+        .with_filter(logs::trace_filter());`,
         `let to_the_log = tracing_subscriber::fmt::layer().event_format(logs::WithTraceIds)
         .with_writer(std::io::stderr).with_filter(log_filter);`,
         then `tracing_subscriber::registry().with(to_the_trace).with(to_the_log).init();`;
@@ -111,13 +110,6 @@ Exercise {
             replace: ".with_filter(logs::trace_filter());",
             with: ".with_filter(tracing_subscriber::filter::LevelFilter::WARN);",
             diagnosis: "Your frontend exported no span",
-        },
-        Mistake {
-            what: "the trace's layer left to add the code's place to every span",
-            file: "frontend/src/main.rs",
-            replace: ".with_location(false)",
-            with: "",
-            diagnosis: "has attributes the step's trace does not: `code.",
         },
         Mistake {
             what: "the event written as a plain log line, outside `tracing`",

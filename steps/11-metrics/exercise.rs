@@ -105,6 +105,13 @@ Exercise {
     // check's diagnosis of it: the tests make each one and require the check to say so.
     mistakes: &[
         Mistake {
+            what: "the server's histogram under the conventions' older name",
+            file: "frontend/src/metrics.rs",
+            replace: ".f64_histogram(metric::HTTP_SERVER_REQUEST_DURATION)",
+            with: ".f64_histogram(\"http.server.duration\")",
+            diagnosis: "the semantic conventions' older name for `http.server.request.duration`",
+        },
+        Mistake {
             what: "the duration recorded in milliseconds",
             file: "frontend/src/metrics.rs",
             replace: ".record(started.elapsed().as_secs_f64(), &attributes);",

@@ -257,16 +257,8 @@ pub fn diagnose(
             .map(|key| format!("`{key}`"))
             .collect();
         if !extra.is_empty() {
-            let advice = match tracing_crate {
-                true => {
-                    " tracing-opentelemetry's layer adds the code's place, the thread, the busy \
-                     and idle times and the target unless it is told not to: `with_location`, \
-                     `with_threads`, `with_tracked_inactivity` and `with_target`, each `false`."
-                }
-                false => "",
-            };
             problems.push(format!(
-                "`{name}` has attributes the step's trace does not: {}.{advice}",
+                "`{name}` has attributes the step's trace does not: {}.",
                 extra.join(", ")
             ));
         }
@@ -358,7 +350,9 @@ fn wrong_parent(
         let how = match (crosses, found.parent_span_id) {
             (false, None) => format!(
                 "it has no parent, so it began a trace of its own. Start it with the context \
-                 that holds `{parent_name}`."
+                 that holds `{parent_name}`; where a library starts it in the current context, \
+                 make that context current while the library's future runs \
+                 (`future.with_context(cx)`)."
             ),
             (false, Some(_)) => format!(
                 "its parent is not `{parent_name}`. Start it with the context that holds \
@@ -635,6 +629,19 @@ pub fn exercise_programs(exercise: &StepExercise) -> [String; 2] {
 /// Builds `programs` (frontend, backend), runs them as the step's tests do and compares what
 /// they exported with `exercise`'s step's trace.
 pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
+    check_request(exercise, programs, &[], &mut Vec::new()).await
+}
+
+/// As [`check`], with `headers` on the check's one request, and every span the programs
+/// exported, as they exported it, in `exported_as_is`. An attribute whose value is one of
+/// the headers' values is the attendee's own addition (the capstone's): the comparison with
+/// the step's trace leaves it out.
+pub async fn check_request(
+    exercise: &StepExercise,
+    programs: &[String; 2],
+    headers: &[(&str, &str)],
+    exported_as_is: &mut Vec<SpanRecord>,
+) -> Report {
     let mut text = String::new();
     let mut packages = programs.to_vec();
     packages.push(process::DELAY_PROXY.to_owned());
@@ -653,9 +660,35 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
     }
     let [frontend, backend] = programs;
     let step = exercise.step;
-    let (answer, frontend_exited, backend_exited) = match run_once([frontend, backend], step).await
-    {
+    let ran = process::one_request_through_proxy_with(
+        [frontend, backend],
+        environment(step),
+        &[],
+        NETWORK_DELAY,
+        headers,
+    )
+    .await;
+    let (answer, frontend_exited, backend_exited) = match ran {
         Ok(ran) => ran,
+        // A starter's stand-in may stop the program at start-up, naming its TODO: that is
+        // work still to do, not a program that cannot run.
+        Err(error) if error.lines().any(|line| line.contains("TODO")) => {
+            let todo = error
+                .lines()
+                .find(|line| line.contains("TODO"))
+                .unwrap_or_default();
+            let problem = format!(
+                "Your programs stop at start-up, at a `TODO`: `{}`.",
+                todo.trim()
+            );
+            text.push_str("Not yet:\n");
+            text.push_str(&bullet(&problem));
+            return Report {
+                verdict: Verdict::NotYet,
+                text,
+                problems: vec![problem],
+            };
+        }
         Err(error) => {
             text.push_str(&format!(
                 "Your programs did not start: a program must print `listening on <address>` \
@@ -739,6 +772,13 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
             )),
         }
     }
+    exported_as_is.clone_from(&exported);
+    for span in &mut exported {
+        span.attributes
+            .retain(|_, value| !headers.iter().any(|(_, sent)| value == sent));
+    }
+    let layer_defaults_kept =
+        exercise.exercise.tracing_crate && without_layer_defaults(&mut exported);
     let expected = match parse_trace(exercise.step.trace) {
         Ok(expected) => expected,
         Err(error) => return cannot_run(format!("the step's trace.txt: {error}\n")),
@@ -826,6 +866,9 @@ pub async fn check(exercise: &StepExercise, programs: &[String; 2]) -> Report {
              steps/{}/.\n",
             step.number, step.folder
         ));
+        if layer_defaults_kept {
+            text.push_str(LAYER_DEFAULTS_KEPT);
+        }
         return Report {
             verdict: Verdict::Done,
             text,
@@ -1011,6 +1054,37 @@ pub fn too_short(expected: &[ExpectedSpan], exported: &[SpanRecord]) -> Vec<Stri
     problems
 }
 
+/// The attributes tracing-opentelemetry's layer adds to every span unless told not to
+/// (`with_location`, `with_threads`, `with_tracked_inactivity`, `with_target`). They help in
+/// production; the steps turn them off only to keep the post's trace, so a check of a step that
+/// writes its spans with `tracing` accepts them.
+const LAYER_DEFAULTS: [&str; 8] = [
+    "code.file.path",
+    "code.module.name",
+    "code.line.number",
+    "thread.id",
+    "thread.name",
+    "busy_ns",
+    "idle_ns",
+    "target",
+];
+
+const LAYER_DEFAULTS_KEPT: &str = "Your spans also carry what tracing-opentelemetry's layer adds \
+    by default: the code's place, the thread, the busy and idle times, the target. Keep them in \
+    a service, where they help; the step turns them off only so that its trace stays the post's, \
+    span for span.\n";
+
+/// Takes [`LAYER_DEFAULTS`] off every span; whether any span had one.
+fn without_layer_defaults(exported: &mut [SpanRecord]) -> bool {
+    let mut found = false;
+    for span in exported {
+        for key in LAYER_DEFAULTS {
+            found |= span.attributes.remove(key).is_some();
+        }
+    }
+    found
+}
+
 fn cannot_run(text: String) -> Report {
     Report {
         verdict: Verdict::CannotRun,
@@ -1098,7 +1172,7 @@ fn indented(text: &str) -> String {
 }
 
 /// `text` as a bullet, wrapped to 96 columns.
-fn bullet(text: &str) -> String {
+pub(crate) fn bullet(text: &str) -> String {
     let mut out = String::new();
     let mut line = String::from("  -");
     for word in text.split_whitespace() {

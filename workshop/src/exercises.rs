@@ -82,7 +82,9 @@ pub struct Todo {
     /// What to write there, in the post's terms.
     pub say: &'static str,
     /// What stands in the region's place in the starter, so that it compiles: a neutral value,
-    /// never a panic. Empty when the rest of the code needs nothing there.
+    /// never a panic. Empty when the rest of the code needs nothing there. Where no neutral
+    /// value exists (an exporter), it may stop the program at start-up with an error that
+    /// names the TODO: the check counts that as work to do.
     pub stand_in: &'static str,
 }
 

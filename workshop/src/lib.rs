@@ -20,6 +20,7 @@
 
 pub mod book;
 pub mod callgrind;
+pub mod capstone;
 pub mod check;
 pub mod diagnosis;
 pub mod doctor;

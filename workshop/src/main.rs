@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use trace_viewer::{tables, terminal::printable};
 use workshop::{
+    capstone,
     check::{self, Verdict},
     diagnosis::{self, Diagnosis},
     doctor::{self, Finding},
@@ -25,7 +26,7 @@ use workshop::{
 };
 
 const USAGE: &str =
-    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 10, but not 06; default: the latest)";
+    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 12, but not 06; default: the latest)";
 
 /// The workshop's runner: runs a step, or checks your exercise.
 #[derive(Parser)]
@@ -34,7 +35,7 @@ const USAGE: &str =
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
-    /// The step to run: 01 to 10, but not 06 (default: the latest).
+    /// The step to run: 01 to 12, but not 06 (default: the latest).
     step: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -113,6 +114,12 @@ async fn main() -> ExitCode {
                 None => run_diagnosis(diagnosis, &answer).await,
             }
         }
+        Some(Command::Check {
+            step: Some(name),
+            hint,
+            solution,
+            ..
+        }) if name == capstone::NAME => check_capstone(hint.is_some(), solution).await,
         Some(Command::Check {
             step,
             hint: Some(number),
@@ -330,6 +337,46 @@ async fn check_one(step: &str, solution: bool) -> ExitCode {
             }
             ExitCode::FAILURE
         }
+        Verdict::CannotRun => ExitCode::from(2),
+    }
+}
+
+/// The capstone, on the attendee's exercise 12: no hints, and no solution of its own.
+async fn check_capstone(hint: bool, solution: bool) -> ExitCode {
+    if hint || solution {
+        eprintln!(
+            "error: the capstone has no {}: its check says what is still missing. \
+             `cargo run -p workshop check capstone`",
+            match hint {
+                true => "hints",
+                false => "solution program",
+            }
+        );
+        return ExitCode::from(2);
+    }
+    let base = match capstone::base() {
+        Ok(base) => base,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let programs = check::exercise_programs(&base);
+    let customer = capstone::made_up_customer();
+    println!(
+        "Checking the capstone on your exercise {}: {} and {}",
+        base.step.number, programs[0], programs[1]
+    );
+    println!(
+        "Building them, running them on free ports, sending one request with `{}: {customer}`, \
+         stopping them...\n",
+        capstone::HEADER
+    );
+    let report = capstone::check(&programs, &customer).await;
+    print!("{}", report.text);
+    match report.verdict {
+        Verdict::Done => ExitCode::SUCCESS,
+        Verdict::NotYet => ExitCode::FAILURE,
         Verdict::CannotRun => ExitCode::from(2),
     }
 }

@@ -60,6 +60,23 @@ fn number(value: f64) -> String {
     format!("{value}")
 }
 
+/// A duration in seconds as a person reads it: `46.1 ms`, `2.3 s`, `120 µs`.
+fn duration_for_people(seconds: f64) -> String {
+    match seconds.abs() {
+        0.0 => "0 s".to_owned(),
+        s if s >= 1.0 => format!("{seconds:.1} s"),
+        s if s >= 0.001 => format!("{:.1} ms", seconds * 1e3),
+        _ => format!("{:.0} µs", seconds * 1e6),
+    }
+}
+
+/// Metrics the HTTP semantic conventions once named otherwise, as (older name, current name):
+/// before 1.23 the request durations were `http.*.duration`, in milliseconds.
+const OLDER_METRIC_NAMES: [(&str, &str); 2] = [
+    ("http.server.duration", "http.server.request.duration"),
+    ("http.client.duration", "http.client.request.duration"),
+];
+
 /// A metric's points, in the order of their attributes.
 fn sorted_points(metric: &MetricRecord) -> Vec<&Point> {
     let mut points: Vec<&Point> = metric.points.iter().collect();
@@ -271,16 +288,28 @@ pub fn metric_problems(
             }
         }
         for metric in &sent {
-            if !names.contains(&metric.name) {
-                sentences.push(
-                    service,
-                    format!(
-                        "Your {WHO} sent the metric `{}` ({}), which the step's does not.",
-                        printable(&metric.name),
-                        metric.kind.name()
-                    ),
-                );
+            if names.contains(&metric.name) {
+                continue;
             }
+            let current = OLDER_METRIC_NAMES
+                .iter()
+                .find(|(older, _)| *older == metric.name)
+                .map(|(_, current)| *current);
+            let sentence = match current {
+                Some(current) => format!(
+                    "Your {WHO} sent the metric `{}` ({}), the semantic conventions' older name \
+                     for `{current}` (renamed in 1.23, when its unit became seconds): name it \
+                     `{current}`.",
+                    metric.name,
+                    metric.kind.name()
+                ),
+                None => format!(
+                    "Your {WHO} sent the metric `{}` ({}), which the step's does not.",
+                    printable(&metric.name),
+                    metric.kind.name()
+                ),
+            };
+            sentences.push(service, sentence);
         }
     }
     let mut advised_per_url = false;
@@ -527,19 +556,19 @@ fn unit_of_duration(label: &str, mean: f64, span: &SpanRecord) -> Option<String>
             _ => "milliseconds",
         };
         return Some(format!(
-            "{label} says the check's request took {} s, but {lasted}: the duration was recorded \
+            "{label} says the check's request took {}, but {lasted}: the duration was recorded \
              in {unit}. The unit is seconds, as the semantic conventions say: record \
              `elapsed().as_secs_f64()`.",
-            number(mean)
+            duration_for_people(mean)
         ));
     }
     // Only where the span is long enough to tell: the frontend's, which waits on the network.
     if by_span > 0.01 && mean < by_span / 10.0 {
         return Some(format!(
-            "{label} says the check's request took {} s, but {lasted}: whole seconds \
+            "{label} says the check's request took {}, but {lasted}: whole seconds \
              (`as_secs()`) lose all of it, and a clock started late loses part. Record \
              `elapsed().as_secs_f64()` of an `Instant` taken as the request comes in.",
-            number(mean)
+            duration_for_people(mean)
         ));
     }
     None
@@ -882,6 +911,14 @@ fn unexpected_records(service: &str, package: &str, unexpected: &[&LogRecord]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_duration_is_rounded_for_people() {
+        assert_eq!(duration_for_people(46.109545000000004), "46.1 s");
+        assert_eq!(duration_for_people(0.046109545), "46.1 ms");
+        assert_eq!(duration_for_people(0.000_120_4), "120 µs");
+        assert_eq!(duration_for_people(0.0), "0 s");
+    }
 
     #[test]
     fn a_metrics_outline_reads_back_as_it_is_drawn() {

@@ -744,10 +744,21 @@ pub type Answer = Result<(reqwest::StatusCode, String), String>;
 /// else the frontend's answer, and how each exited (an error if it did not, within
 /// [`PATIENCE`]).
 pub async fn one_request_through_proxy(
+    programs: [&str; 2],
+    both_env: &[(&str, &str)],
+    backend_env: &[(&str, &str)],
+    delay: Duration,
+) -> Result<(Answer, Result<Exited, String>, Result<Exited, String>), String> {
+    one_request_through_proxy_with(programs, both_env, backend_env, delay, &[]).await
+}
+
+/// As [`one_request_through_proxy`], with `headers` on the request.
+pub async fn one_request_through_proxy_with(
     [frontend, backend]: [&str; 2],
     both_env: &[(&str, &str)],
     backend_env: &[(&str, &str)],
     delay: Duration,
+    headers: &[(&str, &str)],
 ) -> Result<(Answer, Result<Exited, String>, Result<Exited, String>), String> {
     let mut env = both_env.to_vec();
     env.extend_from_slice(backend_env);
@@ -773,7 +784,7 @@ pub async fn one_request_through_proxy(
             return Err(error);
         }
     };
-    let answer = http_get(&frontend.url()).await;
+    let answer = http_get_with(&frontend.url(), headers).await;
     let frontend = frontend.stop().await;
     let _ = proxy.stop().await;
     let backend = backend.stop().await;

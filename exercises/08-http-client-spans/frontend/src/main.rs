@@ -149,10 +149,7 @@ async fn handle_request(
     let backend_span = tracer
         .span_builder("backend call")
         .with_kind(SpanKind::Client)
-        // ANCHOR: todo_request_attributes
-        // TODO: Give `backend call` the HTTP semantic-convention attributes of the request: its
-        // method and the server it goes to (`client_spans::request_attributes`).
-        // ANCHOR_END: todo_request_attributes
+        .with_attributes(client_spans::request_attributes("GET", &app.backend_url))
         .start_with_context(tracer, &cx);
     // Put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
@@ -196,21 +193,13 @@ async fn call_backend(
     headers: HeaderMap,
 ) -> Result<StatusCode, BackendError> {
     let request = app.client.get(app.backend_url.clone()).headers(headers);
-    // ANCHOR: todo_send
-    // TODO: Send the request in a span of its own, `send request`, a child of `backend call`
-    // (`client_spans::send`, with the client's tracer and `backend_cx`), then put the answer's
-    // attributes on `backend call` (`client_spans::response_attributes`).
-    // Sent without a span, so that the code compiles: replace it.
-    let response = request.send().await?;
-    // ANCHOR_END: todo_send
+    let response = client_spans::send(&app.client_tracer, backend_cx, request).await?;
+    backend_cx
+        .span()
+        .set_attributes(client_spans::response_attributes(&response));
     let status = response.status();
     // Read the body even from an error answer: the connection can then be reused.
-    // ANCHOR: todo_read_body
-    // TODO: Read the body in a span of its own, `read body`, a child of `backend call`
-    // (`client_spans::read_body`).
-    // Read without a span, so that the code compiles: replace it.
-    response.bytes().await?;
-    // ANCHOR_END: todo_read_body
+    client_spans::read_body(&app.client_tracer, backend_cx, response).await?;
     if !status.is_success() {
         return Err(BackendError::BadStatus(status));
     }

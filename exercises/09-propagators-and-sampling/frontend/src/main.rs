@@ -85,10 +85,12 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)
-        // NEW: no sampler set here: the SDK reads OTEL_TRACES_SAMPLER (and
-        // OTEL_TRACES_SAMPLER_ARG) itself, `parentbased_always_on` when unset. In production: keep
-        // a fraction of new traces, and follow the caller's decision when there is one, so that
-        // a trace is kept whole or not at all (`parentbased_traceidratio`).
+        // ANCHOR: todo_sampler
+        // TODO: Let the operator choose the sampler: the SDK reads `OTEL_TRACES_SAMPLER` (and
+        // `OTEL_TRACES_SAMPLER_ARG`) itself, but only when the program sets no sampler of its own.
+        // Always on, as steps 02 to 08 set it, whatever the variable says: replace it.
+        .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
+        // ANCHOR_END: todo_sampler
         // Spans are collected and sent in batches, off the request's path (every 5 s, or
         // sooner when 512 are waiting; `OTEL_BSP_*` variables change that).
         .with_batch_exporter(exporter)

@@ -15,7 +15,9 @@ use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::Subscriber
 /// The OTLP exporter: protobuf over HTTP, sent by the crate's own HTTP client (a blocking
 /// reqwest client, which suits the batch processor: it exports from a thread of its own).
 pub fn exporter() -> Result<SpanExporter, ExporterBuildError> {
+    // ANCHOR: todo_exporter
     SpanExporter::builder().with_http().build()
+    // ANCHOR_END: todo_exporter
 }
 // ANCHOR_END: exporter
 

@@ -179,10 +179,12 @@ pub async fn send(
     parent: &Context,
     request: reqwest::RequestBuilder,
 ) -> reqwest::Result<Response> {
+    // ANCHOR: todo_send_span
     let sending = SpanInProgress::start(tracer, "send request", parent);
     let result = request.send().with_context(sending.cx.clone()).await;
     sending.finish(&result);
     result
+    // ANCHOR_END: todo_send_span
 }
 
 /// Reads the whole body of `response` in a `read body` span, a child of the span in `parent`.
@@ -191,6 +193,7 @@ pub async fn read_body(
     parent: &Context,
     response: Response,
 ) -> reqwest::Result<()> {
+    // ANCHOR: todo_read_body_span
     let reading = SpanInProgress::start(tracer, "read body", parent);
     let result = response.bytes().await;
     if let Ok(body) = &result {
@@ -201,6 +204,7 @@ pub async fn read_body(
     }
     reading.finish(&result);
     result.map(drop)
+    // ANCHOR_END: todo_read_body_span
 }
 // ANCHOR_END: send
 
@@ -274,6 +278,7 @@ pub fn request_attributes(method: &'static str, url: &Url) -> Vec<KeyValue> {
         let _ = shown.set_username("REDACTED");
         let _ = shown.set_password(Some("REDACTED"));
     }
+    // ANCHOR: todo_request_attributes
     let mut attributes = vec![
         KeyValue::new(attribute::HTTP_REQUEST_METHOD, method),
         KeyValue::new(attribute::URL_FULL, shown.to_string()),
@@ -285,6 +290,7 @@ pub fn request_attributes(method: &'static str, url: &Url) -> Vec<KeyValue> {
         attributes.push(KeyValue::new(attribute::SERVER_PORT, i64::from(port)));
     }
     attributes
+    // ANCHOR_END: todo_request_attributes
 }
 
 /// What the answer adds: its status code, the HTTP version spoken, and the address that

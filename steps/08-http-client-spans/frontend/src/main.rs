@@ -142,9 +142,7 @@ async fn handle_request(
     let backend_span = tracer
         .span_builder("backend call")
         .with_kind(SpanKind::Client)
-        // ANCHOR: todo_request_attributes
         .with_attributes(client_spans::request_attributes("GET", &app.backend_url))
-        // ANCHOR_END: todo_request_attributes
         .start_with_context(tracer, &cx);
     // Put the backend call's span context and the baggage into the request's headers.
     let backend_cx = cx.with_span(backend_span);
@@ -188,17 +186,13 @@ async fn call_backend(
     headers: HeaderMap,
 ) -> Result<StatusCode, BackendError> {
     let request = app.client.get(app.backend_url.clone()).headers(headers);
-    // ANCHOR: todo_send
     let response = client_spans::send(&app.client_tracer, backend_cx, request).await?;
     backend_cx
         .span()
         .set_attributes(client_spans::response_attributes(&response));
-    // ANCHOR_END: todo_send
     let status = response.status();
     // Read the body even from an error answer: the connection can then be reused.
-    // ANCHOR: todo_read_body
     client_spans::read_body(&app.client_tracer, backend_cx, response).await?;
-    // ANCHOR_END: todo_read_body
     if !status.is_success() {
         return Err(BackendError::BadStatus(status));
     }

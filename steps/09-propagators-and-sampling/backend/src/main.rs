@@ -61,10 +61,12 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         .build();
     SdkTracerProvider::builder()
         .with_resource(resource)
+        // ANCHOR: todo_sampler
         // NEW: no sampler set here: the SDK reads OTEL_TRACES_SAMPLER (and
         // OTEL_TRACES_SAMPLER_ARG) itself, `parentbased_always_on` when unset. In production: keep
         // a fraction of new traces, and follow the caller's decision when there is one, so that
         // a trace is kept whole or not at all (`parentbased_traceidratio`).
+        // ANCHOR_END: todo_sampler
         // Batched, off the request's path, as in the frontend.
         .with_batch_exporter(exporter)
         .build()

@@ -126,7 +126,8 @@ fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
     let to_the_trace = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         // The attributes the post's spans have, and no more: no source file and line, thread,
-        // busy and idle time or module for each span (turn them on if you want them).
+        // busy and idle time or module for each span. A service keeps these defaults: they
+        // lead from a span to its code.
         .with_location(false)
         .with_threads(false)
         .with_tracked_inactivity(false)
