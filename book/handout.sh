@@ -26,7 +26,7 @@ DESK=(setup.md 'step-0[1-57-9].md' 'step-1[0-9].md' latency.md capstone.md troub
 # the whole diff from the step before (more than half of the book's code; the chapter's own
 # code blocks show each change where it is explained); the ways to other back ends, which
 # nobody takes at the desk; the comparison of the two APIs; and every "Going deeper" section,
-# depth a learner may skip. Each gives way to a line saying where it is.
+# depth a learner may skip.
 SCREEN_ONLY='## Everything that changed|## 2. In Jaeger, with Docker|## 3. In Google Cloud, through a Collector|## To Google Cloud, through a Collector|## The OpenTelemetry API and `tracing`, side by side'
 GOING_DEEPER='## Going deeper'
 
@@ -65,7 +65,14 @@ chapter_lines() {
     fi
     for pattern in "${DESK[@]}"; do
       # shellcheck disable=SC2254 # the pattern is meant to match as a pattern
-      case $file in $pattern) echo "$line"; break ;; esac
+      case $file in
+        $pattern)
+          # A chapter after the numbered ones (no "- ") needs a blank line before it, or
+          # mdBook reads it as the end of the list item above.
+          case $line in -*) ;; *) $list || echo ;; esac
+          echo "$line"
+          break ;;
+      esac
     done
   done <"$book/src/SUMMARY.md"
 }
@@ -113,7 +120,8 @@ if ! $full; then
   { echo "# Summary"; echo; chapter_lines; } >"$work/book/src/SUMMARY.md"
   # Notes for the instructor, where a chapter has them, are not for the attendee's desk.
   echo '@media print { .instructor { display: none; } }' >>"$work/book/theme/handout.css"
-  # At the desk, the sections SCREEN_ONLY names give way to a line saying where they are.
+  # At the desk, the sections SCREEN_ONLY names and the "Going deeper" ones are left out: the
+  # book on the screen and the full handout have them, as the set-up chapter says.
   for chapter in $(chapter_lines | sed -E 's/.*\]\(([^)]+\.md)\).*/\1/'); do
     awk -v screen_only="$SCREEN_ONLY" -v going_deeper="$GOING_DEEPER" '
       BEGIN {
@@ -123,11 +131,7 @@ if ! $full; then
       /^(```|~~~)/ { fenced = !fenced }
       !fenced && /^##? / {
         skipping = ($0 in on_screen) || index($0, going_deeper) == 1
-        if (skipping) {
-          print $0 "\n\nThis section is in the book on the screen and in the full handout,"
-          print "`bash book/handout.sh --full`.\n"
-          next
-        }
+        if (skipping) next
       }
       !skipping { print }
     ' "$book/src/$chapter" >"$work/book/src/$chapter"
