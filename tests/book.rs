@@ -980,6 +980,66 @@ fn the_full_day_holds_every_exercise_and_the_three_hours_say_which_go_home() {
     }
 }
 
+/// A fresh attendee's measured minutes per exercise, from the instructor notes' table, as
+/// (exercise, (minutes in all, minutes hands-on)); `None` for one not measured.
+fn measured_times() -> Vec<(String, Option<(u32, u32)>)> {
+    let notes = chapter(INSTRUCTOR_NOTES);
+    let heading = "A fresh attendee's times";
+    let text = section(&notes, heading)
+        .unwrap_or_else(|| panic!("{INSTRUCTOR_NOTES} has no section {heading:?}"));
+    text.lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| exercise |"))
+        .map(|line| {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            let number = |cell: &str| cell.parse::<u32>().ok();
+            let times = number(cells[2]).zip(number(cells[4]));
+            (cells[0].to_owned(), times)
+        })
+        .collect()
+}
+
+#[test]
+fn every_timed_exercise_gets_at_least_what_a_fresh_attendee_took() {
+    let measured = measured_times();
+    let exercises = every_exercise();
+    let names: BTreeSet<&String> = measured.iter().map(|(name, _)| name).collect();
+    let expected: BTreeSet<&String> = exercises.iter().map(|(name, _)| name).collect();
+    assert_eq!(names, expected, "the measured table lists every exercise");
+    assert!(
+        measured.iter().filter(|(_, times)| times.is_some()).count() >= 12,
+        "{measured:?}"
+    );
+    for (heading, _) in PLANS {
+        let (rows, _) = plan(heading);
+        for row in &rows {
+            let (Some(file), Some(parts)) = (&row.file, row.parts) else {
+                continue;
+            };
+            let (mut minutes, mut hands_on) = (0, 0);
+            for (exercise, times) in &measured {
+                let held_here = exercises
+                    .iter()
+                    .any(|(name, holding)| name == exercise && holding == file);
+                if !held_here || row.text.contains(&format!("{exercise} at home")) {
+                    continue;
+                }
+                if let Some((all, hands)) = times {
+                    minutes += all;
+                    hands_on += hands;
+                }
+            }
+            assert!(
+                parts.reading + parts.exercise >= minutes && parts.exercise >= hands_on,
+                "{heading:?} gives {file} {} minutes, {} of them hands-on; a fresh attendee \
+                 took {minutes}, {hands_on} hands-on: {}",
+                parts.reading + parts.exercise,
+                parts.exercise,
+                row.text
+            );
+        }
+    }
+}
+
 #[test]
 fn the_three_hours_keep_a_wrap_up_and_slack() {
     let (rows, _) = plan("A 3-hour session");

@@ -57,7 +57,7 @@ Exercise {
             region: "todo_install",
             say: r#"
             Install the propagators `OTEL_PROPAGATORS` names (`propagators.build()`) as the global
-            propagator, which the handlers read. (The backend does the same.)
+            propagator, which the handlers read. (The backend's is written already.)
             "#,
             stand_in: "",
         },

@@ -47,11 +47,9 @@ Exercise {
             say: r#"
             Install the subscriber: a registry with two layers, each with its own filter. One
             sends spans and the events in them to OpenTelemetry through `tracer`, filtered by
-            `logs::trace_filter()` so that RUST_LOG never takes spans from the trace, and without
-            the attributes the step's spans do not have (location, threads, busy and idle
-            times, target); the other
-            writes log lines to stderr with their trace ids (`logs::WithTraceIds`), filtered by
-            `log_filter`.
+            `logs::trace_filter()` so that RUST_LOG never takes spans from the trace; the other
+            writes log lines to stderr with their trace ids (`logs::WithTraceIds` as its event
+            format), filtered by `log_filter`.
             "#,
             stand_in: r#"
             // Installs nothing, so that the code compiles: `tracing`'s spans go nowhere.

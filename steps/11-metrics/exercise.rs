@@ -69,11 +69,12 @@ Exercise {
             file: "frontend/src/metrics.rs",
             region: "todo_record_duration",
             say: r#"
-            Once the handler has answered (`next.run(request)`), record how long the request took,
-            in seconds, in `metrics.duration`, with the attributes the conventions give a server's
-            duration: besides the method and the scheme, already in `attributes`, the protocol
-            version, the route (the request's `MatchedPath`, never its path, which takes a new
-            value for every URL), the status code, and `error.type` on a 5xx.
+            Read what the attributes need from the request first (`next.run(request)` takes it).
+            Once the handler has answered, record how long the request took, in seconds, in
+            `metrics.duration`, with the attributes the conventions give a server's duration:
+            besides the method and the scheme, already in `attributes`, the protocol version,
+            the route (the request's `MatchedPath`, never its path, which takes a new value for
+            every URL), the status code, and `error.type` on a 5xx (the code as text, `"500"`).
             "#,
             stand_in: r#"
             let response = next.run(request).await;

@@ -138,7 +138,7 @@ pub async fn check(programs: &[String; 2], customer: &str) -> Report {
 }
 
 /// What the trace still lacks to answer support's question, in plain words.
-pub fn missing(exported: &[SpanRecord], customer: &str) -> Vec<String> {
+fn missing(exported: &[SpanRecord], customer: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let [(frontend, frontend_span), (backend, backend_span)] = SERVER_SPANS;
     let in_frontend = keys_holding(exported, frontend, frontend_span, customer);

@@ -57,7 +57,7 @@ async fn main() -> ExitCode {
     let provider = init_tracer(exporter);
     // ANCHOR: todo_install
     // TODO: Install the propagators `OTEL_PROPAGATORS` names (`propagators.build()`) as the global
-    // propagator, which the handlers read. (The backend does the same.)
+    // propagator, which the handlers read. (The backend's is written already.)
     // ANCHOR_END: todo_install
 
     // The HTTP client reports its own work, under a tracer of its own (client_spans.rs).

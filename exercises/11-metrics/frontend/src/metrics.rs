@@ -122,11 +122,12 @@ pub async fn measure_request(
     let _in_flight = InFlight::start(&metrics.active_requests, attributes.clone());
 
     // ANCHOR: todo_record_duration
-    // TODO: Once the handler has answered (`next.run(request)`), record how long the request took,
-    // in seconds, in `metrics.duration`, with the attributes the conventions give a server's
-    // duration: besides the method and the scheme, already in `attributes`, the protocol version,
-    // the route (the request's `MatchedPath`, never its path, which takes a new value for every
-    // URL), the status code, and `error.type` on a 5xx.
+    // TODO: Read what the attributes need from the request first (`next.run(request)` takes it).
+    // Once the handler has answered, record how long the request took, in seconds, in
+    // `metrics.duration`, with the attributes the conventions give a server's duration: besides the
+    // method and the scheme, already in `attributes`, the protocol version, the route (the
+    // request's `MatchedPath`, never its path, which takes a new value for every URL), the status
+    // code, and `error.type` on a 5xx (the code as text, `"500"`).
     let response = next.run(request).await;
     // ANCHOR_END: todo_record_duration
     response

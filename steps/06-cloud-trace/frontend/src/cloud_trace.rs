@@ -103,11 +103,11 @@ pub fn print_opentelemetry_warnings() {
 
 // ANCHOR: shut_down
 /// Sends the last spans before the program exits, within `time_left`. The provider's shutdown
-/// ends the batch processor, which hands its last batch to the exporter. The exporter's own
-/// wait for what it is still sending is never called: it implements `shutdown`, and the 0.32
-/// batch processor calls `shutdown_with_timeout`, whose default does nothing. So wait for its
-/// background task too: it ends once it has sent everything, when the last clone of the
-/// exporter is gone (the batch processor drops its own at shutdown; keep no other).
+/// ends the batch processor, which hands its last batch to the exporter and calls the
+/// exporter's `shutdown`. That waits only until the exporter's task has taken every batch up
+/// (it counts a batch done before uploading it), not until it is sent. So wait for the task
+/// too: it ends once it has sent everything, when the last clone of the exporter is gone (the
+/// batch processor drops its own at shutdown; keep no other).
 pub async fn shut_down(
     provider: SdkTracerProvider,
     sending: JoinHandle<()>,

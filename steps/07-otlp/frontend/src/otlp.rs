@@ -1,4 +1,4 @@
-//! Step 07's exporter: OTLP over HTTP, the protocol every tracing back end now accepts, built as
+//! Step 07's exporter: OTLP over HTTP, the protocol most tracing back ends now accept, built as
 //! opentelemetry-otlp's documentation builds it. The exporter reads the standard variables
 //! itself: `OTEL_EXPORTER_OTLP_ENDPOINT` (by default `http://localhost:4318`, where
 //! `cargo run -p trace-viewer`, Jaeger or an OpenTelemetry Collector listens; the spans go to

@@ -602,14 +602,16 @@ impl UnderLoad {
         let _ = writeln!(
             text,
             "\nEvery request was answered `200 OK`. The receiver got all {} spans of the traced \
-             pair's {} requests ({} at {HIGH_CONCURRENCY} at a time), each request's trace \
-             whole, and the SDKs dropped none ({} and {} dropped). CPU time is read from \
+             pair's {} requests, and all {} spans of its {} requests at {HIGH_CONCURRENCY} at \
+             a time, each request's trace whole, and the SDKs dropped none ({} and {} \
+             dropped). CPU time is read from \
              `/proc`, in 10 ms ticks, over each round; a service's export path is its batch \
              processor thread (`{BATCH_THREAD}`), which converts the spans to OTLP and \
              encodes them, and its `{EXPORT_THREAD}` thread, which sends them.\n",
             thousands(traced.spans_received as f64),
             thousands(traced.sent as f64),
             thousands(crowded_traced.spans_received as f64),
+            thousands(crowded_traced.sent as f64),
             traced.dropped,
             crowded_traced.dropped,
         );
