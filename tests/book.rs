@@ -720,6 +720,20 @@ fn each_plans_minutes_add_up_to_its_stated_total() {
 }
 
 #[test]
+fn the_full_day_says_when_it_starts_and_ends() {
+    let (rows, total) = plan("A full day");
+    let notes = chapter(INSTRUCTOR_NOTES);
+    let text = section(&notes, "A full day").unwrap();
+    let clock = |minutes: u32| format!("{:02}:{:02}", minutes / 60, minutes % 60);
+    let start = rows[0].start;
+    let said = format!("{} to {}, ", clock(start), clock(start + total));
+    assert!(
+        text.trim_start().starts_with(&said),
+        "the full day's first line should start {said:?}"
+    );
+}
+
+#[test]
 fn every_chapter_states_its_minutes_and_the_plans_agree_with_them() {
     let chapters = session_chapters();
     let (stated, missing): (Vec<_>, Vec<_>) = chapters

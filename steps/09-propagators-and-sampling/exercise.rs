@@ -5,8 +5,8 @@
 Exercise {
     hints: &[
         r#"
-        Two TODOs in `frontend/src/otel_env.rs`, which the backend includes too, and two in each
-        program's `main.rs`. Read `OTEL_PROPAGATORS`, make a propagator for each standard name it
+        Two TODOs in `frontend/src/otel_env.rs`, which the backend includes too, two in the
+        frontend's `main.rs` and one in the backend's. Read `OTEL_PROPAGATORS`, make a propagator for each standard name it
         may hold, and install what the list builds as the global propagator. The sampler needs no
         code, but a sampler set in the code wins over the variable.
         "#,
