@@ -2,7 +2,7 @@
 // Write what each TODO asks for, then `cargo run -p workshop check 07` says what the trace
 // still lacks. `cargo run -p workshop reset 07` gives you this starter back.
 //! Step 07, frontend: the spans go out over OTLP, the protocol that replaces step 06's
-//! deprecated Stackdriver exporter and that every tracing back end accepts. By default to
+//! deprecated Stackdriver exporter and that most tracing back ends accept. By default to
 //! `http://localhost:4318`, where `cargo run -p trace-viewer` draws each trace in the terminal,
 //! or Jaeger or an OpenTelemetry Collector listens; the standard `OTEL_EXPORTER_OTLP_*`
 //! variables send them elsewhere (to Google Cloud, through a Collector: `deploy/`). As in step
