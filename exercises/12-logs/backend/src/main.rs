@@ -196,7 +196,7 @@ fn backend_call_received_span(request: &Request) -> Span {
         propagator.extract(&HeaderExtractor(request.headers()))
     });
     // Only fails when the span has started already (it has not: it starts when the request
-    // first enters it), when a filter turned it off, or when no OpenTelemetry layer is found.
+    // first enters it), when no layer enabled it, or when no OpenTelemetry layer is found.
     if let Err(error) = span.set_parent(parent_cx) {
         tracing::warn!(%error, "the caller's trace is not continued");
     }

@@ -25,7 +25,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
 // ANCHOR: connect
 /// Finds credentials as Google's client libraries do (`GOOGLE_APPLICATION_CREDENTIALS`, then
 /// `gcloud auth application-default login`'s file, then the metadata server of a Google Cloud
-/// machine), and the project (`GOOGLE_CLOUD_PROJECT`, or the one the credentials name), and
+/// machine, then the `gcloud` command's own login), and the project (`GOOGLE_CLOUD_PROJECT`, or the one the credentials name), and
 /// connects the exporter.
 ///
 /// Returns the exporter and its background task, which does the sending: spawn it, or nothing

@@ -165,7 +165,7 @@ fn incoming_call_span(request: &Request) -> Span {
     })
     .with_cleared_baggage();
     // Only fails when the span has started already (it has not: it starts when the request
-    // first enters it), when a filter turned it off, or when no OpenTelemetry layer is found.
+    // first enters it), when no layer enabled it, or when no OpenTelemetry layer is found.
     if let Err(error) = span.set_parent(caller_cx) {
         tracing::warn!(%error, "the caller's trace is not continued");
     }
