@@ -989,14 +989,20 @@ const HANG_WITH_OTLP: &str = " The simple processor exports on the request's own
     with the OTLP exporter, can block it there for good: the OTLP exporter goes with the batch \
     processor (`with_batch_exporter`).";
 
-/// The variables a check gives both programs. For a step that sends log records: the records
-/// the step's default `RUST_LOG` chooses, whatever the attendee's terminal has set, and a batch
-/// processor that sends them at shutdown only (not every second), so that what reaches the
-/// check does not hang on how fast the machine is.
+/// The variables a check gives both programs. For a step that exports with OTLP: a span batch
+/// processor that sends at shutdown only (not every 5 s), so that a program that never shuts
+/// its provider down loses its spans however slow the machine is. For a step that sends log
+/// records: the records the step's default `RUST_LOG` chooses, whatever the attendee's terminal
+/// has set, and a log batch processor that sends them at shutdown only (not every second).
 pub fn environment(step: &Step) -> &'static [(&'static str, &'static str)] {
-    match step.logs.is_empty() {
-        true => &[],
-        false => &[("RUST_LOG", "info"), ("OTEL_BLRP_SCHEDULE_DELAY", "60000")],
+    match (step.otlp, step.logs.is_empty()) {
+        (_, false) => &[
+            ("RUST_LOG", "info"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "60000"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+        ],
+        (true, true) => &[("OTEL_BSP_SCHEDULE_DELAY", "60000")],
+        (false, true) => &[],
     }
 }
 
