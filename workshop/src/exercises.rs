@@ -26,8 +26,9 @@ pub const FOLDER: &str = "exercises";
 /// The name of the file, in a step's folder, that makes the step an exercise.
 pub const EXERCISE_FILE: &str = "exercise.rs";
 
-/// The most columns a line of a starter's TODO comment takes, as rustfmt's limit for code.
-const WIDTH: usize = 100;
+/// The most columns a line of a starter's TODO comment takes: rustfmt's 100 for code, less a
+/// margin, so that a printed TODO line never reaches the page's edge.
+const WIDTH: usize = 94;
 
 /// A step as an exercise, as its `exercise.rs` writes it. Texts are indented as the file
 /// indents them: they are read without their common indentation.

@@ -53,9 +53,9 @@ async fn main() -> ExitCode {
 /// NEW: the tracer provider: who this service is, which traces to keep, where spans go.
 fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
     // ANCHOR: todo_provider
-    // TODO: Build the tracer provider: a resource that names the service `frontend`, the sampler
-    // that keeps every trace, and the simple processor, which hands each span to `exporter` the
-    // moment it ends.
+    // TODO: Build the tracer provider: a resource that names the service `frontend`, the
+    // sampler that keeps every trace, and the simple processor, which hands each span to
+    // `exporter` the moment it ends.
     // A provider with no exporter, so that the code compiles: its spans go nowhere. Replace it.
     SdkTracerProvider::builder().build()
     // ANCHOR_END: todo_provider
@@ -79,8 +79,8 @@ fn router(app: Frontend) -> Router {
 // ANCHOR: handle_request
 async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, BackendError> {
     // ANCHOR: todo_root_span
-    // TODO: Start the root span, `incoming call`, of kind server: it covers the whole request, the
-    // latency the user saw. Start it with the tracer in `app`.
+    // TODO: Start the root span, `incoming call`, of kind server: it covers the whole
+    // request, the latency the user saw. Start it with the tracer in `app`.
     // A span that records nothing, so that the code below compiles: replace it.
     let mut span = opentelemetry::trace::noop::NoopSpan::DEFAULT;
     // ANCHOR_END: todo_root_span

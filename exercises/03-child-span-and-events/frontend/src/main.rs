@@ -91,9 +91,9 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
     let cx = Context::current_with_span(span);
 
     // ANCHOR: todo_child_span
-    // TODO: Start the span `backend call`, of kind client, as a child of the request's root span:
-    // the context `cx` holds the root span, so start the new span with it. Then add the event
-    // `making backend call` to the new span.
+    // TODO: Start the span `backend call`, of kind client, as a child of the request's root
+    // span: the context `cx` holds the root span, so start the new span with it. Then add the
+    // event `making backend call` to the new span.
     // A span that records nothing, so that the code below compiles: replace it.
     let mut backend_span = opentelemetry::trace::noop::NoopSpan::DEFAULT;
     // ANCHOR_END: todo_child_span
@@ -106,8 +106,9 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
         backend_span.set_status(Status::error(error.to_string()));
     }
     // ANCHOR: todo_end_child
-    // TODO: End `backend call` here, now that the backend's whole answer has been read. A span
-    // lasts from its start to its end: ended here, it measures the backend call and nothing else.
+    // TODO: End `backend call` here, now that the backend's whole answer has been read. A
+    // span lasts from its start to its end: ended here, it measures the backend call and
+    // nothing else.
     // ANCHOR_END: todo_end_child
 
     match &result {

@@ -83,9 +83,10 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 /// axum-tracing-opentelemetry's layer).
 fn init_propagator() {
     // ANCHOR: todo_propagator
-    // TODO: Install, globally, the two W3C propagators combined: Trace Context (`traceparent`,
-    // `tracestate`), with the SDK's `TraceContextPropagator`, and Baggage (`baggage`), with its
-    // `BaggagePropagator`. Until a program installs one, the global propagator writes nothing.
+    // TODO: Install, globally, the two W3C propagators combined: Trace Context
+    // (`traceparent`, `tracestate`), with the SDK's `TraceContextPropagator`, and Baggage
+    // (`baggage`), with its `BaggagePropagator`. Until a program installs one, the global
+    // propagator writes nothing.
     // ANCHOR_END: todo_propagator
 }
 // ANCHOR_END: init_propagator
@@ -125,9 +126,9 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
         .with_kind(SpanKind::Client)
         .start_with_context(tracer, &cx);
     // ANCHOR: todo_inject
-    // TODO: Put the trace context and the baggage into the request's headers: `backend_cx` holds
-    // the `backend call` span and the baggage; the global propagator writes what a context holds
-    // into `headers`, which `call_backend` sends.
+    // TODO: Put the trace context and the baggage into the request's headers: `backend_cx`
+    // holds the `backend call` span and the baggage; the global propagator writes what a
+    // context holds into `headers`, which `call_backend` sends.
     let backend_cx = cx.with_span(backend_span);
     let mut headers = HeaderMap::new();
     let backend_span = backend_cx.span();

@@ -102,14 +102,14 @@ async fn handle_request(State(app): State<Backend>, headers: HeaderMap) -> &'sta
     // ANCHOR_END: todo_extract
 
     // ANCHOR: todo_server_span
-    // TODO: Start the span `backend call received`, of kind server, as a child of the caller's
-    // span: start it with the context you extracted, with the tracer in `app`.
+    // TODO: Start the span `backend call received`, of kind server, as a child of the
+    // caller's span: start it with the context you extracted, with the tracer in `app`.
     // A span that records nothing, so that the code below compiles: replace it.
     let mut span = opentelemetry::trace::noop::NoopSpan::DEFAULT;
     // ANCHOR_END: todo_server_span
     // ANCHOR: todo_baggage
-    // TODO: Record the baggage that came with the request on the span, an attribute for each entry,
-    // so that the trace shows who called (`demo.origin=frontend`).
+    // TODO: Record the baggage that came with the request on the span, an attribute for each
+    // entry, so that the trace shows who called (`demo.origin=frontend`).
     // ANCHOR_END: todo_baggage
     // ANCHOR: todo_event
     // TODO: Add the event `handling backend call` to the span.

@@ -48,8 +48,8 @@ async fn main() -> ExitCode {
     step_support::serve(listener, router(app)).await;
 
     // ANCHOR: todo_shutdown
-    // TODO: As in the frontend: shut the provider down before the program exits, so that the last
-    // batch is sent.
+    // TODO: As in the frontend: shut the provider down before the program exits, so that the
+    // last batch is sent.
     // Exits without shutting the provider down, as when it is kept in a global: the last
     // batch is lost. Replace it.
     std::mem::forget(provider);

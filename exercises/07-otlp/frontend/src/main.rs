@@ -62,9 +62,9 @@ async fn main() -> ExitCode {
     step_support::serve(listener, router(app)).await;
 
     // ANCHOR: todo_shutdown
-    // TODO: Shut the provider down before the program exits, so that the last batch is sent: the
-    // batch processor sends every 5 s, and a request's spans wait for it. `otlp` has the shutdown,
-    // with its exit code.
+    // TODO: Shut the provider down before the program exits, so that the last batch is sent:
+    // the batch processor sends every 5 s, and a request's spans wait for it. `otlp` has the
+    // shutdown, with its exit code.
     // Exits without shutting the provider down, as when it is kept in a global: the last
     // batch is lost. Replace it.
     std::mem::forget(provider);
@@ -86,8 +86,8 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         // Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(0.1))).
         .with_sampler(Sampler::AlwaysOn)
         // ANCHOR: todo_batch
-        // TODO: Install the OTLP exporter in the provider, behind a batch processor: spans are then
-        // collected and sent in batches, off the request's path.
+        // TODO: Install the OTLP exporter in the provider, behind a batch processor: spans
+        // are then collected and sent in batches, off the request's path.
         // ANCHOR_END: todo_batch
         .build()
 }

@@ -16,9 +16,9 @@ use tracing_subscriber::{filter::Targets, layer::SubscriberExt, util::Subscriber
 /// reqwest client, which suits the batch processor: it exports from a thread of its own).
 pub fn exporter() -> Result<SpanExporter, ExporterBuildError> {
     // ANCHOR: todo_exporter
-    // TODO: Build the OTLP exporter, protobuf over HTTP, as opentelemetry-otlp documents it. It
-    // reads where to send (`OTEL_EXPORTER_OTLP_ENDPOINT`, ...) itself. Both programs use this
-    // function.
+    // TODO: Build the OTLP exporter, protobuf over HTTP, as opentelemetry-otlp documents it.
+    // It reads where to send (`OTEL_EXPORTER_OTLP_ENDPOINT`, ...) itself. Both programs use
+    // this function.
     // Stops the program at start-up, exit code 2, until you replace it.
     Err(ExporterBuildError::InvalidConfiguration(
         "TODO in frontend/src/otlp.rs: build the OTLP exporter".to_owned(),

@@ -180,9 +180,9 @@ pub async fn send(
     request: reqwest::RequestBuilder,
 ) -> reqwest::Result<Response> {
     // ANCHOR: todo_send_span
-    // TODO: Send the request in a span of its own, `send request`, a child of the span in `parent`,
-    // and make that span's context current while the request is in flight, so that the connector's
-    // `connect` and the resolver's `dns lookup` become its children.
+    // TODO: Send the request in a span of its own, `send request`, a child of the span in
+    // `parent`, and make that span's context current while the request is in flight, so that
+    // the connector's `connect` and the resolver's `dns lookup` become its children.
     // Sent without a span, so that the code compiles: replace it.
     request.send().await
     // ANCHOR_END: todo_send_span
@@ -195,8 +195,8 @@ pub async fn read_body(
     response: Response,
 ) -> reqwest::Result<()> {
     // ANCHOR: todo_read_body_span
-    // TODO: Read the whole body in a span of its own, `read body`, a child of the span in `parent`,
-    // with the body's size as `http.response.body.size`.
+    // TODO: Read the whole body in a span of its own, `read body`, a child of the span in
+    // `parent`, with the body's size as `http.response.body.size`.
     // Read without a span, so that the code compiles: replace it.
     response.bytes().await.map(drop)
     // ANCHOR_END: todo_read_body_span
@@ -274,9 +274,9 @@ pub fn request_attributes(method: &'static str, url: &Url) -> Vec<KeyValue> {
         let _ = shown.set_password(Some("REDACTED"));
     }
     // ANCHOR: todo_request_attributes
-    // TODO: The HTTP semantic conventions' attributes of the request, known before it is sent: its
-    // method (`http.request.method`), the URL (`url.full`, the `shown` one, without credentials),
-    // and the server it names (`server.address`, `server.port`).
+    // TODO: The HTTP semantic conventions' attributes of the request, known before it is
+    // sent: its method (`http.request.method`), the URL (`url.full`, the `shown` one, without
+    // credentials), and the server it names (`server.address`, `server.port`).
     // No attribute, so that the code compiles: replace it.
     Vec::new()
     // ANCHOR_END: todo_request_attributes

@@ -53,9 +53,9 @@ async fn main() -> ExitCode {
 
     // ANCHOR: client
     // ANCHOR: todo_client
-    // TODO: Let the HTTP client report its own work, under a tracer of its own, `http-client`:
-    // instrument the client builder (`client_spans::instrument`), so that resolving the backend's
-    // name and connecting to it are spans.
+    // TODO: Let the HTTP client report its own work, under a tracer of its own,
+    // `http-client`: instrument the client builder (`client_spans::instrument`), so that
+    // resolving the backend's name and connecting to it are spans.
     let client_tracer = provider.tracer("http-client");
     // A client that reports nothing, so that the code compiles: replace it.
     let client_builder = config.backend_client_builder();

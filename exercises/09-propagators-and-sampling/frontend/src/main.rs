@@ -56,8 +56,8 @@ async fn main() -> ExitCode {
     let exporter = otlp::exporter().unwrap_or_else(|error| otlp::exit_unusable(error));
     let provider = init_tracer(exporter);
     // ANCHOR: todo_install
-    // TODO: Install the propagators `OTEL_PROPAGATORS` names (`propagators.build()`) as the global
-    // propagator, which the handlers read. (The backend's is written already.)
+    // TODO: Install the propagators `OTEL_PROPAGATORS` names (`propagators.build()`) as the
+    // global propagator, which the handlers read. (The backend's is written already.)
     // ANCHOR_END: todo_install
 
     // The HTTP client reports its own work, under a tracer of its own (client_spans.rs).
@@ -87,7 +87,8 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
         .with_resource(resource)
         // ANCHOR: todo_sampler
         // TODO: Let the operator choose the sampler: the SDK reads `OTEL_TRACES_SAMPLER` (and
-        // `OTEL_TRACES_SAMPLER_ARG`) itself, but only when the program sets no sampler of its own.
+        // `OTEL_TRACES_SAMPLER_ARG`) itself, but only when the program sets no sampler of its
+        // own.
         // Always on, as steps 02 to 08 set it, whatever the variable says: replace it.
         .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOn)
         // ANCHOR_END: todo_sampler

@@ -34,7 +34,8 @@ impl Propagators {
     /// reported once, on stderr, and left out: the others still work.
     pub fn from_env() -> Result<Self, StartupError> {
         // ANCHOR: todo_propagators_variable
-        // TODO: Read `OTEL_PROPAGATORS` (with `read`): unset or empty, the default list applies.
+        // TODO: Read `OTEL_PROPAGATORS` (with `read`): unset or empty, the default list
+        // applies.
         // As if the variable were never set, so that the code compiles: replace it.
         let value: Option<String> = None;
         // ANCHOR_END: todo_propagators_variable
@@ -98,9 +99,9 @@ fn unknown_warning(unknown: &[String]) -> String {
 fn propagator(name: &str) -> Option<Box<dyn TextMapPropagator + Send + Sync>> {
     match name {
         // ANCHOR: todo_propagator_names
-        // TODO: The propagator each of the specification's W3C names stands for: `tracecontext`,
-        // the SDK's W3C Trace Context propagator; `baggage`, its W3C Baggage propagator. (Jaeger's,
-        // below, is given.)
+        // TODO: The propagator each of the specification's W3C names stands for:
+        // `tracecontext`, the SDK's W3C Trace Context propagator; `baggage`, its W3C Baggage
+        // propagator. (Jaeger's, below, is given.)
         // ANCHOR_END: todo_propagator_names
         // Jaeger's `uber-trace-id`. The crate is deprecated, as the format is: Jaeger itself
         // now takes W3C Trace Context. It is here for services that still send only this. Its

@@ -85,8 +85,8 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 /// Spans to OpenTelemetry whatever RUST_LOG says, log lines as it says: as in the frontend.
 fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
     // ANCHOR: todo_subscriber
-    // TODO: As in the frontend: install the subscriber, a registry with a layer for the trace and
-    // one for the log, each with its own filter.
+    // TODO: As in the frontend: install the subscriber, a registry with a layer for the trace
+    // and one for the log, each with its own filter.
     // Installs nothing, so that the code compiles: `tracing`'s spans go nowhere.
     let _ = (tracer, log_filter);
     // ANCHOR_END: todo_subscriber

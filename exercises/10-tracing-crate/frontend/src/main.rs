@@ -97,11 +97,11 @@ fn init_tracer(exporter: impl SpanExporter + 'static) -> SdkTracerProvider {
 /// chooses, each with its trace id and span id.
 fn init_subscriber(tracer: SdkTracer, log_filter: EnvFilter) {
     // ANCHOR: todo_subscriber
-    // TODO: Install the subscriber: a registry with two layers, each with its own filter. One sends
-    // spans and the events in them to OpenTelemetry through `tracer`, filtered by
-    // `logs::trace_filter()` so that RUST_LOG never takes spans from the trace; the other writes
-    // log lines to stderr with their trace ids (`logs::WithTraceIds` as its event format), filtered
-    // by `log_filter`.
+    // TODO: Install the subscriber: a registry with two layers, each with its own filter. One
+    // sends spans and the events in them to OpenTelemetry through `tracer`, filtered by
+    // `logs::trace_filter()` so that RUST_LOG never takes spans from the trace; the other
+    // writes log lines to stderr with their trace ids (`logs::WithTraceIds` as its event
+    // format), filtered by `log_filter`.
     // Installs nothing, so that the code compiles: `tracing`'s spans go nowhere.
     let _ = (tracer, log_filter);
     // ANCHOR_END: todo_subscriber
@@ -189,9 +189,10 @@ async fn handle_request(State(app): State<Frontend>) -> Result<&'static str, Bac
 /// conventions' attributes, ended when the whole answer has been read (when this returns).
 // ANCHOR: todo_backend_call
 // TODO: Make each call of `call_backend` a span, `backend call`, of kind client (the field
-// `otel.kind`), with the HTTP semantic conventions' attributes of the request, and empty fields for
-// those of the answer, which `client_spans::record_response` fills in: `http.response.status_code`,
-// `network.protocol.version`, `network.peer.address`, `network.peer.port`.
+// `otel.kind`), with the HTTP semantic conventions' attributes of the request, and empty
+// fields for those of the answer, which `client_spans::record_response` fills in:
+// `http.response.status_code`, `network.protocol.version`, `network.peer.address`,
+// `network.peer.port`.
 // ANCHOR_END: todo_backend_call
 async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {
     // This span's context, and baggage, into the request's headers: `context()` is the
@@ -204,8 +205,8 @@ async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {
         propagator.inject_context(&backend_cx, &mut HeaderInjector(&mut headers));
     });
     // ANCHOR: todo_event
-    // TODO: Write the event `making backend call`: in the span, it is a span event in the trace and
-    // a log line with the span's ids.
+    // TODO: Write the event `making backend call`: in the span, it is a span event in the
+    // trace and a log line with the span's ids.
     // ANCHOR_END: todo_event
 
     let result = send_and_read(app, headers).await;

@@ -273,8 +273,8 @@ async fn call_backend(app: &Frontend) -> Result<StatusCode, BackendError> {
     // ANCHOR_END: todo_event
 
     // ANCHOR: measure_call
-    // TODO: Measure the backend call: note when it starts and, once `send_and_read` has returned,
-    // record how long it took and how it ended in `app.backend_calls`.
+    // TODO: Measure the backend call: note when it starts and, once `send_and_read` has
+    // returned, record how long it took and how it ended in `app.backend_calls`.
     let result = send_and_read(app, headers).await;
     // ANCHOR_END: measure_call
     if let Err(error) = &result {

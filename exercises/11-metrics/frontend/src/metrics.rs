@@ -61,11 +61,11 @@ pub fn init_meter_provider(
     resource: Resource,
 ) -> SdkMeterProvider {
     // ANCHOR: todo_meter_provider
-    // TODO: Build the meter provider: with `resource`, the one the traces have, so that a back end
-    // knows both signals come from one service; and, when there is an exporter
+    // TODO: Build the meter provider: with `resource`, the one the traces have, so that a
+    // back end knows both signals come from one service; and, when there is an exporter
     // (`OTEL_METRICS_EXPORTER` is not `none`), a periodic reader that sends what was measured
-    // through it periodically (the SDK reads `OTEL_METRIC_EXPORT_INTERVAL`), and once more when the
-    // provider is shut down.
+    // through it periodically (the SDK reads `OTEL_METRIC_EXPORT_INTERVAL`), and once more
+    // when the provider is shut down.
     // No reader, so that the code compiles: what the instruments measure goes nowhere.
     let _ = (exporter, resource);
     SdkMeterProvider::builder().build()
@@ -90,8 +90,9 @@ impl ServerMetrics {
                 .f64_histogram(metric::HTTP_SERVER_REQUEST_DURATION)
                 .with_description("Duration of HTTP server requests.")
                 // ANCHOR: todo_duration_unit_and_buckets
-                // TODO: Give the histogram the unit the HTTP semantic conventions give a duration,
-                // seconds (`s`), and the bucket boundaries they advise (`DURATION_BUCKETS`).
+                // TODO: Give the histogram the unit the HTTP semantic conventions give a
+                // duration, seconds (`s`), and the bucket boundaries they advise
+                // (`DURATION_BUCKETS`).
                 // ANCHOR_END: todo_duration_unit_and_buckets
                 .build(),
             active_requests: meter
@@ -122,12 +123,12 @@ pub async fn measure_request(
     let _in_flight = InFlight::start(&metrics.active_requests, attributes.clone());
 
     // ANCHOR: todo_record_duration
-    // TODO: Read what the attributes need from the request first (`next.run(request)` takes it).
-    // Once the handler has answered, record how long the request took, in seconds, in
-    // `metrics.duration`, with the attributes the conventions give a server's duration: besides the
-    // method and the scheme, already in `attributes`, the protocol version, the route (the
-    // request's `MatchedPath`, never its path, which takes a new value for every URL), the status
-    // code, and `error.type` on a 5xx (the code as text, `"500"`).
+    // TODO: Read what the attributes need from the request first (`next.run(request)` takes
+    // it). Once the handler has answered, record how long the request took, in seconds, in
+    // `metrics.duration`, with the attributes the conventions give a server's duration:
+    // besides the method and the scheme, already in `attributes`, the protocol version, the
+    // route (the request's `MatchedPath`, never its path, which takes a new value for every
+    // URL), the status code, and `error.type` on a 5xx (the code as text, `"500"`).
     let response = next.run(request).await;
     // ANCHOR_END: todo_record_duration
     response
@@ -217,8 +218,8 @@ impl BackendCallMetrics {
         }
         self.duration.record(duration.as_secs_f64(), &attributes);
         // ANCHOR: todo_count_call
-        // TODO: Count the call in `self.calls`, the demo's own counter, with its outcome in one
-        // word (`call_outcome`) as the attribute `demo.backend.outcome`.
+        // TODO: Count the call in `self.calls`, the demo's own counter, with its outcome in
+        // one word (`call_outcome`) as the attribute `demo.backend.outcome`.
         // ANCHOR_END: todo_count_call
     }
 }

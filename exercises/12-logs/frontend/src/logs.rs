@@ -99,9 +99,9 @@ pub fn init_logger_provider(
     resource: Resource,
 ) -> SdkLoggerProvider {
     // ANCHOR: todo_logger_provider
-    // TODO: Build the logger provider: with `resource`, the one the traces and the metrics have,
-    // and, when there is an exporter (`OTEL_LOGS_EXPORTER` is not `none`), a batch processor that
-    // sends the records through it from a thread of its own.
+    // TODO: Build the logger provider: with `resource`, the one the traces and the metrics
+    // have, and, when there is an exporter (`OTEL_LOGS_EXPORTER` is not `none`), a batch
+    // processor that sends the records through it from a thread of its own.
     // No processor, so that the code compiles: records go nowhere.
     let _ = (exporter, resource);
     SdkLoggerProvider::builder().build()

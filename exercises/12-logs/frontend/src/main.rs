@@ -168,8 +168,8 @@ fn init_subscriber(
         .with_filter(log_filter.env_filter());
     // ANCHOR: to_log_records
     // TODO: Make `to_log_records`, the layer that turns each event into a log record for
-    // `logger_provider` (the logs bridge), with a filter of its own: the events RUST_LOG chooses
-    // (`log_filter`), and never one of the crates the exporter runs on.
+    // `logger_provider` (the logs bridge), with a filter of its own: the events RUST_LOG
+    // chooses (`log_filter`), and never one of the crates the exporter runs on.
     // A layer that does nothing, so that the code compiles: no event becomes a record.
     let to_log_records = tracing_subscriber::layer::Identity::new();
     // ANCHOR_END: to_log_records
