@@ -10,9 +10,8 @@
 use std::{collections::BTreeSet, fs, path::Path};
 
 use workshop::{
-    book::{self, repository},
-    exercises, spans,
-    steps::{self, STEPS},
+    book, exercises, spans,
+    steps::{self, STEPS, repository},
 };
 
 /// The chapters `book/src/SUMMARY.md` lists, as (title, file name), in order.
@@ -167,7 +166,7 @@ fn every_chapter_ends_with_experiments() {
 #[test]
 fn the_diffs_in_the_book_are_those_of_the_code() {
     let folder = repository().join(book::GENERATED);
-    let fresh = book::step_diffs().unwrap();
+    let fresh = book::diffs::step_diffs().unwrap();
     for (name, diff) in &fresh {
         let shown = fs::read_to_string(folder.join(name)).unwrap_or_default();
         assert!(
@@ -222,7 +221,7 @@ fn the_hardening_chapters_table_is_what_the_sdks_propagator_does() {
 
 #[test]
 fn the_hardening_chapters_variable_table_is_the_one_the_tests_hold_the_programs_to() {
-    use workshop::otlp_variables::{TABLE, table};
+    use workshop::book::{OTLP_VARIABLES_TABLE as TABLE, otlp_variables_table as table};
     let shown =
         fs::read_to_string(repository().join(book::GENERATED).join(TABLE)).unwrap_or_default();
     assert!(
@@ -281,23 +280,23 @@ fn every_exercise_has_its_turn_in_its_chapter_with_its_todos_and_hints() {
 fn a_diff_ignores_anchors_and_lost_new_markers_but_shows_real_changes() {
     let old = "// NEW: spans go to stdout,\n// not to stderr.\nlet a = 1;\nlet b = 2;\n";
     let new = "// ANCHOR: x\n// Spans go to stdout, not to\n// stderr.\nlet a = 1;\nlet b = 3;\n// ANCHOR_END: x\n";
-    let diff = book::unified_diff(old, new, "old", "new").unwrap();
+    let diff = book::diffs::unified_diff(old, new, "old", "new").unwrap();
     assert_eq!(
         diff,
         "--- old\n+++ new\n@@ -1 +2 @@\n // Spans go to stdout, not to\n // stderr.\n let a = 1;\n-let b = 2;\n+let b = 3;\n"
     );
-    assert_eq!(book::unified_diff(old, old, "old", "new"), None);
+    assert_eq!(book::diffs::unified_diff(old, old, "old", "new"), None);
 }
 
 #[tokio::test]
 async fn each_trace_picture_shows_what_its_step_exports() {
     let folder = repository().join(book::GENERATED);
-    for step in book::pictured_steps() {
-        let name = book::picture_name(step);
+    for step in book::pictures::pictured_steps() {
+        let name = book::pictures::picture_name(step);
         let picture = fs::read_to_string(folder.join(&name)).unwrap();
-        let shown = book::picture_outline(&picture).unwrap();
+        let shown = book::pictures::picture_outline(&picture).unwrap();
 
-        let exported = book::one_request(step).await.unwrap();
+        let exported = book::pictures::one_request(step).await.unwrap();
         let traces = spans::traces(&exported);
         assert_eq!(
             traces.len(),
@@ -339,9 +338,10 @@ fn step_06s_chapter_shows_step_05s_picture_because_it_exports_the_same_trace() {
     // exactly this structure.
     let (step_05, step_06) = (steps::find("05").unwrap(), steps::find("06").unwrap());
     assert_eq!(step_05.trace, step_06.trace);
-    assert!(
-        chapter("step-06.md").contains(&format!("(generated/{})", book::picture_name(step_05)))
-    );
+    assert!(chapter("step-06.md").contains(&format!(
+        "(generated/{})",
+        book::pictures::picture_name(step_05)
+    )));
 }
 
 #[test]
@@ -394,7 +394,9 @@ fn every_command_the_book_shows_is_run_by_ci() {
 
 #[test]
 fn the_generated_folder_holds_only_what_the_generator_writes() {
-    let pictures: BTreeSet<String> = book::pictured_steps().map(book::picture_name).collect();
+    let pictures: BTreeSet<String> = book::pictures::pictured_steps()
+        .map(book::pictures::picture_name)
+        .collect();
     let hints: BTreeSet<String> = book::exercise_hints()
         .into_iter()
         .map(|(name, _)| name)
@@ -407,7 +409,7 @@ fn the_generated_folder_holds_only_what_the_generator_writes() {
                 || pictures.contains(&name)
                 || name == book::COST_FIGURES
                 || name == book::TRACE_HEADER_TABLE
-                || name == workshop::otlp_variables::TABLE
+                || name == book::OTLP_VARIABLES_TABLE
                 || hints.contains(&name),
             "{} holds {name}, which neither book-assets nor the cost benchmark writes",
             Path::new(book::GENERATED).display()
@@ -941,10 +943,13 @@ fn every_exercise() -> Vec<(String, String)> {
             )
         })
         .collect();
-    let others = workshop::diagnosis::DIAGNOSES
+    let others = workshop::exercises::diagnosis::DIAGNOSES
         .iter()
         .map(|diagnosis| (diagnosis.name.to_owned(), diagnosis.name))
-        .chain([("the capstone".to_owned(), workshop::capstone::NAME)]);
+        .chain([(
+            "the capstone".to_owned(),
+            workshop::exercises::capstone::NAME,
+        )]);
     for (name, checked) in others {
         let command = format!("cargo run -p workshop check {checked}");
         let holding: Vec<&String> = chapters
@@ -1096,7 +1101,7 @@ fn a_time_line_is_read_as_written_and_a_wrong_sum_is_refused() {
 /// other crate's need compared with the workspace's.
 #[test]
 fn the_readme_and_the_book_name_the_rust_version_the_workspace_needs() {
-    use workshop::doctor::{MDBOOK_RUST_VERSION, MDBOOK_VERSION, RUST_VERSION};
+    use workshop::runner::doctor::{MDBOOK_RUST_VERSION, MDBOOK_VERSION, RUST_VERSION};
     // The mdBook `doctor` asks for is the one CI installs and checks the book with.
     let install = format!("cargo install --locked mdbook --version {MDBOOK_VERSION}");
     assert!(read(".ci/run").contains(&install), "{install}");

@@ -7,8 +7,8 @@
 
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::ClosedPort,
-    process::{self, Service, http_get},
+    harness::fake_backend::ClosedPort,
+    harness::process::{self, Service, http_get},
     spans::{self, SpanRecord, outline, the_span},
     steps,
 };

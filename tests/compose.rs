@@ -11,10 +11,10 @@ use axum::http::StatusCode;
 use serde_json::Value;
 use trace_viewer::receiver::Receiver;
 use workshop::{
-    book::repository,
-    process::{Service, http_get},
+    harness::process::{Service, http_get},
     spans::{self, outline},
     steps,
+    steps::repository,
 };
 
 fn read(path: &str) -> String {

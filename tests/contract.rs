@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::{self, ClosedPort, FakeBackend},
-    process::{self, Exited, Pair, Service, StopSignal, http_get, run_to_exit},
+    harness::fake_backend::{self, ClosedPort, FakeBackend},
+    harness::process::{self, Exited, Pair, Service, StopSignal, http_get, run_to_exit},
     spans::{self, FailedSpan, SpanRecord, outline, the_span},
     steps::{self, Step},
 };
@@ -129,7 +129,7 @@ start_up_contract_tests! {
 /// in that file.
 #[test]
 fn contract_md_names_only_tests_that_exist() {
-    let repository = workshop::book::repository();
+    let repository = workshop::steps::repository();
     let contract = std::fs::read_to_string(repository.join("steps/CONTRACT.md")).unwrap();
     let sections: Vec<&str> = contract.split("\n## ").skip(1).collect();
     assert!(sections.len() >= 5, "{contract}");

@@ -10,7 +10,7 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpListener, TcpStream},
 };
-use workshop::process::{self, DELAY_PROXY, Service};
+use workshop::harness::process::{self, DELAY_PROXY, Service};
 
 /// An upstream for the proxy: a listener on 127.0.0.1:0, and its `UPSTREAM_ADDR`.
 async fn upstream() -> (TcpListener, String) {

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use workshop::process::cargo;
+use workshop::harness::process::cargo;
 
 /// The crates of the 0.32 line that only step 06 may be built with.
 const ISLAND_ONLY: [&str; 5] = [

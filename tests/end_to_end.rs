@@ -8,9 +8,9 @@ use std::{collections::BTreeMap, process::Command};
 
 use reqwest::StatusCode;
 use workshop::{
-    drawing::blurred,
-    fake_backend,
-    process::{self, Pair, Service, http_get},
+    harness::drawing::blurred,
+    harness::fake_backend,
+    harness::process::{self, Pair, Service, http_get},
     spans::the_span,
     steps,
 };

@@ -9,11 +9,12 @@ use std::{fs, path::Path, process::Command};
 use futures_util::StreamExt;
 
 use workshop::{
-    book::repository,
-    capstone,
-    check::{self, Verdict},
-    diagnosis::{self, Place, Share},
-    exercises, process,
+    exercises,
+    exercises::capstone,
+    exercises::check::{self, Verdict},
+    exercises::diagnosis::{self, Place, Share},
+    harness::process,
+    steps::{exercise, repository},
 };
 
 /// Whether `exercise`'s starter is as generated. Where an attendee has worked on it, the tests
@@ -184,9 +185,9 @@ fn write(folder: &Path, relative: &str, contents: &str) {
 
 /// Changes to a step's own code that are no mistake, as (step, change): the check must say
 /// `Done`, and the words in `diagnosis` (its note on them).
-const ALSO_RIGHT: [(&str, exercises::Mistake); 1] = [(
+const ALSO_RIGHT: [(&str, exercise::Mistake); 1] = [(
     "10",
-    exercises::Mistake {
+    exercise::Mistake {
         what: "tracing-opentelemetry's layer left with its defaults, as a service keeps it",
         file: "frontend/src/main.rs",
         replace: "        .with_location(false)\n        .with_threads(false)\n        \
@@ -293,7 +294,7 @@ async fn the_capstone_says_what_is_missing_until_both_services_record_the_custom
     let mut built = Vec::new();
     let mut frontends = Vec::new();
     for (answer, whole) in [("half", false), ("whole", true)] {
-        let change = exercises::Mistake {
+        let change = exercise::Mistake {
             what: "the capstone's answer",
             file: "frontend/src/main.rs",
             replace: first,

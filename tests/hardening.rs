@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use workshop::{
-    fake_backend::{ClosedPort, Unanswering},
-    otlp_variables::BAD_VALUES,
-    process::{Exited, HARDENED_BACKEND as HARDENED, Service, http_get, run_to_exit},
+    harness::fake_backend::{ClosedPort, Unanswering},
+    harness::otlp_variables::BAD_VALUES,
+    harness::process::{Exited, HARDENED_BACKEND as HARDENED, Service, http_get, run_to_exit},
     steps,
 };
 

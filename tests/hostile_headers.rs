@@ -1,5 +1,5 @@
 //! Trace headers from strangers, at both services of steps 05 and 07, each run as a real
-//! process: the table in `workshop::hostile_headers` (the W3C test suite's malformed
+//! process: the table in `workshop::harness::hostile_headers` (the W3C test suite's malformed
 //! `traceparent` cases, `tracestate` over its limits or with bad keys,
 //! oversized baggage, bytes that are not text). Every request is answered `200 OK`, and each
 //! header is read as the SDK's own propagator reads it (`hostile_headers::read_by_sdk`): what it
@@ -11,9 +11,9 @@
 
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::FakeBackend,
-    hostile_headers::{self, assert_all_ok},
-    process::Service,
+    harness::fake_backend::FakeBackend,
+    harness::hostile_headers::{self, assert_all_ok},
+    harness::process::Service,
     steps::{self, Step},
 };
 

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 use workshop::{
-    process::{self, DELAY_PROXY, Service, http_get},
+    harness::process::{self, DELAY_PROXY, Service, http_get},
     spans::{self, SpanRecord, the_span},
     steps,
 };

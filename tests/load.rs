@@ -15,8 +15,8 @@ use std::{
 
 use tokio::net::TcpListener;
 use workshop::{
-    load::{self, Answers},
-    process::Pair,
+    harness::load::{self, Answers},
+    harness::process::Pair,
     spans,
     steps::{self, Step},
 };

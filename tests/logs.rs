@@ -9,8 +9,8 @@
 use reqwest::StatusCode;
 use trace_viewer::{receiver::Receiver, signals::LogRecord};
 use workshop::{
-    fake_backend::{ClosedPort, Unanswering},
-    process::{Exited, Pair, Service, assert_refused_at_start, http_get},
+    harness::fake_backend::{ClosedPort, Unanswering},
+    harness::process::{Exited, Pair, Service, assert_refused_at_start, http_get},
     spans::{SpanRecord, the_span},
     steps::{self, Step},
 };
@@ -279,7 +279,7 @@ async fn endpoints_that_never_answer_end_the_shutdown_in_its_budget_with_exit_1(
 async fn one_request_makes_the_records_the_steps_logs_txt_draws() {
     let step = step_12();
     let (answer, frontend, backend) =
-        workshop::check::run_once([&step.frontend(), &step.backend()], step)
+        workshop::exercises::check::run_once([&step.frontend(), &step.backend()], step)
             .await
             .unwrap();
     let (frontend, backend) = (frontend.unwrap(), backend.unwrap());
@@ -288,11 +288,11 @@ async fn one_request_makes_the_records_the_steps_logs_txt_draws() {
     records.extend(backend.logs.iter().cloned());
     let mut spans = frontend.spans();
     spans.extend(backend.spans());
-    let drawn = workshop::other_signals::logs_outline(&records, &spans);
+    let drawn = workshop::exercises::check::logs::logs_outline(&records, &spans);
     assert_eq!(drawn, step.logs, "{drawn}");
-    let expected = workshop::other_signals::parse_logs(step.logs).unwrap();
+    let expected = workshop::exercises::check::logs::parse_logs(step.logs).unwrap();
     let packages = [step.frontend(), step.backend()];
-    let problems = workshop::other_signals::log_problems(
+    let problems = workshop::exercises::check::logs::log_problems(
         &expected,
         &records,
         &spans,

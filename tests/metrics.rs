@@ -16,8 +16,8 @@ use trace_viewer::{
     signals::{HistogramPoint, MetricKind, MetricRecord, Point, PointValue},
 };
 use workshop::{
-    fake_backend::{ClosedPort, FakeBackend},
-    process::{Exited, Pair, Service, assert_refused_at_start, http_get},
+    harness::fake_backend::{ClosedPort, FakeBackend},
+    harness::process::{Exited, Pair, Service, assert_refused_at_start, http_get},
     steps::{self, Step},
 };
 
@@ -396,7 +396,7 @@ async fn one_request_makes_the_metrics_each_steps_metrics_txt_draws() {
     let runs = ["11", "12"].map(|number| async move {
         let step = steps::find(number).unwrap();
         let (answer, frontend, backend) =
-            workshop::check::run_once([&step.frontend(), &step.backend()], step)
+            workshop::exercises::check::run_once([&step.frontend(), &step.backend()], step)
                 .await
                 .unwrap();
         (step, answer, frontend.unwrap(), backend.unwrap())
@@ -407,13 +407,14 @@ async fn one_request_makes_the_metrics_each_steps_metrics_txt_draws() {
         assert_eq!(answer.unwrap().0, StatusCode::OK);
         let mut metrics = frontend.metrics.clone();
         metrics.extend(backend.metrics.iter().cloned());
-        let drawn = workshop::other_signals::metrics_outline(&metrics);
+        let drawn = workshop::exercises::check::metrics::metrics_outline(&metrics);
         assert_eq!(drawn, step.metrics, "step {}:\n{drawn}", step.number);
         // The file reads back as drawn, and the check finds nothing to say about it.
-        let expected = workshop::other_signals::parse_metrics(step.metrics).unwrap();
+        let expected = workshop::exercises::check::metrics::parse_metrics(step.metrics).unwrap();
         let mut spans = frontend.spans();
         spans.extend(backend.spans());
-        let problems = workshop::other_signals::metric_problems(&expected, &metrics, &spans);
+        let problems =
+            workshop::exercises::check::metrics::metric_problems(&expected, &metrics, &spans);
         assert_eq!(problems, Vec::<String>::new());
     }
 }

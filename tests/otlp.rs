@@ -10,8 +10,8 @@ use std::{sync::Arc, time::Duration};
 use axum::http::StatusCode;
 use trace_viewer::{otlp::Encoding, receiver::Receiver};
 use workshop::{
-    otlp_variables::{BAD_VALUES, Read},
-    process::{Pair, http_get, run_to_exit},
+    harness::otlp_variables::{BAD_VALUES, Read},
+    harness::process::{Pair, http_get, run_to_exit},
     spans::{self, outline},
     steps,
 };
@@ -148,7 +148,8 @@ async fn read_by_the_exporter(variable: &str, value: &str) -> (Read, String) {
     // The case's variable wins over the receiver's endpoint where it is the same.
     env.retain(|(name, _)| *name != variable);
     env.push((variable, value));
-    let backend = match workshop::process::Service::start(&step_07().backend(), &env).await {
+    let backend = match workshop::harness::process::Service::start(&step_07().backend(), &env).await
+    {
         Ok(backend) => backend,
         Err(_) => {
             let exited = run_to_exit(&step_07().backend(), &env).await.unwrap();
@@ -188,13 +189,13 @@ async fn otlp_variables_are_read_as_the_exporter_reads_them() {
 /// provider's shutdown times out within what is left of the budget, and says so.
 #[tokio::test]
 async fn spans_an_endpoint_never_answers_for_end_the_shutdown_in_its_budget_with_exit_1() {
-    let silent = workshop::fake_backend::Unanswering::new().await;
+    let silent = workshop::harness::fake_backend::Unanswering::new().await;
     let endpoint = silent.url();
     // The default timeout of one export (10 s), and one longer than any shutdown may take.
     for timeout in [None, Some("60000")] {
         let mut env = vec![("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)];
         env.extend(timeout.map(|timeout| ("OTEL_EXPORTER_OTLP_TIMEOUT", timeout)));
-        let backend = workshop::process::Service::start(&step_07().backend(), &env)
+        let backend = workshop::harness::process::Service::start(&step_07().backend(), &env)
             .await
             .unwrap();
         let answer = http_get(&backend.url()).await.unwrap();
@@ -225,9 +226,9 @@ async fn spans_an_endpoint_never_answers_for_end_the_shutdown_in_its_budget_with
 /// its budget.
 #[tokio::test]
 async fn a_request_cut_after_the_grace_still_has_its_spans_exported() {
-    let stuck = workshop::fake_backend::Unanswering::new().await;
+    let stuck = workshop::harness::fake_backend::Unanswering::new().await;
     let backend_url = format!("{}/", stuck.url());
-    let frontend = workshop::process::Service::start(
+    let frontend = workshop::harness::process::Service::start(
         &step_07().frontend(),
         &[
             ("BACKEND_URL", &backend_url),

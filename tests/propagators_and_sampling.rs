@@ -13,9 +13,9 @@ use std::sync::atomic::AtomicUsize;
 use opentelemetry::trace::{SpanId, TraceId};
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::FakeBackend,
-    load,
-    process::{self, Pair, Service, http_get, http_get_with},
+    harness::fake_backend::FakeBackend,
+    harness::load,
+    harness::process::{self, Pair, Service, http_get, http_get_with},
     spans::{self, SpanRecord, outline, the_span},
     steps,
 };

@@ -7,7 +7,7 @@
 
 use reqwest::StatusCode;
 use workshop::{
-    process::{self, Exited, Pair, http_get, run_to_exit},
+    harness::process::{self, Exited, Pair, http_get, run_to_exit},
     spans::{self, SpanRecord, outline, the_span},
     steps::{self, Step},
 };

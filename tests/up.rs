@@ -14,7 +14,7 @@ use tokio::{
     sync::watch,
 };
 
-use workshop::process::{self, PATIENCE, RUNNER};
+use workshop::harness::process::{self, PATIENCE, RUNNER};
 
 /// The runner's `up`, running, with what it has printed so far.
 struct Up {
@@ -274,7 +274,7 @@ async fn doctor_says_what_a_machine_lacks_and_how_to_fix_it() {
     assert!(printed.contains("ok    Rust 1."), "{printed}");
     let needs = format!(
         "the workshop needs {} or newer",
-        workshop::doctor::RUST_VERSION
+        workshop::runner::doctor::RUST_VERSION
     );
     assert!(printed.contains(&needs), "{printed}");
 }

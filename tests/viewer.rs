@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use workshop::{
-    drawing::blurred,
-    process::{self, Pair, Service, StopSignal, TRACE_VIEWER, http_get},
+    harness::drawing::blurred,
+    harness::process::{self, Pair, Service, StopSignal, TRACE_VIEWER, http_get},
     steps,
 };
 

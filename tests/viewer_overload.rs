@@ -13,7 +13,7 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
-use workshop::process::{Service, TRACE_VIEWER};
+use workshop::harness::process::{Service, TRACE_VIEWER};
 
 /// One span of an OTLP/JSON export.
 struct Span {

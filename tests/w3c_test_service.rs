@@ -25,9 +25,9 @@ use opentelemetry::trace::SpanKind;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use workshop::{
-    fake_backend::ClosedPort,
-    hostile_headers::{self, CALLER_SPAN_ID, CALLER_TRACE_ID, Trace, VALID},
-    process::{Exited, Service, W3C_TEST_SERVICE, run_to_exit},
+    harness::fake_backend::ClosedPort,
+    harness::hostile_headers::{self, CALLER_SPAN_ID, CALLER_TRACE_ID, Trace, VALID},
+    harness::process::{Exited, Service, W3C_TEST_SERVICE, run_to_exit},
     spans::{FailedSpan, SpanRecord},
     steps,
 };

@@ -1,7 +1,7 @@
 // Step 02 as an exercise: the regions of the step's code that its starter leaves to the
 // attendee, what each TODO says, the stand-in that keeps the starter compiling, and the hints.
 // Not part of the step's programs: the workshop runner compiles it in (workshop/src/steps.rs),
-// and workshop/src/exercises.rs says how a starter is made from it.
+// and workshop/src/exercises/starters.rs makes its starter from it.
 Exercise {
     hints: &[
         r#"

@@ -31,7 +31,7 @@ where
     if std::env::var(INSIDE).as_deref() == Ok(test_name) {
         set_up_inside();
         // Built by the process outside, which has the network cargo may want.
-        workshop::process::assume_every_step_built();
+        workshop::harness::process::assume_every_step_built();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -53,7 +53,7 @@ where
         }
     };
     // Build the step programs out here: cargo may need the network, which the namespace lacks.
-    workshop::process::program("step-06-frontend").unwrap();
+    workshop::harness::process::program("step-06-frontend").unwrap();
 
     let test_binary = std::env::current_exe().unwrap();
     let output = Command::new(unshare[0])

@@ -17,9 +17,9 @@ use fake_google::{Behaviour, FakeGoogle, PROJECT_ID};
 use isolation::run_isolated;
 use reqwest::StatusCode;
 use workshop::{
-    fake_backend::{self, ClosedPort, FakeBackend},
-    hostile_headers,
-    process::{Pair, Service, http_get, run_to_exit},
+    harness::fake_backend::{self, ClosedPort, FakeBackend},
+    harness::hostile_headers,
+    harness::process::{Pair, Service, http_get, run_to_exit},
     spans::{self, outline, the_span},
     steps,
 };
@@ -311,7 +311,7 @@ fn a_failing_backend_is_an_error_answer_and_the_frontend_recovers_at_once() {
     );
 }
 
-/// The table of hostile trace headers (`workshop::hostile_headers`), at both of step 06's
+/// The table of hostile trace headers (`workshop::harness::hostile_headers`), at both of step 06's
 /// services, as `tests/hostile_headers.rs` runs it at steps 05 and 07: each header read as the
 /// 0.32 SDK's propagator reads it.
 #[test]

@@ -1,13 +1,14 @@
 //! See a trace without Docker or a cloud account: an OTLP receiver on loopback, and a drawing
 //! of each trace, in 80 columns, as it completes.
 //!
-//! - [`otlp`] decodes what an OTLP exporter sends (protobuf or JSON) into [`spans::SpanRecord`]s;
-//! - [`receiver`] is the HTTP endpoint an exporter sends to (`POST /v1/traces`, and
-//!   `/v1/metrics` and `/v1/logs`, whose records [`signals`] decodes);
+//! - [`otlp`] decodes what an OTLP exporter sends (protobuf or JSON) into records: spans
+//!   ([`spans::SpanRecord`]), log records and metrics (held in [`signals`]);
+//! - [`receiver`] is the HTTP endpoint an exporter sends to (`POST /v1/traces`, `/v1/metrics`
+//!   and `/v1/logs`);
 //! - [`live`] groups spans into traces and says when one is complete enough to draw;
 //! - [`spans`] draws a trace (also used by the workshop's runner and tests);
 //! - [`tables`] draws the metrics as tables, with the slowest requests' traces;
-//! - [`terminal`] makes text from the network safe to print.
+//! - [`terminal`] makes text from the network safe to print, and cuts long lines at spaces.
 
 pub mod live;
 pub mod otlp;

@@ -14,12 +14,16 @@ use opentelemetry_proto::tonic::{
         trace::v1::ExportTraceServiceRequest,
     },
     common::v1::{AnyValue, KeyValue, any_value::Value},
+    metrics::v1::{
+        AggregationTemporality, NumberDataPoint, metric::Data, number_data_point::Value as Number,
+    },
+    resource::v1::Resource,
     trace::v1::{span::SpanKind as OtlpKind, status::StatusCode},
 };
 use prost::Message;
 
 use crate::{
-    signals::{self, LogRecord, MetricRecord},
+    signals::{HistogramPoint, LogRecord, MetricKind, MetricRecord, Point, PointValue},
     spans::{EventRecord, SpanRecord},
 };
 
@@ -94,7 +98,7 @@ pub fn decode_signal(signal: Signal, body: &[u8], encoding: Encoding) -> Result<
                 Encoding::Json => return Err(WITHOUT_JSON.to_owned()),
             };
             Ok(Export {
-                metrics: signals::metrics_from_request(request),
+                metrics: metrics_from_request(request),
                 ..Export::default()
             })
         }
@@ -109,7 +113,7 @@ pub fn decode_signal(signal: Signal, body: &[u8], encoding: Encoding) -> Result<
                 Encoding::Json => return Err(WITHOUT_JSON.to_owned()),
             };
             Ok(Export {
-                logs: signals::logs_from_request(request),
+                logs: logs_from_request(request),
                 ..Export::default()
             })
         }
@@ -139,10 +143,7 @@ pub fn from_request(request: ExportTraceServiceRequest) -> Export {
             .resource
             .map(|resource| attributes(&resource.attributes))
             .unwrap_or_default();
-        let service = resource
-            .get("service.name")
-            .cloned()
-            .unwrap_or_else(|| "unknown_service".to_owned());
+        let service = service_of(&resource);
         for scope_spans in resource_spans.scope_spans {
             let scope = scope_spans
                 .scope
@@ -195,6 +196,134 @@ pub fn from_request(request: ExportTraceServiceRequest) -> Export {
     export
 }
 
+/// The log records of a decoded request. A record whose trace or span id has the wrong length
+/// (or is all zeros) keeps its text, without the ids.
+pub fn logs_from_request(request: ExportLogsServiceRequest) -> Vec<LogRecord> {
+    let mut records = Vec::new();
+    for resource_logs in request.resource_logs {
+        let service = service_name(resource_logs.resource.as_ref());
+        for scope_logs in resource_logs.scope_logs {
+            let scope = scope_logs.scope.map(|scope| scope.name).unwrap_or_default();
+            for record in scope_logs.log_records {
+                let when = match record.time_unix_nano {
+                    0 => record.observed_time_unix_nano,
+                    at => at,
+                };
+                records.push(LogRecord {
+                    service: service.clone(),
+                    scope: scope.clone(),
+                    time: time(when),
+                    severity_number: record.severity_number,
+                    severity_text: record.severity_text,
+                    body: record.body.as_ref().map(text).unwrap_or_default(),
+                    attributes: attributes(&record.attributes),
+                    trace_id: <[u8; 16]>::try_from(record.trace_id.as_slice())
+                        .ok()
+                        .map(TraceId::from_bytes)
+                        .filter(|id| *id != TraceId::INVALID),
+                    span_id: <[u8; 8]>::try_from(record.span_id.as_slice())
+                        .ok()
+                        .map(SpanId::from_bytes)
+                        .filter(|id| *id != SpanId::INVALID),
+                });
+            }
+        }
+    }
+    records
+}
+
+/// The metrics of a decoded request.
+pub fn metrics_from_request(request: ExportMetricsServiceRequest) -> Vec<MetricRecord> {
+    let mut records = Vec::new();
+    for resource_metrics in request.resource_metrics {
+        let service = service_name(resource_metrics.resource.as_ref());
+        for scope_metrics in resource_metrics.scope_metrics {
+            let scope = scope_metrics
+                .scope
+                .map(|scope| scope.name)
+                .unwrap_or_default();
+            for metric in scope_metrics.metrics {
+                let cumulative =
+                    |temporality: i32| temporality == AggregationTemporality::Cumulative as i32;
+                let (kind, points) = match metric.data {
+                    Some(Data::Gauge(gauge)) => (MetricKind::Gauge, numbers(gauge.data_points)),
+                    Some(Data::Sum(sum)) => (
+                        MetricKind::Sum {
+                            monotonic: sum.is_monotonic,
+                            cumulative: cumulative(sum.aggregation_temporality),
+                        },
+                        numbers(sum.data_points),
+                    ),
+                    Some(Data::Histogram(histogram)) => (
+                        MetricKind::Histogram {
+                            cumulative: cumulative(histogram.aggregation_temporality),
+                        },
+                        histogram
+                            .data_points
+                            .into_iter()
+                            .map(|point| Point {
+                                attributes: attributes(&point.attributes),
+                                start: time(point.start_time_unix_nano),
+                                time: time(point.time_unix_nano),
+                                value: PointValue::Histogram(HistogramPoint {
+                                    count: point.count,
+                                    sum: point.sum,
+                                    bounds: point.explicit_bounds,
+                                    bucket_counts: point.bucket_counts,
+                                    min: point.min,
+                                    max: point.max,
+                                }),
+                            })
+                            .collect(),
+                    ),
+                    _ => (MetricKind::Other, Vec::new()),
+                };
+                records.push(MetricRecord {
+                    service: service.clone(),
+                    scope: scope.clone(),
+                    name: metric.name,
+                    unit: metric.unit,
+                    description: metric.description,
+                    kind,
+                    points,
+                });
+            }
+        }
+    }
+    records
+}
+
+fn numbers(points: Vec<NumberDataPoint>) -> Vec<Point> {
+    points
+        .into_iter()
+        .map(|point| Point {
+            attributes: attributes(&point.attributes),
+            start: time(point.start_time_unix_nano),
+            time: time(point.time_unix_nano),
+            value: PointValue::Number(match point.value {
+                Some(Number::AsDouble(value)) => value,
+                Some(Number::AsInt(value)) => value as f64,
+                None => 0.0,
+            }),
+        })
+        .collect()
+}
+
+fn service_name(resource: Option<&Resource>) -> String {
+    let attributes = resource
+        .map(|resource| attributes(&resource.attributes))
+        .unwrap_or_default();
+    service_of(&attributes)
+}
+
+/// The `service.name` among a resource's attributes, or the SDKs' name for a service without.
+fn service_of(resource: &BTreeMap<String, String>) -> String {
+    resource
+        .get("service.name")
+        .cloned()
+        .unwrap_or_else(|| "unknown_service".to_owned())
+}
+
 fn kind(kind: i32) -> SpanKind {
     match OtlpKind::try_from(kind) {
         Ok(OtlpKind::Server) => SpanKind::Server,
@@ -205,11 +334,11 @@ fn kind(kind: i32) -> SpanKind {
     }
 }
 
-pub(crate) fn time(unix_nanos: u64) -> SystemTime {
+fn time(unix_nanos: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_nanos(unix_nanos)
 }
 
-pub(crate) fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, String> {
+fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, String> {
     attributes
         .iter()
         .map(|kv| {
@@ -223,7 +352,7 @@ pub(crate) fn attributes(attributes: &[KeyValue]) -> BTreeMap<String, String> {
 
 /// An attribute's value as the SDK's `Value` displays it, so that a span reads the same
 /// whether it was printed or sent.
-pub(crate) fn text(value: &AnyValue) -> String {
+fn text(value: &AnyValue) -> String {
     match &value.value {
         Some(Value::StringValue(text)) => text.clone(),
         Some(Value::BoolValue(flag)) => flag.to_string(),

@@ -1,18 +1,10 @@
 //! What an OTLP exporter sends besides spans, as the viewer keeps it: log records, and the data
-//! points of metrics. Decoded from the official OTLP types (`opentelemetry-proto`), as spans are
-//! in [`crate::otlp`].
+//! points of metrics ([`crate::otlp`] decodes them). Also what a map of attributes takes in
+//! memory, for these records and the spans' alike.
 
 use std::{collections::BTreeMap, time::SystemTime};
 
 use opentelemetry::trace::{SpanId, TraceId};
-use opentelemetry_proto::tonic::{
-    collector::{logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest},
-    metrics::v1::{
-        AggregationTemporality, NumberDataPoint, metric::Data, number_data_point::Value as Number,
-    },
-};
-
-use crate::otlp::{attributes, text, time};
 
 /// A log record, with the span it was written in when it came with one.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,136 +79,23 @@ pub struct HistogramPoint {
     pub max: Option<f64>,
 }
 
-/// The log records of a decoded request. A record whose trace or span id has the wrong length
-/// (or is all zeros) keeps its text, without the ids.
-pub fn logs_from_request(request: ExportLogsServiceRequest) -> Vec<LogRecord> {
-    let mut records = Vec::new();
-    for resource_logs in request.resource_logs {
-        let service = service_name(resource_logs.resource.as_ref());
-        for scope_logs in resource_logs.scope_logs {
-            let scope = scope_logs.scope.map(|scope| scope.name).unwrap_or_default();
-            for record in scope_logs.log_records {
-                let when = match record.time_unix_nano {
-                    0 => record.observed_time_unix_nano,
-                    at => at,
-                };
-                records.push(LogRecord {
-                    service: service.clone(),
-                    scope: scope.clone(),
-                    time: time(when),
-                    severity_number: record.severity_number,
-                    severity_text: record.severity_text,
-                    body: record.body.as_ref().map(text).unwrap_or_default(),
-                    attributes: attributes(&record.attributes),
-                    trace_id: <[u8; 16]>::try_from(record.trace_id.as_slice())
-                        .ok()
-                        .map(TraceId::from_bytes)
-                        .filter(|id| *id != TraceId::INVALID),
-                    span_id: <[u8; 8]>::try_from(record.span_id.as_slice())
-                        .ok()
-                        .map(SpanId::from_bytes)
-                        .filter(|id| *id != SpanId::INVALID),
-                });
-            }
-        }
-    }
-    records
-}
-
-/// The metrics of a decoded request.
-pub fn metrics_from_request(request: ExportMetricsServiceRequest) -> Vec<MetricRecord> {
-    let mut records = Vec::new();
-    for resource_metrics in request.resource_metrics {
-        let service = service_name(resource_metrics.resource.as_ref());
-        for scope_metrics in resource_metrics.scope_metrics {
-            let scope = scope_metrics
-                .scope
-                .map(|scope| scope.name)
-                .unwrap_or_default();
-            for metric in scope_metrics.metrics {
-                let cumulative =
-                    |temporality: i32| temporality == AggregationTemporality::Cumulative as i32;
-                let (kind, points) = match metric.data {
-                    Some(Data::Gauge(gauge)) => (MetricKind::Gauge, numbers(gauge.data_points)),
-                    Some(Data::Sum(sum)) => (
-                        MetricKind::Sum {
-                            monotonic: sum.is_monotonic,
-                            cumulative: cumulative(sum.aggregation_temporality),
-                        },
-                        numbers(sum.data_points),
-                    ),
-                    Some(Data::Histogram(histogram)) => (
-                        MetricKind::Histogram {
-                            cumulative: cumulative(histogram.aggregation_temporality),
-                        },
-                        histogram
-                            .data_points
-                            .into_iter()
-                            .map(|point| Point {
-                                attributes: attributes(&point.attributes),
-                                start: time(point.start_time_unix_nano),
-                                time: time(point.time_unix_nano),
-                                value: PointValue::Histogram(HistogramPoint {
-                                    count: point.count,
-                                    sum: point.sum,
-                                    bounds: point.explicit_bounds,
-                                    bucket_counts: point.bucket_counts,
-                                    min: point.min,
-                                    max: point.max,
-                                }),
-                            })
-                            .collect(),
-                    ),
-                    _ => (MetricKind::Other, Vec::new()),
-                };
-                records.push(MetricRecord {
-                    service: service.clone(),
-                    scope: scope.clone(),
-                    name: metric.name,
-                    unit: metric.unit,
-                    description: metric.description,
-                    kind,
-                    points,
-                });
-            }
-        }
-    }
-    records
-}
-
-fn numbers(points: Vec<NumberDataPoint>) -> Vec<Point> {
-    points
-        .into_iter()
-        .map(|point| Point {
-            attributes: attributes(&point.attributes),
-            start: time(point.start_time_unix_nano),
-            time: time(point.time_unix_nano),
-            value: PointValue::Number(match point.value {
-                Some(Number::AsDouble(value)) => value,
-                Some(Number::AsInt(value)) => value as f64,
-                None => 0.0,
-            }),
-        })
-        .collect()
-}
-
-fn service_name(resource: Option<&opentelemetry_proto::tonic::resource::v1::Resource>) -> String {
-    resource
-        .map(|resource| attributes(&resource.attributes))
-        .and_then(|attributes| attributes.get("service.name").cloned())
-        .unwrap_or_else(|| "unknown_service".to_owned())
+/// What a map of attributes takes: each entry's strings, and its share of the tree's nodes
+/// (a B-tree node holds up to 11 entries, with room for their keys, values and links).
+pub(crate) fn map_bytes(map: &BTreeMap<String, String>) -> usize {
+    map.iter()
+        .map(|(key, value)| key.capacity() + value.capacity() + 2 * size_of::<String>() + 16)
+        .sum()
 }
 
 impl LogRecord {
-    /// About how many bytes of memory it takes, as [`crate::spans::SpanRecord::held_bytes`]
-    /// counts them.
+    /// About how many bytes of memory it takes, counted as a span record's `held_bytes` counts.
     pub fn held_bytes(&self) -> usize {
         size_of::<LogRecord>()
             + self.service.capacity()
             + self.scope.capacity()
             + self.severity_text.capacity()
             + self.body.capacity()
-            + crate::spans::map_bytes(&self.attributes)
+            + map_bytes(&self.attributes)
     }
 }
 
@@ -267,7 +146,7 @@ impl MetricRecord {
             .iter()
             .map(|point| {
                 size_of::<Point>()
-                    + crate::spans::map_bytes(&point.attributes)
+                    + map_bytes(&point.attributes)
                     + match &point.value {
                         PointValue::Number(_) => 0,
                         PointValue::Histogram(histogram) => {

@@ -10,7 +10,7 @@ use std::{
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 
 use crate::{
-    signals::LogRecord,
+    signals::{LogRecord, map_bytes},
     terminal::{clip, pad, printable},
 };
 
@@ -78,14 +78,6 @@ impl SpanRecord {
             _ => None,
         }
     }
-}
-
-/// What a map of attributes takes: each entry's strings, and its share of the tree's nodes
-/// (a B-tree node holds up to 11 entries, with room for their keys, values and links).
-pub(crate) fn map_bytes(map: &BTreeMap<String, String>) -> usize {
-    map.iter()
-        .map(|(key, value)| key.capacity() + value.capacity() + 2 * size_of::<String>() + 16)
-        .sum()
 }
 
 /// Groups spans by trace, traces in the order they started, spans in the order they started.

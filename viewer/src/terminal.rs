@@ -2,6 +2,7 @@
 //! a service's name or a program's log line is whatever somebody sent: printed raw, an escape
 //! sequence in it could set the window's title, clear the screen, or rewrite what was printed
 //! before. Every string drawn goes through [`printable`], or [`clip`] and [`pad`], which use it.
+//! And a line longer than a terminal is wide is cut at spaces by [`wrapped`].
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -105,9 +106,49 @@ pub fn pad(text: &str, columns: usize) -> String {
     cell
 }
 
+/// `line` cut at spaces into parts of at most `width` characters (a word longer than that stays
+/// whole).
+pub fn wrapped(line: &str, width: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = line;
+    while rest.chars().count() > width {
+        let limit = rest
+            .char_indices()
+            .nth(width)
+            .map_or(rest.len(), |(at, _)| at);
+        // The last space with at most `width` characters before it, or else the first.
+        let cut = if rest[limit..].starts_with(' ') {
+            Some(limit)
+        } else {
+            rest[..limit]
+                .rfind(' ')
+                .or_else(|| rest[limit..].find(' ').map(|at| limit + at))
+        };
+        let Some(cut) = cut.filter(|&at| at > 0) else {
+            break;
+        };
+        parts.push(&rest[..cut]);
+        rest = rest[cut..].trim_start_matches(' ');
+    }
+    parts.push(rest);
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_log_lines_are_cut_at_spaces() {
+        assert_eq!(wrapped("short line", 76), ["short line"]);
+        assert_eq!(
+            wrapped("aaaa bbbb cccc dddd", 9),
+            ["aaaa bbbb", "cccc dddd"]
+        );
+        assert_eq!(wrapped("aaaaaaaaaaaa bb", 4), ["aaaaaaaaaaaa", "bb"]);
+        assert_eq!(wrapped("", 4), [""]);
+        assert_eq!(wrapped("é é é", 3), ["é é", "é"]);
+    }
 
     #[test]
     fn every_control_character_is_written_out_and_nothing_else_is_touched() {

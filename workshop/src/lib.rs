@@ -1,39 +1,25 @@
-//! The workshop's own tooling: the runner behind `cargo run -p workshop`, and the harness for
-//! the tests that prove what each step's programs export.
+//! The workshop's own tooling, in rooms, one audience each:
 //!
-//! - [`book`] makes what the book shows of the steps: diffs and trace pictures;
-//! - [`exercises`] makes each exercise's starter from its step;
-//! - [`check`] runs an attendee's exercise and says what its trace still lacks;
-//! - [`diagnosis`] hides a fault in step 08's programs for the attendee to find in the trace;
-//! - [`drawing`] compares drawings of traces with samples;
-//! - [`process`] builds and runs the steps' real programs;
-//! - [`stdout`] reads back the spans they print;
-//! - [`spans`] holds the trace viewer's records of spans, and outlines and checks them;
-//! - [`fake_backend`] stands in for a backend that fails on purpose;
-//! - [`hostile_headers`] sends malformed trace headers and checks what came of them;
-//! - [`in_process`] sends a request straight to a router;
-//! - [`load`] sends many requests at once and records their latencies;
-//! - [`other_signals`] outlines and checks the metrics and log records of one request;
-//! - [`steps`] lists the steps;
-//! - [`up`] runs one step in one terminal, drawing its traces as they come;
-//! - [`doctor`] checks an attendee's machine, and builds everything before the day.
+//! - [`runner`]: the attendee's runner, `cargo run -p workshop` (its command line is
+//!   `src/main.rs`): one step run once, `up` for one terminal, `doctor` and `prepare`;
+//! - [`exercises`]: the exercises' machinery: the starters made from each step, the `check` of
+//!   an attendee's trace (and of its metrics and log records), the capstone and the diagnoses;
+//! - [`harness`]: what the programs are run with: building and running them and reading back
+//!   what they exported (for the runner and the check too), and for the tests and the
+//!   benchmark fake backends, hostile headers and load;
+//! - [`book`]: what the book shows that is made from the steps (`--bin book-assets` writes it):
+//!   the diffs, the trace pictures, the hints and two tables;
+//! - the cost benchmark is `src/bin/cost/` (`--bin cost`, with callgrind's counts), with its
+//!   micro-benchmarks in `benches/`.
+//!
+//! Under them all, what every room reads: [`steps`], the repository and its steps table (with
+//! what makes a step an exercise), and [`spans`], a trace's spans as the tests compare them.
+//! The imports go one way: the runner and the book use the exercises and the harness, the
+//! exercises use the harness, and the harness uses only `steps` and `spans`, which use no room.
 
 pub mod book;
-pub mod callgrind;
-pub mod capstone;
-pub mod check;
-pub mod diagnosis;
-pub mod doctor;
-pub mod drawing;
 pub mod exercises;
-pub mod fake_backend;
-pub mod hostile_headers;
-pub mod in_process;
-pub mod load;
-pub mod other_signals;
-pub mod otlp_variables;
-pub mod process;
+pub mod harness;
+pub mod runner;
 pub mod spans;
-pub mod stdout;
 pub mod steps;
-pub mod up;

@@ -8,21 +8,23 @@
 //! The exercises: `check NN` runs exercise NN's programs the same way and says what their trace
 //! still lacks (`--hint N` shows hint N instead); `reset NN` gives the starter back; `starters`
 //! writes every starter from its step.
+//!
+//! This file is the command line, and what each command prints: the work behind the commands is
+//! in the library's rooms, the runner's in `runner/` and the exercises' in `exercises/`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use trace_viewer::{tables, terminal::printable};
+use trace_viewer::terminal::wrapped;
 use workshop::{
-    capstone,
-    check::{self, Verdict},
-    diagnosis::{self, Diagnosis},
-    doctor::{self, Finding},
+    exercises::capstone,
+    exercises::check::{self, Verdict},
+    exercises::diagnosis::{self, Diagnosis},
     exercises::{self, StepExercise},
-    process::{self, Exited, Pair},
-    spans,
+    runner::doctor::{self, Finding},
+    runner::once,
+    runner::up::{self, Failure, Port, Up},
     steps::{self, Step},
-    up::{self, Failure, Port, Up},
 };
 
 const USAGE: &str =
@@ -244,7 +246,7 @@ async fn run_step(step: Option<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(step).await {
+    match once::run(step).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -561,137 +563,5 @@ fn write_starters() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
-    }
-}
-
-async fn run(step: &'static Step) -> Result<(), String> {
-    println!("Step {}: {}", step.number, step.title);
-    println!("Building its programs with cargo...");
-    let programs = [step.frontend(), step.backend()];
-    tokio::task::spawn_blocking(move || process::build(&programs, true))
-        .await
-        .map_err(|error| error.to_string())??;
-
-    let pair = Pair::start(step, &[]).await?;
-    let url = pair.frontend.url();
-    println!("{} listens on {}", step.backend(), pair.backend.url());
-    println!("{} listens on {url}", step.frontend());
-    let answer = process::http_get(&url).await;
-    match &answer {
-        Ok((status, body)) => println!("GET {url} answered {status}: {body:?}"),
-        Err(error) => println!("{error}"),
-    }
-    println!("Stopping both with SIGTERM, as a deploy would...");
-    let (frontend, backend) = pair.stop().await?;
-    show_log("frontend", &frontend);
-    show_log("backend", &backend);
-
-    let spans = process::exported_spans(step, &frontend, &backend)?;
-    if step.otlp {
-        println!("Both sent their spans over OTLP, to the trace viewer built into this");
-        println!("runner (`cargo run -p trace-viewer` runs it on its own):");
-    }
-    println!();
-    if spans.is_empty() {
-        println!("No spans: step {} is not traced yet.", step.number);
-    }
-    let logs: Vec<_> = [&frontend, &backend]
-        .into_iter()
-        .flat_map(|exited| exited.logs.iter().cloned())
-        .collect();
-    if !logs.is_empty() {
-        println!("Both sent their log lines as log records too: each is drawn (▸) under the");
-        println!("span it was written in.");
-    }
-    for trace in spans::traces(&spans) {
-        println!("{}", spans::render_with_logs(&trace, &logs));
-    }
-    let metrics: Vec<_> = [&frontend, &backend]
-        .into_iter()
-        .flat_map(|exited| exited.metrics.iter().cloned())
-        .collect();
-    if !metrics.is_empty() {
-        println!("Both sent their metrics as they stopped (cumulative: each count is since the");
-        println!("program started):");
-        println!();
-        println!("{}", tables::render_metrics(&metrics, &spans));
-    }
-    println!(
-        "To keep them running and send your own requests: cargo run -p workshop up {}",
-        step.number
-    );
-
-    match answer? {
-        (status, _) if !status.is_success() => Err(format!("the frontend answered {status}")),
-        _ if !frontend.status.success() => Err("the frontend did not exit cleanly".into()),
-        _ if !backend.status.success() => Err("the backend did not exit cleanly".into()),
-        _ => Ok(()),
-    }
-}
-
-fn show_log(name: &str, exited: &Exited) {
-    println!(
-        "The {name} logged (stderr), then exited ({}):",
-        exited.status
-    );
-    for line in exited.stderr.lines() {
-        // What a program logs may hold what a caller sent it: shown, never acted on.
-        let line = printable(line);
-        let mut parts = wrapped(&line, LOG_WIDTH).into_iter();
-        if let Some(first) = parts.next() {
-            println!("  | {first}");
-        }
-        for rest in parts {
-            println!("  |   {rest}");
-        }
-    }
-}
-
-/// How much of a log line goes on one line: after `  | `, or `  |   ` for what continues on the
-/// next lines, it fits in an 80-column terminal.
-const LOG_WIDTH: usize = 74;
-
-/// `line` cut at spaces into parts of at most `width` characters (a word longer than that stays
-/// whole). Step 10's log lines, with their trace ids, are longer than a terminal is wide.
-fn wrapped(line: &str, width: usize) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut rest = line;
-    while rest.chars().count() > width {
-        let limit = rest
-            .char_indices()
-            .nth(width)
-            .map_or(rest.len(), |(at, _)| at);
-        // The last space with at most `width` characters before it, or else the first.
-        let cut = if rest[limit..].starts_with(' ') {
-            Some(limit)
-        } else {
-            rest[..limit]
-                .rfind(' ')
-                .or_else(|| rest[limit..].find(' ').map(|at| limit + at))
-        };
-        let Some(cut) = cut.filter(|&at| at > 0) else {
-            break;
-        };
-        parts.push(&rest[..cut]);
-        rest = rest[cut..].trim_start_matches(' ');
-    }
-    parts.push(rest);
-    parts
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wrapped;
-
-    #[test]
-    fn long_log_lines_are_cut_at_spaces() {
-        assert_eq!(wrapped("short line", 76), ["short line"]);
-        assert_eq!(
-            wrapped("aaaa bbbb cccc dddd", 9),
-            ["aaaa bbbb", "cccc dddd"]
-        );
-        assert_eq!(wrapped("aaaaaaaaaaaa bb", 4), ["aaaaaaaaaaaa", "bb"]);
-        assert_eq!(wrapped("", 4), [""]);
-        assert_eq!(wrapped("é é é", 3), ["é é", "é"]);
     }
 }

@@ -1,6 +1,7 @@
-//! Spans as the tests look at them: the trace viewer's records (what the viewer receives, the
-//! tests compare), and what only the tests need: spans the SDK captured in memory as records,
-//! a trace's structure as an outline, and the checks on a span that records a failure.
+//! Spans as the workshop compares them: the trace viewer's records (what the viewer receives),
+//! spans the SDK captured in memory as records, a trace's structure as an outline (what each
+//! step's `trace.txt` draws, and the check, the book and the tests compare), and the checks on
+//! a span that records a failure.
 
 use std::{collections::BTreeMap, fmt::Write};
 

@@ -1,6 +1,19 @@
-//! The workshop's steps: which programs each has and what it adds.
+//! The repository and its steps: where the repository is, which programs each step has, what it
+//! adds, the trace (metrics, log records) it exports, and what makes it an exercise.
 
-use crate::exercises::{Exercise, Expect, Mistake, Received, Scenario, Todo};
+use std::path::{Path, PathBuf};
+
+pub mod exercise;
+
+use exercise::{Exercise, Expect, Mistake, Received, Scenario, Todo};
+
+/// The repository's root folder.
+pub fn repository() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
 
 /// One step of the workshop: a folder under `steps/` with a frontend and a backend package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,14 +38,14 @@ pub struct Step {
     /// structure the tests hold each step's programs to. It is the step's own `trace.txt`
     /// (`steps/NN-*/trace.txt`; step 01, untraced, has none), which the book draws too.
     pub trace: &'static str,
-    /// The metrics that request makes, as [`crate::other_signals::metrics_outline`] draws
+    /// The metrics that request makes, as `exercises::check::metrics::metrics_outline` draws
     /// them: the step's `metrics.txt`, empty for a step without metrics.
     pub metrics: &'static str,
-    /// The log records it makes, as [`crate::other_signals::logs_outline`] draws them: the
+    /// The log records it makes, as `exercises::check::logs::logs_outline` draws them: the
     /// step's `logs.txt`, empty for a step whose log lines are not sent as records.
     pub logs: &'static str,
     /// The step as an exercise, from its `exercise.rs` (`steps/NN-*/exercise.rs`), if it is
-    /// one: what its starter leaves to the attendee (see [`crate::exercises`]).
+    /// one: what its starter leaves to the attendee (see [`exercise`]).
     pub exercise: Option<&'static Exercise>,
 }
 

@@ -2,12 +2,12 @@
 //! `book/src/generated/`: the diff of each step's programs from the step before, each
 //! exercise's hints, and the picture of the trace each traced step exports, from a real run of
 //! its two programs.
-//! `cargo test -p workshop --test book` fails when these no longer match. With a folder as
+//! `cargo test -p workshop-tests --test book` fails when these no longer match. With a folder as
 //! its argument, it writes there instead.
 
 use std::{path::Path, process::ExitCode};
 
-use workshop::{book, process};
+use workshop::{book, harness::process, steps};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -24,29 +24,32 @@ async fn write_assets() -> Result<(), String> {
     // Another folder may be named, to look at fresh pictures without touching the book.
     let folder = match std::env::args_os().nth(1) {
         Some(folder) => folder.into(),
-        None => book::repository().join(book::GENERATED),
+        None => steps::repository().join(book::GENERATED),
     };
     // Everything is made first: a failed run leaves the book's files as they were.
-    let mut files = book::step_diffs()?;
+    let mut files = book::diffs::step_diffs()?;
     files.extend(book::exercise_hints());
     files.push((
         book::TRACE_HEADER_TABLE.to_owned(),
         book::trace_header_table(),
     ));
     files.push((
-        workshop::otlp_variables::TABLE.to_owned(),
-        workshop::otlp_variables::table(),
+        book::OTLP_VARIABLES_TABLE.to_owned(),
+        book::otlp_variables_table(),
     ));
-    let programs: Vec<String> = book::pictured_steps()
+    let programs: Vec<String> = book::pictures::pictured_steps()
         .flat_map(|step| [step.frontend(), step.backend()])
         .collect();
     tokio::task::spawn_blocking(move || process::build(&programs, true))
         .await
         .map_err(|error| error.to_string())??;
-    for step in book::pictured_steps() {
-        let spans = book::one_request(step).await?;
+    for step in book::pictures::pictured_steps() {
+        let spans = book::pictures::one_request(step).await?;
         let caption = format!("Step {}, one request", step.number);
-        files.push((book::picture_name(step), book::picture(&spans, &caption)));
+        files.push((
+            book::pictures::picture_name(step),
+            book::pictures::picture(&spans, &caption),
+        ));
     }
 
     std::fs::create_dir_all(&folder)

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use step_support::FrontendConfig;
 use workshop::{
-    fake_backend::{ClosedPort, FakeBackend},
-    in_process,
+    harness::fake_backend::{ClosedPort, FakeBackend},
+    harness::in_process,
     spans::{FailedSpan, SpanRecord, all_from_memory, outline, the_span},
 };
 

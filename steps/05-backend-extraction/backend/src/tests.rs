@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use workshop::{
-    in_process,
+    harness::in_process,
     spans::{all_from_memory, outline},
 };
 

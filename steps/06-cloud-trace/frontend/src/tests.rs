@@ -9,8 +9,8 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk_0_32::trace::{InMemorySpanExporter, SpanData};
 use step_support::FrontendConfig;
 use workshop::{
-    fake_backend::FakeBackend,
-    in_process,
+    harness::fake_backend::FakeBackend,
+    harness::in_process,
     spans::{EventRecord, SpanRecord, outline, the_span},
 };
 

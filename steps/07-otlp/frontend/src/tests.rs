@@ -9,8 +9,8 @@ use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::InMemorySpanExporter;
 use step_support::FrontendConfig;
 use workshop::{
-    fake_backend::FakeBackend,
-    in_process,
+    harness::fake_backend::FakeBackend,
+    harness::in_process,
     spans::{SpanRecord, all_from_memory, the_span},
 };
 

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use workshop::process;
+use workshop::harness::process;
 
 use crate::command_output;
 

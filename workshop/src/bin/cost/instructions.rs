@@ -7,14 +7,15 @@ use std::{
     time::{Duration, Instant},
 };
 
-use workshop::{
-    callgrind::{self, Instructions},
+use workshop::harness::{
     load,
     process::{self, Pair, Service},
 };
 
 use crate::{
-    CONCURRENCY, Size, thousands,
+    CONCURRENCY, Size,
+    callgrind::{self, Instructions},
+    thousands,
     under_load::{Kept, Setup, spans_per_request},
 };
 

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use workshop::callgrind::Instructions;
+use crate::callgrind::Instructions;
 
 use crate::{
     added_microseconds, instructions, mebibytes, thousands,

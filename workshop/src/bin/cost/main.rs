@@ -23,6 +23,7 @@
 //! check that it works (CI), and leaves the book's figures alone.
 
 mod building;
+mod callgrind;
 mod instructions;
 mod levers;
 mod operations;
@@ -34,7 +35,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use workshop::{book, process};
+use workshop::{book, harness::process, steps};
 
 use building::{Building, measure_building};
 use operations::{
@@ -191,7 +192,7 @@ async fn run(size: Size) -> Result<(), String> {
     ));
 
     if !size.short {
-        let path = book::repository()
+        let path = steps::repository()
             .join(book::GENERATED)
             .join(book::COST_FIGURES);
         std::fs::write(&path, &report)
@@ -249,7 +250,7 @@ fn machine() -> String {
 
 fn git() -> std::process::Command {
     let mut git = std::process::Command::new("git");
-    git.current_dir(book::repository());
+    git.current_dir(steps::repository());
     git
 }
 

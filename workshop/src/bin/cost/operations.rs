@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use workshop::process;
+use workshop::harness::process;
 
 use crate::{
     Size, command_output,

@@ -5,8 +5,8 @@
 use std::{collections::HashMap, fmt::Write as _, sync::atomic::AtomicUsize, time::Duration};
 
 use workshop::{
-    load::{self, Answers},
-    process::{Exited, Pair},
+    harness::load::{self, Answers},
+    harness::process::{Exited, Pair},
     spans,
     steps::{self, Step},
 };

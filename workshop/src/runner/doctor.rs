@@ -4,7 +4,7 @@
 
 use std::{path::Path, process::Command};
 
-use crate::{exercises, process, up};
+use crate::{exercises, harness::process, runner::up};
 
 /// What one look at the machine found.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,8 +19,9 @@ use trace_viewer::{
 };
 
 use crate::{
-    check, exercises,
-    process::{self, Exited, Service},
+    exercises,
+    exercises::check,
+    harness::process::{self, Exited, Service},
     spans::SpanRecord,
     steps::Step,
 };
@@ -391,7 +392,7 @@ impl View {
         if !self.prints_spans || stdout.is_empty() {
             return Vec::new();
         }
-        match crate::stdout::parse(stdout) {
+        match crate::harness::stdout::parse(stdout) {
             Ok(spans) if spans.len() > self.spans_read => {
                 let new = spans[self.spans_read..].to_vec();
                 self.spans_read = spans.len();
@@ -431,7 +432,7 @@ fn report_unreadable_stdout(program: &View, exited: &Exited) {
         }
         return;
     }
-    if let Err(problem) = crate::stdout::parse(&exited.stdout) {
+    if let Err(problem) = crate::harness::stdout::parse(&exited.stdout) {
         println!(
             "{:<8}  printed something on stdout that is not a span, so not all was drawn: {}",
             program.label,

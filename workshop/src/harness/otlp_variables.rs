@@ -58,20 +58,3 @@ pub const BAD_VALUES: [(&str, &str, Read); 11] = [
     ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s", Read::Ignored),
     ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "soon", Read::Ignored),
 ];
-
-/// The file of the generated folder the hardening chapter includes the table from.
-pub const TABLE: &str = "hardening-otlp-variables.md";
-
-/// [`BAD_VALUES`] as the hardening chapter's table.
-pub fn table() -> String {
-    let mut text = String::from(
-        "| Variable | Value | The exporter (0.33.1) | With the hardening |\n|---|---|---|---|\n",
-    );
-    for (variable, value, read) in BAD_VALUES {
-        text.push_str(&format!(
-            "| `{variable}` | `{value}` | {} | refused at start-up, exit code 2 |\n",
-            read.described()
-        ));
-    }
-    text
-}

@@ -1,13 +1,10 @@
-//! Running the steps' real programs as processes, the way a reader runs them: built by cargo,
-//! started on ephemeral ports, stopped with SIGTERM, their stdout and stderr kept for checking.
+//! Running the programs: started on ephemeral ports with a scrubbed environment, stopped with
+//! SIGTERM, their stdout and stderr kept for checking, and what they exported read back.
 
 use std::{
-    collections::BTreeSet,
     ffi::OsString,
     net::SocketAddr,
-    path::PathBuf,
     process::{ExitStatus, Stdio},
-    sync::Mutex,
     time::Duration,
 };
 
@@ -23,11 +20,8 @@ use trace_viewer::{
     signals::{LogRecord, MetricRecord},
 };
 
-use crate::{
-    spans::SpanRecord,
-    stdout,
-    steps::{STEPS, Step},
-};
+use super::building::{W3C_TEST_SERVICE, program};
+use crate::{harness::stdout, spans::SpanRecord};
 
 /// The longest a program may take to start or to stop before the caller gives up on it. Only a
 /// bound for a broken program: a working one takes milliseconds.
@@ -50,252 +44,6 @@ pub(crate) fn is_scrubbed(variable: &str) -> bool {
                 | "SSL_CERT_DIR"
         )
         || variable.to_ascii_lowercase().ends_with("_proxy")
-}
-
-/// Builds `packages` with cargo, unless this process has built them already, so that nobody
-/// runs a stale program. With `show_progress`, cargo's own lines go to stderr; without, only
-/// its errors do.
-pub fn build(packages: &[String], show_progress: bool) -> Result<(), String> {
-    // Held while cargo runs: callers on other threads wait for this build, not start another.
-    let mut built = built_packages();
-    let missing: Vec<String> = packages
-        .iter()
-        .filter(|p| !built.contains(*p))
-        .cloned()
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut command = build_command(&missing)?;
-    if !show_progress {
-        command.arg("--quiet");
-    }
-    let status = command
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|error| format!("cannot run cargo: {error}"))?;
-    if !status.success() {
-        return Err(format!("cargo build failed ({status})"));
-    }
-    built.extend(missing);
-    Ok(())
-}
-
-/// Why [`build_capturing`] built nothing.
-#[derive(Debug)]
-pub enum BuildFailure {
-    /// Cargo could not be run, or this program cannot tell where it builds.
-    NoCargo(String),
-    /// The code does not compile: what cargo printed on stderr.
-    Rejected(String),
-}
-
-/// As [`build`], with what cargo prints kept instead of shown, for a caller that explains a
-/// failed build in its own words (`cargo run -p workshop check`).
-pub fn build_capturing(packages: &[String]) -> Result<(), BuildFailure> {
-    let mut built = built_packages();
-    let packages: Vec<String> = packages
-        .iter()
-        .filter(|p| !built.contains(*p))
-        .cloned()
-        .collect();
-    if packages.is_empty() {
-        return Ok(());
-    }
-    let output = build_command(&packages)
-        .map_err(BuildFailure::NoCargo)?
-        .arg("--quiet")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| BuildFailure::NoCargo(format!("cannot run cargo: {error}")))?;
-    if !output.status.success() {
-        let printed = String::from_utf8_lossy(&output.stderr).into_owned();
-        return Err(BuildFailure::Rejected(printed));
-    }
-    built.extend(packages);
-    Ok(())
-}
-
-/// Builds `packages` of the workspace in `folder`, not this repository's, into the folder and
-/// profile this program was built with, so that [`program`] and [`Service::start`] find them:
-/// for the tests that build the check's corpus of mistakes in a scratch workspace. Offline:
-/// every crate it needs is one the repository's build has fetched.
-pub fn build_in(folder: &std::path::Path, packages: &[String]) -> Result<(), String> {
-    let mut built = built_packages();
-    let mut command = build_command(packages)?;
-    command.current_dir(folder).arg("--offline").arg("--quiet");
-    // Kept, not shown: a mistake's unused imports warn, as they should.
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|error| format!("cannot run cargo: {error}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "cargo build in {} failed ({}):\n{}",
-            folder.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    built.extend(packages.iter().cloned());
-    Ok(())
-}
-
-/// `cargo build` of `packages`' programs, told to build into the folder this program was built
-/// in, with its profile: so the programs are found where they were built, whatever
-/// `--target-dir` or `--release` the outer command was given.
-fn build_command(packages: &[String]) -> Result<std::process::Command, String> {
-    let output = Output::of_this_program()?;
-    let mut command = cargo();
-    command
-        .args(["build", "--bins"])
-        .arg("--target-dir")
-        .arg(&output.target_dir)
-        .args(["--profile", &output.profile]);
-    for package in packages {
-        command.args(["--package", package.as_str()]);
-    }
-    Ok(command)
-}
-
-/// The cargo that runs this program (the tests, `cargo run`), in the workspace's folder.
-pub fn cargo() -> std::process::Command {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
-    command.current_dir(crate::book::repository());
-    // Cargo describes the crate it runs (this one) in the environment. Passed on, those values
-    // would reach build scripts that watch them (ring's watches CARGO_PKG_NAME and others), and
-    // the outer and inner builds would rebuild ring, and all above it, for each other in turn.
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(describes_the_running_crate) {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-/// The variables cargo sets for the crate it builds or runs, as opposed to those that configure
-/// cargo itself (`CARGO_HOME`, `CARGO_PROFILE_*`, ...), which the inner build must keep.
-fn describes_the_running_crate(variable: &str) -> bool {
-    matches!(
-        variable,
-        "CARGO_MANIFEST_DIR"
-            | "CARGO_MANIFEST_PATH"
-            | "CARGO_MANIFEST_LINKS"
-            | "CARGO_CRATE_NAME"
-            | "CARGO_BIN_NAME"
-            | "CARGO_PRIMARY_PACKAGE"
-            | "CARGO_TARGET_TMPDIR"
-            | "OUT_DIR"
-    ) || variable.starts_with("CARGO_PKG_")
-        || variable.starts_with("CARGO_BIN_EXE_")
-}
-
-/// The packages this process has built.
-fn built_packages() -> std::sync::MutexGuard<'static, BTreeSet<String>> {
-    static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
-    BUILT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Where cargo put this program, read from its path: `<target-dir>/<profile folder>/` for the
-/// runner, with `deps/` below that for a test.
-struct Output {
-    /// `<target-dir>/<profile folder>`: where the step programs will be.
-    folder: PathBuf,
-    target_dir: PathBuf,
-    /// The profile's name: the folder's, but `dev` builds into `debug`.
-    profile: String,
-}
-
-impl Output {
-    fn of_this_program() -> Result<Self, String> {
-        let current = std::env::current_exe().map_err(|error| error.to_string())?;
-        let mut folder = current
-            .parent()
-            .ok_or("the running program has no folder")?;
-        if folder.ends_with("deps") {
-            folder = folder.parent().ok_or("the deps folder has no parent")?;
-        }
-        let name = folder.file_name().and_then(|name| name.to_str());
-        let profile = match name {
-            Some("debug") => "dev",
-            Some(name) => name,
-            None => return Err(format!("no profile folder in {}", current.display())),
-        };
-        let target_dir = folder.parent().ok_or("the profile folder has no parent")?;
-        Ok(Self {
-            folder: folder.to_path_buf(),
-            target_dir: target_dir.to_path_buf(),
-            profile: profile.to_owned(),
-        })
-    }
-}
-
-/// The target folder this program was built in (`target/`, or what `--target-dir` named).
-pub fn target_dir() -> Result<PathBuf, String> {
-    Ok(Output::of_this_program()?.target_dir)
-}
-
-/// Tells this process that every step program is built already, so that [`program`] does not
-/// run cargo: for a test re-run where cargo cannot work (in a namespace without a network) after
-/// the process that started it has built them.
-pub fn assume_every_step_built() {
-    built_packages().extend(every_program());
-}
-
-/// Every program the tests run: each step's two, the trace viewer, the delay proxy, the W3C
-/// test service and the workshop's runner.
-fn every_program() -> Vec<String> {
-    let mut programs = step_programs();
-    programs.extend([W3C_TEST_SERVICE, HARDENED_BACKEND, RUNNER].map(str::to_owned));
-    programs
-}
-
-/// Each step's two programs, the trace viewer and the delay proxy: what the book runs.
-pub fn step_programs() -> Vec<String> {
-    STEPS
-        .iter()
-        .flat_map(|step| [step.frontend(), step.backend()])
-        .chain([TRACE_VIEWER, DELAY_PROXY].map(str::to_owned))
-        .collect()
-}
-
-/// The folder the programs are built into and found in: the one this program was built in.
-pub fn programs_folder() -> Result<PathBuf, String> {
-    Ok(Output::of_this_program()?.folder)
-}
-
-/// The package of the runner, `cargo run -p workshop` (its program has the package's name).
-pub const RUNNER: &str = "workshop";
-
-/// The package of the delay proxy (`cargo run -p delay-proxy`).
-pub const DELAY_PROXY: &str = "delay-proxy";
-
-/// The package of the W3C Trace Context test suite's test service (`cargo run -p
-/// w3c-test-service`), which exports over OTLP as step 07 does.
-pub const W3C_TEST_SERVICE: &str = "w3c-test-service";
-
-/// The package of the hardening chapter's backend: step 07's, with the hardening added.
-pub const HARDENED_BACKEND: &str = "hardened-backend";
-
-/// The package of the trace viewer (`cargo run -p trace-viewer`).
-pub const TRACE_VIEWER: &str = "trace-viewer";
-
-/// The path of a step program (`step-05-frontend`), built first if this process has not built
-/// it yet: then every step's programs, and the trace viewer, are built at once, the cheapest way for a test suite.
-pub fn program(package: &str) -> Result<PathBuf, String> {
-    if !built_packages().contains(package) {
-        build(&every_program(), false)?;
-    }
-    let name = format!("{package}{}", std::env::consts::EXE_SUFFIX);
-    let path = Output::of_this_program()?.folder.join(name);
-    if path.is_file() {
-        Ok(path)
-    } else {
-        Err(format!("cargo built no program at {}", path.display()))
-    }
 }
 
 /// A step program that is running and has said where it listens.
@@ -321,7 +69,8 @@ pub struct Exited {
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
-    /// The spans it sent with OTLP, for a program that does (see [`Step::otlp`]).
+    /// The spans it sent with OTLP, for a program that does (see
+    /// [`Step::otlp`](crate::steps::Step::otlp)).
     pub sent: Option<Vec<SpanRecord>>,
     /// The metrics it sent with OTLP: each export's points of each metric, in order.
     pub metrics: Vec<MetricRecord>,
@@ -688,109 +437,6 @@ impl Service {
     }
 }
 
-/// A step's backend and frontend, running, the frontend calling the backend.
-pub struct Pair {
-    pub backend: Service,
-    pub frontend: Service,
-}
-
-impl Pair {
-    /// Starts the backend, then the frontend with `BACKEND_URL` pointing at it and the
-    /// variables in `frontend_env`.
-    pub async fn start(step: &Step, frontend_env: &[(&str, &str)]) -> Result<Pair, String> {
-        Self::start_with(step, &[], frontend_env).await
-    }
-
-    /// As [`Pair::start`], with the variables in `both_env` given to both programs.
-    pub async fn start_with(
-        step: &Step,
-        both_env: &[(&str, &str)],
-        frontend_env: &[(&str, &str)],
-    ) -> Result<Pair, String> {
-        let backend = Service::start(&step.backend(), both_env).await?;
-        let backend_url = backend.url();
-        let mut env = both_env.to_vec();
-        env.push(("BACKEND_URL", backend_url.as_str()));
-        env.extend_from_slice(frontend_env);
-        match Service::start(&step.frontend(), &env).await {
-            Ok(frontend) => Ok(Pair { backend, frontend }),
-            Err(error) => {
-                let _ = backend.stop().await;
-                Err(error)
-            }
-        }
-    }
-
-    /// Stops the frontend, then the backend, each with SIGTERM.
-    pub async fn stop(self) -> Result<(Exited, Exited), String> {
-        self.stop_with(StopSignal::Terminate).await
-    }
-
-    /// Stops the frontend, then the backend, each with `signal`.
-    pub async fn stop_with(self, signal: StopSignal) -> Result<(Exited, Exited), String> {
-        let frontend = self.frontend.stop_with(signal).await;
-        let backend = self.backend.stop_with(signal).await;
-        Ok((frontend?, backend?))
-    }
-}
-
-/// A frontend's answer to `GET /`, or why there was none.
-pub type Answer = Result<(reqwest::StatusCode, String), String>;
-
-/// Starts the `backend` package, a delay proxy in front of it that holds every byte `delay`
-/// each way, and the `frontend` package calling the backend through the proxy; sends the
-/// frontend one request; stops the frontend, the proxy and the backend with SIGTERM. Both
-/// programs get `both_env`; the backend `backend_env` too. An error if one did not start;
-/// else the frontend's answer, and how each exited (an error if it did not, within
-/// [`PATIENCE`]).
-pub async fn one_request_through_proxy(
-    programs: [&str; 2],
-    both_env: &[(&str, &str)],
-    backend_env: &[(&str, &str)],
-    delay: Duration,
-) -> Result<(Answer, Result<Exited, String>, Result<Exited, String>), String> {
-    one_request_through_proxy_with(programs, both_env, backend_env, delay, &[]).await
-}
-
-/// As [`one_request_through_proxy`], with `headers` on the request.
-pub async fn one_request_through_proxy_with(
-    [frontend, backend]: [&str; 2],
-    both_env: &[(&str, &str)],
-    backend_env: &[(&str, &str)],
-    delay: Duration,
-    headers: &[(&str, &str)],
-) -> Result<(Answer, Result<Exited, String>, Result<Exited, String>), String> {
-    let mut env = both_env.to_vec();
-    env.extend_from_slice(backend_env);
-    let backend = Service::start(backend, &env).await?;
-    let upstream = backend.address().to_string();
-    let delay = delay.as_millis().to_string();
-    let proxy_env = [("UPSTREAM_ADDR", upstream.as_str()), ("DELAY_MS", &delay)];
-    let proxy = match Service::start(DELAY_PROXY, &proxy_env).await {
-        Ok(proxy) => proxy,
-        Err(error) => {
-            let _ = backend.stop().await;
-            return Err(error);
-        }
-    };
-    let proxy_url = proxy.url();
-    let mut env = both_env.to_vec();
-    env.push(("BACKEND_URL", &proxy_url));
-    let frontend = match Service::start(frontend, &env).await {
-        Ok(frontend) => frontend,
-        Err(error) => {
-            let _ = proxy.stop().await;
-            let _ = backend.stop().await;
-            return Err(error);
-        }
-    };
-    let answer = http_get_with(&frontend.url(), headers).await;
-    let frontend = frontend.stop().await;
-    let _ = proxy.stop().await;
-    let backend = backend.stop().await;
-    Ok((answer, frontend, backend))
-}
-
 /// The text of `bytes`, taken out of it, but for a character cut in two at its end, which
 /// stays for the next read to complete. Bytes that are not UTF-8 become U+FFFD.
 fn decoded_so_far(bytes: &mut Vec<u8>) -> String {
@@ -848,63 +494,6 @@ fn parse_stat(stat: &str) -> Option<(&str, Duration)> {
     let system: u64 = after_name.next()?.parse().ok()?;
     // In USER_HZ, which Linux fixes at 100 a second for what it shows to programs.
     Some((name, Duration::from_millis((user + system) * 10)))
-}
-
-/// Every span the step's traced programs printed, frontend's first.
-pub fn exported_spans(
-    step: &Step,
-    frontend: &Exited,
-    backend: &Exited,
-) -> Result<Vec<SpanRecord>, String> {
-    let mut spans = Vec::new();
-    for (name, exited, traced) in [
-        ("frontend", frontend, step.frontend_traced),
-        ("backend", backend, step.backend_traced),
-    ] {
-        if traced {
-            let printed = exited
-                .parse_spans()
-                .map_err(|error| format!("reading the {name}'s stdout: {error}"))?;
-            spans.extend(printed);
-        } else if !exited.stdout.is_empty() {
-            return Err(format!(
-                "the untraced {name} printed to stdout: {:?}",
-                exited.stdout
-            ));
-        }
-    }
-    Ok(spans)
-}
-
-/// `GET url` with a 10-second limit: the status and the body.
-pub async fn http_get(url: &str) -> Result<(reqwest::StatusCode, String), String> {
-    http_get_with(url, &[]).await
-}
-
-/// As [`http_get`], with the request headers `headers`.
-pub async fn http_get_with(
-    url: &str,
-    headers: &[(&str, &str)],
-) -> Result<(reqwest::StatusCode, String), String> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .no_proxy()
-        .build()
-        .map_err(|error| error.to_string())?;
-    let mut request = client.get(url);
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|error| format!("GET {url}: {error}"))?;
-    let status = response.status();
-    let body = response
-        .text()
-        .await
-        .map_err(|error| format!("GET {url}: reading the body: {error}"))?;
-    Ok((status, body))
 }
 
 /// Runs `package` with the variables in `env` until it exits by itself, as it does when its

@@ -48,7 +48,7 @@ impl Counts {
     }
 
     /// The command that runs a program under callgrind, writing its counts here as `name`:
-    /// for [`crate::process::Service::start_wrapped`].
+    /// for [`workshop::harness::process::Service::start_wrapped`].
     pub fn wrapper(&self, name: &str) -> Vec<String> {
         vec![
             "valgrind".to_owned(),

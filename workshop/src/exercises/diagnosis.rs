@@ -16,7 +16,7 @@ use std::{
 };
 
 use crate::{
-    process,
+    harness::process,
     spans::{self, SpanRecord},
     steps::{self, Step},
 };

@@ -20,7 +20,7 @@ use axum::{
 use futures_util::StreamExt;
 use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
-use crate::{process::PATIENCE, spans::SpanRecord};
+use crate::{harness::process::PATIENCE, spans::SpanRecord};
 
 /// A backend on `127.0.0.1:0`, served by a task on the caller's runtime until dropped.
 pub struct FakeBackend {
@@ -278,7 +278,7 @@ pub fn recovery_statuses() -> Vec<u16> {
 /// status of each answer. The frontend's `BACKEND_TIMEOUT_MS` must be well under 10 s.
 pub async fn play_recovery_script(port: ClosedPort, frontend_url: &str) -> Vec<u16> {
     let status = || async {
-        let (status, _) = crate::process::http_get(frontend_url)
+        let (status, _) = crate::harness::process::http_get(frontend_url)
             .await
             .expect("an answer from the frontend");
         status.as_u16()

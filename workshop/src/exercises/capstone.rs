@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, Hasher};
 use trace_viewer::spans::SpanRecord;
 
 use crate::{
-    check::{self, Report, Verdict},
+    exercises::check::{self, Report, Verdict},
     exercises::{self, StepExercise},
 };
 
@@ -126,7 +126,7 @@ pub async fn check(programs: &[String; 2], customer: &str) -> Report {
                 "The check sent one request with `{HEADER}: {customer}`.\n\nNot yet:\n"
             ));
             for problem in &problems {
-                text.push_str(&check::bullet(problem));
+                text.push_str(&check::compare::bullet(problem));
             }
             Report {
                 verdict: Verdict::NotYet,

@@ -1,0 +1,239 @@
+//! The picture of a traced step's trace: one request through its programs, drawn as a waterfall
+//! in SVG, with the trace's outline in the picture's `<desc>`.
+
+use std::{fmt::Write, time::SystemTime};
+
+use crate::{
+    harness::process::{self, Pair},
+    spans::{self, SpanRecord},
+    steps::{STEPS, Step},
+};
+
+/// The steps whose trace the book draws: those that export spans and run without a cloud
+/// account.
+pub fn pictured_steps() -> impl Iterator<Item = &'static Step> {
+    STEPS
+        .iter()
+        .filter(|step| step.local && (step.frontend_traced || step.backend_traced))
+}
+
+/// The file name, under [`GENERATED`](super::GENERATED), of the picture of `step`'s trace.
+pub fn picture_name(step: &Step) -> String {
+    format!("step-{}-trace.svg", step.number)
+}
+
+/// Runs `step`'s two programs, sends the frontend one request, stops both and returns the
+/// spans they exported. The programs must have been built.
+pub async fn one_request(step: &Step) -> Result<Vec<SpanRecord>, String> {
+    let pair = Pair::start(step, &[]).await?;
+    let answer = process::http_get(&pair.frontend.url()).await;
+    let (frontend, backend) = pair.stop().await?;
+    match answer? {
+        (status, _) if !status.is_success() => Err(format!("the frontend answered {status}")),
+        _ => process::exported_spans(step, &frontend, &backend),
+    }
+}
+
+/// The text a picture carries in its `<desc>`: the trace's outline ([`spans::outline`]).
+/// The tests compare it with what the step exports now.
+pub fn picture_outline(svg: &str) -> Option<String> {
+    let desc = svg.split("<desc>").nth(1)?.split("</desc>").next()?;
+    Some(
+        desc.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+// The picture's layout, in pixels. Labels are in a monospace font, so their widths are known.
+const WIDTH: f64 = 760.0;
+const ROW: f64 = 24.0;
+const TOP: f64 = 70.0;
+const CHAR: f64 = 7.3;
+const NAME_X: f64 = 92.0;
+const DEPTH_INDENT: f64 = 20.0;
+const TIMELINE_X: f64 = 380.0;
+/// The time line leaves room on its right for the durations.
+const TIMELINE_WIDTH: f64 = WIDTH - TIMELINE_X - 90.0;
+
+/// One trace drawn as a waterfall, the way Dapper's paper and every tracing UI draw it: a row
+/// per span, indented under its parent, with a bar on the trace's time line; events as
+/// diamonds on the bar and as rows of their own; attributes under their span. The outline
+/// goes into `<desc>` for screen readers and the tests.
+pub fn picture(spans: &[SpanRecord], caption: &str) -> String {
+    let Some((trace_start, trace_end)) = spans::bounds(spans) else {
+        return String::new();
+    };
+    let total_ms = millis_between(trace_start, trace_end).max(0.001);
+    let x_at = |time: SystemTime| {
+        TIMELINE_X + millis_between(trace_start, time) / total_ms * TIMELINE_WIDTH
+    };
+
+    let mut rows = String::new();
+    let mut row = 0usize;
+    // The row of each span drawn so far, in the tree's order.
+    let mut span_rows: Vec<usize> = Vec::new();
+    let tree = spans::tree(spans);
+    for (span, depth, _) in &tree {
+        let y = TOP + row as f64 * ROW;
+        let span_y = y;
+        let colour = service_colour(&span.service);
+        let name_x = NAME_X + *depth as f64 * DEPTH_INDENT;
+        if *depth > 0 {
+            // └ from the parent's row down to this one.
+            let parent_row = parent_row(&tree, span, &span_rows);
+            let x = name_x - DEPTH_INDENT + 5.0;
+            let _ = writeln!(
+                rows,
+                r#"<path d="M{x:.1} {:.1} V{:.1} H{:.1}" class="branch"/>"#,
+                TOP + parent_row as f64 * ROW + 5.0,
+                y - 4.0,
+                name_x - 4.0
+            );
+        }
+        let _ = writeln!(
+            rows,
+            r#"<text x="12" y="{y:.1}" class="service" fill="{colour}">{}</text>"#,
+            escape(&span.service)
+        );
+        let _ = writeln!(
+            rows,
+            r#"<text x="{name_x:.1}" y="{y:.1}" class="span">{}</text><text x="{:.1}" y="{y:.1}" class="note">{}</text>"#,
+            escape(&span.name),
+            name_x + (span.name.chars().count() as f64 + 1.0) * CHAR,
+            spans::kind_name(&span.kind)
+        );
+        let (start_x, end_x) = (x_at(span.start), x_at(span.end).max(x_at(span.start) + 2.0));
+        let fill = if span.error_description().is_some() {
+            "#c0392b"
+        } else {
+            colour
+        };
+        let _ = writeln!(
+            rows,
+            r#"<rect x="{start_x:.1}" y="{:.1}" width="{:.1}" height="14" rx="2" fill="{fill}"/>"#,
+            y - 11.0,
+            end_x - start_x
+        );
+        let _ = writeln!(
+            rows,
+            r#"<text x="{:.1}" y="{y:.1}" class="duration" text-anchor="end">{:.2} ms</text>"#,
+            WIDTH - 10.0,
+            millis_between(span.start, span.end)
+        );
+        span_rows.push(row);
+        row += 1;
+        let detail_x = name_x + 14.0;
+        for event in &span.events {
+            let y = TOP + row as f64 * ROW;
+            let event_x = x_at(event.time);
+            let _ = writeln!(
+                rows,
+                r#"<path d="M{event_x:.1} {:.1} l5 7 l-5 7 l-5 -7 z" class="event"/>"#,
+                span_y - 11.0
+            );
+            let _ = writeln!(
+                rows,
+                r#"<path d="M{:.1} {:.1} l4 5 l-4 5 l-4 -5 z" class="event"/><text x="{detail_x:.1}" y="{y:.1}" class="detail">{} <tspan class="note">event, +{:.2} ms</tspan></text>"#,
+                detail_x - 8.0,
+                y - 9.0,
+                escape(&event.name),
+                millis_between(span.start, event.time)
+            );
+            row += 1;
+        }
+        for (key, value) in &span.attributes {
+            let y = TOP + row as f64 * ROW;
+            let _ = writeln!(
+                rows,
+                r#"<text x="{detail_x:.1}" y="{y:.1}" class="detail">{} = {}</text>"#,
+                escape(key),
+                escape(value)
+            );
+            row += 1;
+        }
+        if let Some(description) = span.error_description() {
+            let y = TOP + row as f64 * ROW;
+            let _ = writeln!(
+                rows,
+                r#"<text x="{detail_x:.1}" y="{y:.1}" class="detail error">error: {}</text>"#,
+                escape(description)
+            );
+            row += 1;
+        }
+    }
+
+    let height = TOP + row as f64 * ROW;
+    let mut axis = String::new();
+    for quarter in 0..=4 {
+        let x = TIMELINE_X + TIMELINE_WIDTH * f64::from(quarter) / 4.0;
+        let _ = writeln!(
+            axis,
+            r#"<line x1="{x:.1}" y1="54" x2="{x:.1}" y2="{:.1}" class="grid"/><text x="{x:.1}" y="48" class="note" text-anchor="middle">{:.2} ms</text>"#,
+            height - 10.0,
+            total_ms * f64::from(quarter) / 4.0
+        );
+    }
+    let services = spans::services(spans);
+    let heading = format!(
+        "{caption}: {} span{}, {}",
+        spans.len(),
+        if spans.len() == 1 { "" } else { "s" },
+        services.join(" and ")
+    );
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" role="img" font-family="ui-monospace, SFMono-Regular, Menlo, Consolas, 'DejaVu Sans Mono', monospace" font-size="12">
+<title>{title}</title>
+<desc>{desc}</desc>
+<style>
+.service {{ font-weight: bold; }}
+.span {{ fill: #222; }}
+.note {{ fill: #777; font-size: 11px; }}
+.detail {{ fill: #444; }}
+.error {{ fill: #c0392b; }}
+.duration {{ fill: #555; font-size: 11px; }}
+.grid {{ stroke: #ddd; stroke-width: 1; }}
+.branch {{ stroke: #999; fill: none; stroke-width: 1; }}
+.event {{ fill: #fff; stroke: #222; stroke-width: 1.2; }}
+</style>
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="12" y="20" font-weight="bold">{title}</text>
+<text x="12" y="48" class="note">service</text><text x="{NAME_X}" y="48" class="note">span (kind)</text>
+{axis}{rows}</svg>
+"##,
+        title = escape(&heading),
+        desc = escape(&spans::outline(spans)),
+    )
+}
+
+/// The row of `span`'s parent among the rows drawn so far (the row above, if not found).
+fn parent_row(
+    tree: &[(&SpanRecord, usize, bool)],
+    span: &SpanRecord,
+    span_rows: &[usize],
+) -> usize {
+    tree.iter()
+        .position(|(candidate, _, _)| Some(candidate.span_id) == span.parent_span_id)
+        .and_then(|index| span_rows.get(index))
+        .or(span_rows.last())
+        .copied()
+        .unwrap_or(0)
+}
+
+fn service_colour(service: &str) -> &'static str {
+    match service {
+        "frontend" => "#2f6db0",
+        "backend" => "#c96a12",
+        _ => "#5b7f3a",
+    }
+}
+
+fn millis_between(from: SystemTime, to: SystemTime) -> f64 {
+    to.duration_since(from).unwrap_or_default().as_secs_f64() * 1000.0
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
