@@ -435,6 +435,7 @@ fn span_record(span: &Span) -> SpanRecord {
         },
         start: system_time(span.start_time.as_ref()),
         end: system_time(span.end_time.as_ref()),
+        links: Vec::new(),
         attributes,
         events,
     }

@@ -338,6 +338,7 @@ mod tests {
             status: Status::Unset,
             start: SystemTime::UNIX_EPOCH,
             end: SystemTime::UNIX_EPOCH,
+            links: Vec::new(),
             attributes: Default::default(),
             events: Vec::new(),
         }

@@ -24,7 +24,7 @@ use prost::Message;
 
 use crate::{
     signals::{HistogramPoint, LogRecord, MetricKind, MetricRecord, Point, PointValue},
-    spans::{EventRecord, SpanRecord},
+    spans::{EventRecord, LinkRecord, SpanRecord},
 };
 
 /// The three signals OTLP/HTTP carries, each to its own path.
@@ -186,6 +186,22 @@ pub fn from_request(request: ExportTraceServiceRequest) -> Export {
                             name: event.name,
                             time: time(event.time_unix_nano),
                             attributes: attributes(&event.attributes),
+                        })
+                        .collect(),
+                    // A link whose ids have the wrong length names no span: left out.
+                    links: span
+                        .links
+                        .into_iter()
+                        .filter_map(|link| {
+                            Some(LinkRecord {
+                                trace_id: TraceId::from_bytes(
+                                    <[u8; 16]>::try_from(link.trace_id.as_slice()).ok()?,
+                                ),
+                                span_id: SpanId::from_bytes(
+                                    <[u8; 8]>::try_from(link.span_id.as_slice()).ok()?,
+                                ),
+                                attributes: attributes(&link.attributes),
+                            })
                         })
                         .collect(),
                 });
@@ -380,5 +396,55 @@ fn text(value: &AnyValue) -> String {
         // A reference into a string table, which only the profiles signal has.
         Some(Value::StringValueStrindex(index)) => format!("(string #{index})"),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, span::Link};
+
+    use super::*;
+
+    #[test]
+    fn a_spans_links_are_decoded_and_one_with_ids_of_the_wrong_length_is_left_out() {
+        let link = |trace_id: Vec<u8>, span_id: Vec<u8>| Link {
+            trace_id,
+            span_id,
+            attributes: vec![KeyValue {
+                key: "why".into(),
+                value: Some(AnyValue {
+                    value: Some(Value::StringValue("queued".into())),
+                }),
+                ..KeyValue::default()
+            }],
+            ..Link::default()
+        };
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans: vec![Span {
+                        trace_id: vec![2; 16],
+                        span_id: vec![7; 8],
+                        name: "process jobs".into(),
+                        kind: OtlpKind::Consumer as i32,
+                        links: vec![link(vec![1; 16], vec![5; 8]), link(vec![1; 16], vec![5; 3])],
+                        ..Span::default()
+                    }],
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        };
+        let export = decode(&request.encode_to_vec(), Encoding::Protobuf).unwrap();
+        let span = &export.spans[0];
+        assert_eq!(span.kind, SpanKind::Consumer);
+        assert_eq!(
+            span.links,
+            [LinkRecord {
+                trace_id: TraceId::from_bytes([1; 16]),
+                span_id: SpanId::from_bytes([5; 8]),
+                attributes: BTreeMap::from([("why".to_owned(), "queued".to_owned())]),
+            }]
+        );
     }
 }

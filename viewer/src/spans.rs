@@ -32,6 +32,17 @@ pub struct SpanRecord {
     pub end: SystemTime,
     pub attributes: BTreeMap<String, String>,
     pub events: Vec<EventRecord>,
+    /// The spans this one is linked to, of its own trace or of others: a job's span links to
+    /// the span of the request that queued it.
+    pub links: Vec<LinkRecord>,
+}
+
+/// A link from a span to another span, which may be in another trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkRecord {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub attributes: BTreeMap<String, String>,
 }
 
 /// An event on a span.
@@ -68,6 +79,12 @@ impl SpanRecord {
                 .events
                 .iter()
                 .map(|event| event.name.capacity() + map_bytes(&event.attributes))
+                .sum::<usize>()
+            + self.links.capacity() * size_of::<LinkRecord>()
+            + self
+                .links
+                .iter()
+                .map(|link| map_bytes(&link.attributes))
                 .sum::<usize>()
     }
 
@@ -173,6 +190,14 @@ pub fn render_with_logs(spans: &[SpanRecord], logs: &[LogRecord]) -> String {
                 let (key, value) = (printable(key), printable(value));
                 let _ = writeln!(text, "{detail_indent}    {key} = {value}");
             }
+        }
+        // A link names a span that may be in another trace, drawn elsewhere or not at all.
+        for link in &span.links {
+            let line = format!(
+                "{detail_indent}↗ linked to {}/{}",
+                link.trace_id, link.span_id
+            );
+            let _ = writeln!(text, "{}", clip(&line, 80));
         }
         let written_in_it = logs.iter().filter(|record| {
             record.trace_id == Some(span.trace_id) && record.span_id == Some(span.span_id)
@@ -319,6 +344,7 @@ mod tests {
                 status: Status::Unset,
                 start: start + Duration::from_micros(id),
                 end: start + Duration::from_millis(20),
+                links: Vec::new(),
                 attributes: BTreeMap::new(),
                 events: Vec::new(),
             })
@@ -348,6 +374,7 @@ mod tests {
             status: Status::error("\u{1b}[31mred\u{9b}"),
             start,
             end: start + Duration::from_millis(1),
+            links: Vec::new(),
             attributes: BTreeMap::from([("k\u{7}".into(), "v\r\u{202e}".into())]),
             events: vec![EventRecord {
                 name: "\u{1b}]0;title\u{7}".into(),
@@ -393,6 +420,7 @@ mod tests {
             status: Status::Unset,
             start,
             end: start + Duration::from_millis(4),
+            links: Vec::new(),
             attributes: BTreeMap::new(),
             events: Vec::new(),
         };
@@ -430,5 +458,37 @@ mod tests {
         );
         assert!(!drawing.contains("elsewhere"), "{drawing}");
         assert!(!drawing.split("└─ child").next().unwrap().contains('▸'));
+    }
+
+    #[test]
+    fn a_link_is_drawn_with_the_trace_and_span_it_names() {
+        let start = SystemTime::UNIX_EPOCH;
+        let job = SpanRecord {
+            service: "backend".into(),
+            scope: String::new(),
+            name: "process jobs".into(),
+            kind: SpanKind::Consumer,
+            trace_id: TraceId::from(2u128),
+            span_id: SpanId::from(7u64),
+            parent_span_id: None,
+            status: Status::Unset,
+            start,
+            end: start + Duration::from_millis(3),
+            attributes: BTreeMap::new(),
+            events: Vec::new(),
+            links: vec![LinkRecord {
+                trace_id: TraceId::from(1u128),
+                span_id: SpanId::from(5u64),
+                attributes: BTreeMap::new(),
+            }],
+        };
+        let drawing = render(std::slice::from_ref(&job));
+        assert!(
+            drawing.contains(
+                "\n            ↗ linked to 00000000000000000000000000000001/0000000000000005\n"
+            ),
+            "{drawing}"
+        );
+        assert!(job.held_bytes() > size_of::<SpanRecord>() + size_of::<LinkRecord>());
     }
 }

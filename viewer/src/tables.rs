@@ -273,6 +273,7 @@ mod tests {
             parent_span_id: None,
             start,
             end: start + Duration::from_millis(millis),
+            links: Vec::new(),
             attributes: [
                 ("http.request.method", "GET"),
                 ("http.response.status_code", status),

@@ -41,6 +41,19 @@ pub fn from_memory(span: &SpanData, service: &str) -> SpanRecord {
                     .collect(),
             })
             .collect(),
+        links: span
+            .links
+            .iter()
+            .map(|link| LinkRecord {
+                trace_id: link.span_context.trace_id(),
+                span_id: link.span_context.span_id(),
+                attributes: link
+                    .attributes
+                    .iter()
+                    .map(|kv| (kv.key.to_string(), kv.value.to_string()))
+                    .collect(),
+            })
+            .collect(),
     }
 }
 
@@ -96,10 +109,11 @@ pub fn the_span<'a>(spans: &'a [SpanRecord], name: &str) -> &'a SpanRecord {
 
 /// The structure of a trace as indented text: per span its service, name, kind, error status
 /// and attributes (but not the values of those that differ from run to run, such as ports),
-/// then its events by name, then its children. No ids, no timings, so two runs of the same
-/// program give the same outline. A span whose parent is not among `spans` (the
-/// parent lives in another process, or was not exported) is drawn as a root, marked
-/// `parent elsewhere`.
+/// then its events by name, then the spans it links to by service and name, then its children.
+/// No ids, no timings, so two runs of the same program give the same outline. A span whose
+/// parent is not among `spans` (the parent lives in another process, or was not exported) is
+/// drawn as a root, marked `parent elsewhere`; a link to a span not among `spans` is drawn as
+/// `link: elsewhere`.
 ///
 /// ```text
 /// frontend: incoming call (server)
@@ -107,6 +121,8 @@ pub fn the_span<'a>(spans: &'a [SpanRecord], name: &str) -> &'a SpanRecord {
 ///     event: making backend call
 ///     backend: backend call received (server) demo.origin=frontend
 ///       event: handling backend call
+/// backend: process jobs (consumer)
+///   link: backend: send jobs
 /// ```
 pub fn outline(spans: &[SpanRecord]) -> String {
     let mut text = String::new();
@@ -133,6 +149,19 @@ pub fn outline(spans: &[SpanRecord]) -> String {
         text.push('\n');
         for event in &span.events {
             let _ = writeln!(text, "{indent}  event: {}", event.name);
+        }
+        for link in &span.links {
+            let linked = spans
+                .iter()
+                .find(|other| other.trace_id == link.trace_id && other.span_id == link.span_id);
+            match linked {
+                Some(linked) => {
+                    let _ = writeln!(text, "{indent}  link: {}: {}", linked.service, linked.name);
+                }
+                None => {
+                    let _ = writeln!(text, "{indent}  link: elsewhere");
+                }
+            }
         }
     }
     text
@@ -161,3 +190,54 @@ const VARY_FROM_RUN_TO_RUN: &[&str] = &[
     "server.port",
     "url.full",
 ];
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, SystemTime};
+
+    use opentelemetry::trace::{SpanKind, TraceId};
+
+    use super::*;
+
+    fn span(trace: u128, id: u64, name: &str, kind: SpanKind, links: &[(u128, u64)]) -> SpanRecord {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_millis(id);
+        SpanRecord {
+            service: "backend".into(),
+            scope: String::new(),
+            name: name.into(),
+            kind,
+            trace_id: TraceId::from(trace),
+            span_id: SpanId::from(id),
+            parent_span_id: None,
+            status: Status::Unset,
+            start,
+            end: start + Duration::from_millis(1),
+            attributes: BTreeMap::new(),
+            events: Vec::new(),
+            links: links
+                .iter()
+                .map(|&(trace, id)| LinkRecord {
+                    trace_id: TraceId::from(trace),
+                    span_id: SpanId::from(id),
+                    attributes: BTreeMap::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_link_is_outlined_by_the_linked_spans_service_and_name_or_as_elsewhere() {
+        let spans = [
+            span(1, 1, "send jobs", SpanKind::Producer, &[]),
+            // Another trace's span, linked to the first, and to a span nobody exported.
+            span(2, 2, "process jobs", SpanKind::Consumer, &[(1, 1), (1, 9)]),
+        ];
+        assert_eq!(
+            outline(&spans),
+            "backend: send jobs (producer)\n\
+             backend: process jobs (consumer)\n  \
+             link: backend: send jobs\n  \
+             link: elsewhere\n"
+        );
+    }
+}

@@ -237,6 +237,7 @@ impl Parser {
             kind: span.kind.ok_or_else(|| missing("a kind"))?,
             start: span.start.ok_or_else(|| missing("a start time"))?,
             end: span.end.ok_or_else(|| missing("an end time"))?,
+            links: Vec::new(),
             status: span.status.ok_or_else(|| missing("a status"))?,
             attributes: span.attributes,
             events,

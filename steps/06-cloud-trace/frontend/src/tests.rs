@@ -88,6 +88,7 @@ fn records(spans: &[SpanData]) -> Vec<SpanRecord> {
             },
             start: span.start_time,
             end: span.end_time,
+            links: Vec::new(),
             attributes: strings(&span.attributes),
             events: span
                 .events

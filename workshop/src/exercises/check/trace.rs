@@ -24,6 +24,8 @@ pub struct ExpectedSpan {
     /// Attributes by key; `None` where the value varies from run to run (`key=…`).
     pub attributes: Vec<(String, Option<String>)>,
     pub events: Vec<String>,
+    /// The spans it links to, as `service: name`, or `elsewhere` for a span not exported.
+    pub links: Vec<String>,
     /// The index of its parent in the trace.
     pub parent: Option<usize>,
 }
@@ -45,6 +47,14 @@ pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
                 .and_then(|depth| open.get(depth))
                 .ok_or_else(|| problem("an event outside a span"))?;
             spans[*owner].events.push(event.to_owned());
+            continue;
+        }
+        if let Some(link) = content.strip_prefix("link: ") {
+            let owner = depth
+                .checked_sub(1)
+                .and_then(|depth| open.get(depth))
+                .ok_or_else(|| problem("a link outside a span"))?;
+            spans[*owner].links.push(link.to_owned());
             continue;
         }
         let (service, rest) = content
@@ -73,6 +83,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<ExpectedSpan>, String> {
             error,
             attributes,
             events: Vec::new(),
+            links: Vec::new(),
             parent,
         });
     }
@@ -161,6 +172,24 @@ pub fn diagnose(
             if let Some(parent_found) = matched[parent_index] {
                 problems.extend(wrong_parent(span, found, parent, parent_found, exported));
             }
+        } else if let Some(parent_found) = exported.iter().find(|other| {
+            Some(other.span_id) == found.parent_span_id && other.trace_id == found.trace_id
+        }) {
+            // A root of the step's trace that the programs made a child of one of their spans:
+            // a job's span under the request that queued it, say.
+            let linked = match span.links.as_slice() {
+                [] => String::new(),
+                links => format!(", linked to `{}`", links.join("`, `")),
+            };
+            problems.push(format!(
+                "`{name}` is a child of `{}`; the step expects it to start a trace of its \
+                 own{linked}: start it with no parent{}.",
+                parent_found.name,
+                match tracing_crate {
+                    true => " (`parent: None`)",
+                    false => " (an empty `Context`)",
+                }
+            ));
         }
         for event in &span.events {
             if !found.events.iter().any(|seen| &seen.name == event) {
@@ -179,6 +208,48 @@ pub fn diagnose(
                 };
                 problems.push(format!(
                     "`{name}` has no event `{event}` ({instead}): {how}."
+                ));
+            }
+        }
+        let links: Vec<String> = found
+            .links
+            .iter()
+            .map(|link| {
+                exported
+                    .iter()
+                    .find(|other| other.trace_id == link.trace_id && other.span_id == link.span_id)
+                    .map_or_else(
+                        || "elsewhere".to_owned(),
+                        |other| format!("{}: {}", other.service, other.name),
+                    )
+            })
+            .collect();
+        for link in &span.links {
+            if !links.contains(link) {
+                let instead = match links.as_slice() {
+                    [] => String::from("it has no link"),
+                    seen => format!("it links to `{}`", seen.join("`, `")),
+                };
+                let how = match tracing_crate {
+                    true => {
+                        "add the link with `add_link` (`OpenTelemetrySpanExt`), giving it the \
+                             span context that came with the job"
+                    }
+                    false => {
+                        "add the link with `with_links` when you build the span, giving it \
+                              the span context that came with the job"
+                    }
+                };
+                problems.push(format!(
+                    "`{name}` has no link to `{link}` ({instead}): {how}."
+                ));
+            }
+        }
+        // A span the step gives no link: any it has is one too many.
+        for link in links.iter().filter(|_| span.links.is_empty()) {
+            {
+                problems.push(format!(
+                    "`{name}` links to `{link}`, which the step's trace does not."
                 ));
             }
         }
@@ -546,6 +617,7 @@ mod tests {
                 error: false,
                 attributes: vec![("demo.origin".into(), Some("frontend".into()))],
                 events: vec!["handling backend call".into()],
+                links: Vec::new(),
                 parent: Some(1),
             }
         );
@@ -556,6 +628,82 @@ mod tests {
             connect
                 .attributes
                 .contains(&("network.peer.port".into(), None))
+        );
+    }
+
+    fn job_spans(parent: Option<u64>, links: &[u64]) -> Vec<SpanRecord> {
+        use std::time::{Duration, SystemTime};
+
+        use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
+
+        use crate::spans::LinkRecord;
+        let span = |trace: u128, id: u64, name: &str, kind: SpanKind| SpanRecord {
+            service: "backend".into(),
+            scope: String::new(),
+            name: name.into(),
+            kind,
+            trace_id: TraceId::from(trace),
+            span_id: SpanId::from(id),
+            parent_span_id: None,
+            status: Status::Unset,
+            start: SystemTime::UNIX_EPOCH + Duration::from_millis(id),
+            end: SystemTime::UNIX_EPOCH + Duration::from_millis(id + 1),
+            attributes: Default::default(),
+            events: Vec::new(),
+            links: Vec::new(),
+        };
+        let mut job = span(2, 3, "process jobs", SpanKind::Consumer);
+        if let Some(parent) = parent {
+            job.trace_id = TraceId::from(1u128);
+            job.parent_span_id = Some(SpanId::from(parent));
+        }
+        job.links = links
+            .iter()
+            .map(|&id| LinkRecord {
+                trace_id: TraceId::from(1u128),
+                span_id: SpanId::from(id),
+                attributes: Default::default(),
+            })
+            .collect();
+        vec![
+            SpanRecord {
+                end: SystemTime::UNIX_EPOCH + Duration::from_millis(10),
+                ..span(1, 1, "incoming call", SpanKind::Server)
+            },
+            SpanRecord {
+                parent_span_id: Some(SpanId::from(1)),
+                ..span(1, 2, "send jobs", SpanKind::Producer)
+            },
+            job,
+        ]
+    }
+
+    #[test]
+    fn a_link_is_read_back_and_a_missing_wrong_or_child_link_is_told() {
+        let trace = "backend: incoming call (server)\n  backend: send jobs (producer)\n\
+                     backend: process jobs (consumer)\n  link: backend: send jobs\n";
+        let expected = parse_trace(trace).unwrap();
+        assert_eq!(expected[2].links, ["backend: send jobs"]);
+        assert_eq!(expected[2].parent, None);
+        let diagnose = |spans: &[SpanRecord]| diagnose(&expected, spans, "", true);
+        assert_eq!(diagnose(&job_spans(None, &[2])), Vec::<String>::new());
+        let no_link = diagnose(&job_spans(None, &[])).join("\n");
+        assert!(
+            no_link.contains("`process jobs` has no link to `backend: send jobs` (it has no link)"),
+            "{no_link}"
+        );
+        let wrong_link = diagnose(&job_spans(None, &[1])).join("\n");
+        assert!(
+            wrong_link.contains("(it links to `backend: incoming call`)"),
+            "{wrong_link}"
+        );
+        let child = diagnose(&job_spans(Some(2), &[])).join("\n");
+        assert!(
+            child.contains(
+                "`process jobs` is a child of `send jobs`; the step expects it to start a trace \
+                 of its own, linked to `backend: send jobs`"
+            ),
+            "{child}"
         );
     }
 }
