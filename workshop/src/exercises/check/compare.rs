@@ -148,4 +148,35 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_bullet_keeps_every_word_in_lines_of_at_most_96_columns() {
+        let long_word = "x".repeat(100);
+        let text = &format!(
+            "`send request` is a child of `backend call`; the step expects it under \
+             `incoming call`,\n  which is where the client's own span belongs: make it current \
+             while the request is sent, and end it when the answer's headers came, {long_word}."
+        );
+        let drawn = bullet(text);
+        let lines: Vec<&str> = drawn.lines().collect();
+        assert!(lines[0].starts_with("  - "), "{drawn}");
+        assert!(
+            lines[1..].iter().all(|line| line.starts_with("    ")),
+            "{drawn}"
+        );
+        let wider = lines
+            .iter()
+            .filter(|line| line.chars().count() > 96)
+            .count();
+        assert_eq!(
+            wider, 1,
+            "only the line of the over-long word is wider: {drawn}"
+        );
+        assert!(lines.len() >= 3, "{drawn}");
+        let words: Vec<&str> = drawn
+            .split_whitespace()
+            .filter(|word| *word != "-")
+            .collect();
+        assert_eq!(words, text.split_whitespace().collect::<Vec<_>>());
+    }
 }
