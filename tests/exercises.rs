@@ -13,6 +13,7 @@ use workshop::{
     exercises::capstone,
     exercises::check::{self, Verdict},
     exercises::diagnosis::{self, Place, Share},
+    exercises::testing,
     harness::process,
     steps::{exercise, repository},
 };
@@ -151,32 +152,6 @@ fn hints_come_one_at_a_time_and_a_step_without_an_exercise_exits_2() {
     );
 }
 
-/// The repository's `Cargo.toml` as the manifest of a scratch workspace in another folder:
-/// the same dependencies, lints and profiles (so that the crates the repository has built are
-/// reused), with `members` instead of the repository's, and paths that lead back to it.
-fn scratch_manifest(members: &[String]) -> String {
-    let root = repository();
-    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let mut out = String::new();
-    let mut in_members = false;
-    for line in manifest.lines() {
-        if line.starts_with("members = [") {
-            in_members = true;
-            let quoted: Vec<String> = members.iter().map(|m| format!("{m:?}")).collect();
-            out.push_str(&format!("members = [{}]\n", quoted.join(", ")));
-            continue;
-        }
-        if in_members {
-            in_members = line != "]";
-            continue;
-        }
-        let line = line.replace("path = \"", &format!("path = \"{}/", root.display()));
-        out.push_str(&line);
-        out.push('\n');
-    }
-    out
-}
-
 fn write(folder: &Path, relative: &str, contents: &str) {
     let path = folder.join(relative);
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -247,7 +222,11 @@ async fn every_mistake_of_the_corpus_is_caught_with_its_own_diagnosis() {
         }
     }
     assert!(cases.len() >= 20, "only {} mistakes", cases.len());
-    write(&scratch, "Cargo.toml", &scratch_manifest(&members));
+    write(
+        &scratch,
+        "Cargo.toml",
+        &process::scratch_manifest(&members).unwrap(),
+    );
     fs::copy(repository().join("Cargo.lock"), scratch.join("Cargo.lock")).unwrap();
     process::build_in(&scratch, &built).unwrap();
 
@@ -316,7 +295,11 @@ async fn the_capstone_says_what_is_missing_until_both_services_record_the_custom
         built.push(package.clone());
         frontends.push(package);
     }
-    write(&scratch, "Cargo.toml", &scratch_manifest(&members));
+    write(
+        &scratch,
+        "Cargo.toml",
+        &process::scratch_manifest(&members).unwrap(),
+    );
     fs::copy(repository().join("Cargo.lock"), scratch.join("Cargo.lock")).unwrap();
     process::build_in(&scratch, &built).unwrap();
 
@@ -431,4 +414,66 @@ fn a_diagnosis_is_shown_then_answered_wrongly_with_a_hint_then_rightly() {
     let (code, stdout, _) = runner(&["check", "latency-1", "--answer", &kept[0].to_string()]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.starts_with("Right: "), "{stdout}");
+}
+
+/// The testing exercise's check, on step 05's own unit tests of its backend (which catch every
+/// mistake of its corpus), on those tests but one (which pass, and miss what the caller's
+/// context and baggage show), and on a test that is wrong about the step's trace.
+#[test]
+fn the_testing_check_passes_the_steps_own_tests_and_names_the_mistakes_weaker_tests_miss() {
+    let own =
+        fs::read_to_string(repository().join("steps/05-backend-extraction/backend/src/tests.rs"))
+            .unwrap();
+    let judged = testing::judge(&own).unwrap();
+    assert!(judged.done(), "{}", judged.text());
+    assert_eq!(judged.mistakes, 5, "{}", judged.text());
+
+    // The file's helpers and its test of a request without trace headers: the server span's
+    // kind, name and event are tested, the caller's context and the baggage are not.
+    let mut parts = own.split("\n#[tokio::test]\n");
+    let helpers = parts.next().unwrap();
+    let without_headers = parts
+        .find(|test| test.contains("fn without_trace_headers_starts_a_new_trace()"))
+        .unwrap();
+    let weaker = format!("#![allow(unused_imports)]\n{helpers}\n#[tokio::test]\n{without_headers}");
+    let judged = testing::judge(&weaker).unwrap();
+    assert!(judged.pass_on_the_step, "{}", judged.text());
+    assert_eq!(
+        judged.slipped,
+        [
+            "the server span started without the extracted context",
+            "the context extracted from empty headers",
+            "the baggage not recorded on the span",
+        ],
+        "{}",
+        judged.text()
+    );
+    assert!(!judged.done());
+    assert!(
+        judged
+            .text()
+            .contains("catch 2 of the 5 mistakes of its corpus. These slipped through"),
+        "{}",
+        judged.text()
+    );
+
+    // A test that expects the span under another name fails on the step: nothing more is said.
+    let wrong = weaker.replace(
+        "backend: backend call received (server)",
+        "backend: backend call",
+    );
+    assert_ne!(wrong, weaker);
+    let judged = testing::judge(&wrong).unwrap();
+    assert!(!judged.pass_on_the_step);
+    assert!(judged.slipped.is_empty());
+    assert!(
+        judged
+            .text()
+            .starts_with("Your tests fail on step 05's own backend")
+            && judged
+                .text()
+                .contains("without_trace_headers_starts_a_new_trace"),
+        "{}",
+        judged.text()
+    );
 }

@@ -192,6 +192,53 @@ impl StepExercise {
         }
     }
 
+    /// One of the step's programs with `mistake` made in it (or none), as a package of its own
+    /// (`package`) whose unit tests are `tests` (its `src/tests.rs`), as (path relative to the
+    /// step's folder, contents): for the testing exercise, whose check runs an attendee's tests
+    /// on the step and on each mistake of its corpus.
+    pub fn program_with_tests(
+        &self,
+        program: &str,
+        package: &str,
+        mistake: Option<&Mistake>,
+        tests: &str,
+    ) -> Result<Vec<(String, String)>, String> {
+        let from = repository()
+            .join("steps")
+            .join(self.step.folder)
+            .join(program);
+        let manifest = read(&from.join("Cargo.toml"))?;
+        let mut files = vec![(
+            format!("{program}/Cargo.toml"),
+            self.renamed(program, &manifest, package, "an attendee's tests", true)?,
+        )];
+        for name in source_files(&from.join("src"))? {
+            let relative = format!("{program}/src/{name}");
+            let mut text = read(&from.join("src").join(&name))?;
+            if let Some(mistake) = mistake.filter(|mistake| mistake.file == relative) {
+                if text.matches(mistake.replace).count() != 1 {
+                    return Err(format!(
+                        "step {}'s mistake {:?}: not once in {relative}",
+                        self.step.number, mistake.what
+                    ));
+                }
+                text = text.replacen(mistake.replace, mistake.with, 1);
+            }
+            files.push((relative, text));
+        }
+        if !files
+            .iter()
+            .any(|(_, text)| text.contains("\nmod tests;\n"))
+        {
+            return Err(format!(
+                "step {}'s {program} has no `mod tests;` for the tests to go in",
+                self.step.number
+            ));
+        }
+        files.push((format!("{program}/src/tests.rs"), tests.to_owned()));
+        Ok(files)
+    }
+
     /// One of the step's programs as files for a package of its own (`package`, described as
     /// `description`), as (path relative to the step's folder, contents): its `Cargo.toml`
     /// without the dev-dependencies, its sources without their unit tests.
@@ -208,7 +255,7 @@ impl StepExercise {
         let manifest = read(&from.join("Cargo.toml"))?;
         let mut files = vec![(
             format!("{program}/Cargo.toml"),
-            self.renamed_manifest(program, &manifest, package, description)?,
+            self.renamed(program, &manifest, package, description, false)?,
         )];
         for name in source_files(&from.join("src"))? {
             let text = without_unit_tests(&read(&from.join("src").join(&name))?);
@@ -285,12 +332,13 @@ impl StepExercise {
 
     /// The step's `Cargo.toml` for a package of its own: renamed `package`, described as
     /// `description`, without the dev-dependencies of the step's unit tests.
-    fn renamed_manifest(
+    fn renamed(
         &self,
         program: &str,
         manifest: &str,
         package: &str,
         description: &str,
+        with_tests: bool,
     ) -> Result<String, String> {
         let step_package = format!("step-{}-{program}", self.step.number);
         let name_line = format!("name = \"{step_package}\"");
@@ -305,7 +353,7 @@ impl StepExercise {
             if line.starts_with('[') {
                 in_dev_dependencies = line == "[dev-dependencies]";
             }
-            if in_dev_dependencies {
+            if in_dev_dependencies && !with_tests {
                 continue;
             }
             if line == name_line {
@@ -320,6 +368,9 @@ impl StepExercise {
         // Leaving out a section leaves the blank line that ended the one before it.
         while out.ends_with("\n\n") {
             out.pop();
+        }
+        if with_tests {
+            return Ok(out);
         }
         out.push_str(&format!(
             "\n# No unit tests: `cargo run -p workshop check` is its test. So `cargo test` neither \

@@ -95,6 +95,54 @@ pub fn build_in(folder: &std::path::Path, packages: &[String]) -> Result<(), Str
     Ok(())
 }
 
+/// The repository's `Cargo.toml` as the manifest of a scratch workspace in another folder: the
+/// same dependencies, lints and profiles (so that the crates the repository has built are
+/// reused), with `members` (folders relative to it) instead of the repository's, and paths that
+/// lead back to it.
+pub fn scratch_manifest(members: &[String]) -> Result<String, String> {
+    let root = crate::steps::repository();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml"))
+        .map_err(|error| format!("cannot read the workspace's Cargo.toml: {error}"))?;
+    let mut out = String::new();
+    let mut in_members = false;
+    for line in manifest.lines() {
+        if line.starts_with("members = [") {
+            in_members = true;
+            let quoted: Vec<String> = members.iter().map(|member| format!("{member:?}")).collect();
+            out.push_str(&format!("members = [{}]\n", quoted.join(", ")));
+            continue;
+        }
+        if in_members {
+            in_members = line != "]";
+            continue;
+        }
+        let line = line.replace("path = \"", &format!("path = \"{}/", root.display()));
+        out.push_str(&line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Runs the unit tests of `package`, of the workspace in `folder` (as [`build_in`] builds),
+/// offline: whether they passed, and what cargo and the tests printed.
+pub fn test_in(folder: &std::path::Path, package: &str) -> Result<(bool, String), String> {
+    let output = Output::of_this_program()?;
+    let result = cargo()
+        .current_dir(folder)
+        .args(["test", "--offline", "--quiet", "--package", package])
+        .arg("--target-dir")
+        .arg(&output.target_dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| format!("cannot run cargo: {error}"))?;
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    Ok((result.status.success(), printed))
+}
+
 /// `cargo build` of `packages`' programs, told to build into the folder this program was built
 /// in, with its profile: so the programs are found where they were built, whatever
 /// `--target-dir` or `--release` the outer command was given.
