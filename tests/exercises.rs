@@ -427,6 +427,11 @@ fn the_testing_check_passes_the_steps_own_tests_and_names_the_mistakes_weaker_te
     let judged = testing::judge(&own).unwrap();
     assert!(judged.done(), "{}", judged.text());
     assert_eq!(judged.mistakes, 5, "{}", judged.text());
+    assert!(
+        judged.text().contains("catch all 5 mistakes"),
+        "{}",
+        judged.text()
+    );
 
     // The file's helpers and its test of a request without trace headers: the server span's
     // kind, name and event are tested, the caller's context and the baggage are not.
@@ -457,6 +462,50 @@ fn the_testing_check_passes_the_steps_own_tests_and_names_the_mistakes_weaker_te
         judged.text()
     );
 
+    // Tests that read the code instead of what it exports: with the first mistake made, they
+    // do not compile (a `const` that holds only while main.rs has the line the mistake changes),
+    // which is no catch.
+    let reads_the_code = format!(
+        "{weaker}\n\
+         const MAIN: &[u8] = include_bytes!(\"main.rs\");\n\
+         const LINE: &[u8] = b\".start_with_context(tracer, &parent_cx);\";\n\
+         const fn has_line() -> bool {{\n\
+         \x20   let mut at = 0;\n\
+         \x20   while at + LINE.len() <= MAIN.len() {{\n\
+         \x20       let mut same = 0;\n\
+         \x20       while same < LINE.len() && MAIN[at + same] == LINE[same] {{\n\
+         \x20           same += 1;\n\
+         \x20       }}\n\
+         \x20       if same == LINE.len() {{\n\
+         \x20           return true;\n\
+         \x20       }}\n\
+         \x20       at += 1;\n\
+         \x20   }}\n\
+         \x20   false\n\
+         }}\n\
+         const _: () = assert!(has_line(), \"the line is gone\");\n"
+    );
+    let judged = testing::judge(&reads_the_code).unwrap();
+    assert!(judged.pass_on_the_step, "{}", judged.text());
+    assert_eq!(
+        judged
+            .not_built
+            .iter()
+            .map(|(what, _)| *what)
+            .collect::<Vec<_>>(),
+        ["the server span started without the extracted context"],
+        "{}",
+        judged.text()
+    );
+    assert!(!judged.done());
+    assert!(
+        judged.text().starts_with(
+            "With the mistake \"the server span started without the extracted context\" made"
+        ) && judged.text().contains("the line is gone"),
+        "{}",
+        judged.text()
+    );
+
     // A test that expects the span under another name fails on the step: nothing more is said.
     let wrong = weaker.replace(
         "backend: backend call received (server)",
@@ -465,7 +514,6 @@ fn the_testing_check_passes_the_steps_own_tests_and_names_the_mistakes_weaker_te
     assert_ne!(wrong, weaker);
     let judged = testing::judge(&wrong).unwrap();
     assert!(!judged.pass_on_the_step);
-    assert!(judged.slipped.is_empty());
     assert!(
         judged
             .text()

@@ -188,12 +188,13 @@ pub fn from_request(request: ExportTraceServiceRequest) -> Export {
                             attributes: attributes(&event.attributes),
                         })
                         .collect(),
-                    // A link whose ids have the wrong length names no span: left out.
+                    // A link whose ids have the wrong length, or are all zeros, names no span:
+                    // left out.
                     links: span
                         .links
                         .into_iter()
                         .filter_map(|link| {
-                            Some(LinkRecord {
+                            let link = Some(LinkRecord {
                                 trace_id: TraceId::from_bytes(
                                     <[u8; 16]>::try_from(link.trace_id.as_slice()).ok()?,
                                 ),
@@ -201,6 +202,9 @@ pub fn from_request(request: ExportTraceServiceRequest) -> Export {
                                     <[u8; 8]>::try_from(link.span_id.as_slice()).ok()?,
                                 ),
                                 attributes: attributes(&link.attributes),
+                            });
+                            link.filter(|link| {
+                                link.trace_id != TraceId::INVALID && link.span_id != SpanId::INVALID
                             })
                         })
                         .collect(),
@@ -406,7 +410,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_spans_links_are_decoded_and_one_with_ids_of_the_wrong_length_is_left_out() {
+    fn a_spans_links_are_decoded_and_those_with_ids_of_the_wrong_length_or_zeros_left_out() {
         let link = |trace_id: Vec<u8>, span_id: Vec<u8>| Link {
             trace_id,
             span_id,
@@ -427,7 +431,11 @@ mod tests {
                         span_id: vec![7; 8],
                         name: "process jobs".into(),
                         kind: OtlpKind::Consumer as i32,
-                        links: vec![link(vec![1; 16], vec![5; 8]), link(vec![1; 16], vec![5; 3])],
+                        links: vec![
+                            link(vec![1; 16], vec![5; 8]),
+                            link(vec![1; 16], vec![5; 3]),
+                            link(vec![0; 16], vec![0; 8]),
+                        ],
                         ..Span::default()
                     }],
                     ..ScopeSpans::default()

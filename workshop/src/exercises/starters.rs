@@ -212,9 +212,17 @@ impl StepExercise {
             format!("{program}/Cargo.toml"),
             self.renamed(program, &manifest, package, "an attendee's tests", true)?,
         )];
+        let mut made = mistake.is_none();
         for name in source_files(&from.join("src"))? {
             let relative = format!("{program}/src/{name}");
             let mut text = read(&from.join("src").join(&name))?;
+            // A file the program includes from elsewhere would not be in the package.
+            if text.contains("#[path = ") {
+                return Err(format!(
+                    "{relative} includes a file from another folder: not a program whose tests \
+                     can be judged alone"
+                ));
+            }
             if let Some(mistake) = mistake.filter(|mistake| mistake.file == relative) {
                 if text.matches(mistake.replace).count() != 1 {
                     return Err(format!(
@@ -223,8 +231,15 @@ impl StepExercise {
                     ));
                 }
                 text = text.replacen(mistake.replace, mistake.with, 1);
+                made = true;
             }
             files.push((relative, text));
+        }
+        if let (false, Some(mistake)) = (made, mistake) {
+            return Err(format!(
+                "step {}'s mistake {:?}: {program} has no source file {}",
+                self.step.number, mistake.what, mistake.file
+            ));
         }
         if !files
             .iter()
@@ -331,7 +346,8 @@ impl StepExercise {
     }
 
     /// The step's `Cargo.toml` for a package of its own: renamed `package`, described as
-    /// `description`, without the dev-dependencies of the step's unit tests.
+    /// `description`. `with_tests` keeps the dev-dependencies of the step's unit tests; without,
+    /// they are left out, and the package says it has no tests (`test = false`).
     fn renamed(
         &self,
         program: &str,

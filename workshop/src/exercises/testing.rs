@@ -3,15 +3,19 @@
 //! pass, and on each mistake of the step's corpus (`steps/05-*/exercise.rs`), each of which
 //! some test must catch; a mistake no test caught is named, in the corpus's words.
 
-use std::{fs, path::Path};
+use std::{
+    fs,
+    path::Path,
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 use crate::{
     exercises::{self, StepExercise},
-    harness::process,
+    harness::process::{self, TestRun},
     steps::exercise::Mistake,
 };
 
-/// The exercise's name, as `check` takes it.
+/// The exercise's name.
 pub const NAME: &str = "testing";
 
 /// The step whose trace the tests are of.
@@ -29,6 +33,9 @@ pub struct Judged {
     pub printed_on_the_step: String,
     /// The mistakes of the corpus that no test caught, by what they are.
     pub slipped: Vec<&'static str>,
+    /// The mistakes with which the tests did not compile, by what they are, with what cargo
+    /// said: neither caught nor missed (a test that no longer compiles catches nothing).
+    pub not_built: Vec<(&'static str, String)>,
     /// How many mistakes the corpus holds.
     pub mistakes: usize,
 }
@@ -36,7 +43,7 @@ pub struct Judged {
 impl Judged {
     /// Done: the tests pass on the step and catch every mistake.
     pub fn done(&self) -> bool {
-        self.pass_on_the_step && self.slipped.is_empty()
+        self.pass_on_the_step && self.slipped.is_empty() && self.not_built.is_empty()
     }
 
     /// The words for the attendee.
@@ -47,6 +54,14 @@ impl Judged {
                  must pass on right code before its failing means anything. What cargo said:\n\n\
                  {}",
                 self.printed_on_the_step.trim_end()
+            );
+        }
+        if let Some((what, printed)) = self.not_built.first() {
+            return format!(
+                "With the mistake \"{what}\" made in step {STEP}'s {PROGRAM}, your tests do not \
+                 compile, so they cannot say whether they catch it. Test what the {PROGRAM} \
+                 exports, not how its code is written. What cargo said:\n\n{}",
+                printed.trim_end()
             );
         }
         if self.slipped.is_empty() {
@@ -113,22 +128,26 @@ pub fn judge_in(tests: &str, scratch: &Path) -> Result<Judged, String> {
         pass_on_the_step: false,
         printed_on_the_step: String::new(),
         slipped: Vec::new(),
+        not_built: Vec::new(),
         mistakes: mistakes.len(),
     };
     for (variant, mistake) in &variants {
         let package = format!("testing-{variant}-{PROGRAM}");
-        let (passed, printed) = process::test_in(scratch, &package)?;
-        match mistake {
-            None => {
-                judged.pass_on_the_step = passed;
+        match (process::test_in(scratch, &package)?, mistake) {
+            (TestRun::Passed(printed), None) => {
+                judged.pass_on_the_step = true;
                 judged.printed_on_the_step = printed;
-                if !passed {
-                    // Failing on right code, the tests say nothing of the mistakes.
-                    break;
-                }
             }
-            Some(mistake) if passed => judged.slipped.push(mistake.what),
-            Some(_) => {}
+            // Failing on right code, the tests say nothing of the mistakes.
+            (TestRun::Failed(printed) | TestRun::DidNotBuild(printed), None) => {
+                judged.printed_on_the_step = printed;
+                return Ok(judged);
+            }
+            (TestRun::Passed(_), Some(mistake)) => judged.slipped.push(mistake.what),
+            (TestRun::Failed(_), Some(_)) => {}
+            (TestRun::DidNotBuild(printed), Some(mistake)) => {
+                judged.not_built.push((mistake.what, printed));
+            }
         }
     }
     Ok(judged)
@@ -136,7 +155,10 @@ pub fn judge_in(tests: &str, scratch: &Path) -> Result<Judged, String> {
 
 /// As [`judge_in`], in a scratch folder of its own under the target folder, removed after.
 pub fn judge(tests: &str) -> Result<Judged, String> {
-    let scratch = process::target_dir()?.join(format!("testing-{}", std::process::id()));
+    // One folder per call, though several run at once in one process.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let scratch = process::target_dir()?.join(format!("testing-{}-{call}", std::process::id()));
     let judged = judge_in(tests, &scratch);
     // Left behind only if it cannot be removed; the next `cargo clean` takes it.
     let _ = fs::remove_dir_all(&scratch);

@@ -1,5 +1,6 @@
 //! What the programs are run with, and what they did is read back with: [`process`] and
-//! [`stdout`] serve the runner and the check too; the rest serves the tests and the benchmark.
+//! [`stdout`] serve the runner and the check too; the rest serves the tests and the benchmark
+//! (and the book draws two of its tables from [`hostile_headers`] and [`otlp_variables`]).
 //!
 //! - [`process`] builds the steps' real programs and runs them as processes, the way a reader
 //!   does (free ports, SIGTERM), and reads back what they exported;

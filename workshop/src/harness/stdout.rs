@@ -141,7 +141,9 @@ impl Parser {
                     .ok_or("event attribute before any event")?
                     .attributes
                     .insert(key.to_owned(), value),
-                _ => None, // link attributes: links are not part of these traces
+                // Link attributes: no step that prints its spans links them (step 13, whose
+                // job spans do, sends them with OTLP).
+                _ => None,
             };
             return Ok(());
         }

@@ -85,11 +85,11 @@ pub(crate) fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 /// The services the check runs, in the order the outlines draw them: the caller first. The
-/// check gives each program's metrics and records these names (see [`metrics_named_for`]).
+/// check gives each program's metrics and records these names (see [`metrics_named_for`](super::metrics::metrics_named_for)).
 pub(crate) const SERVICES: [&str; 2] = ["frontend", "backend"];
 
 /// Stands for the services a sentence is about until sentences alike are merged
-/// ([`merged`]): "Your {who} sent no …" becomes "Your frontend and backend sent no …".
+/// ([`Sentences::merged`]): "Your {who} sent no …" becomes "Your frontend and backend sent no …".
 pub(crate) const WHO: &str = "{who}";
 
 /// Sentences about [`WHO`], each with the service it is about, merged where alike: the

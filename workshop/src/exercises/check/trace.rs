@@ -172,24 +172,24 @@ pub fn diagnose(
             if let Some(parent_found) = matched[parent_index] {
                 problems.extend(wrong_parent(span, found, parent, parent_found, exported));
             }
-        } else if let Some(parent_found) = exported.iter().find(|other| {
-            Some(other.span_id) == found.parent_span_id && other.trace_id == found.trace_id
-        }) {
-            // A root of the step's trace that the programs made a child of one of their spans:
-            // a job's span under the request that queued it, say.
-            let linked = match span.links.as_slice() {
-                [] => String::new(),
-                links => format!(", linked to `{}`", links.join("`, `")),
-            };
-            problems.push(format!(
-                "`{name}` is a child of `{}`; the step expects it to start a trace of its \
-                 own{linked}: start it with no parent{}.",
-                parent_found.name,
-                match tracing_crate {
-                    true => " (`parent: None`)",
-                    false => " (an empty `Context`)",
-                }
-            ));
+        } else if !span.links.is_empty() {
+            // A root of the step's trace that links to what it came from (a job's span), which
+            // the programs made a child of one of their spans instead.
+            let parent_found = exported.iter().find(|other| {
+                Some(other.span_id) == found.parent_span_id && other.trace_id == found.trace_id
+            });
+            if let Some(parent_found) = parent_found {
+                problems.push(format!(
+                    "`{name}` is a child of `{}`; the step expects it to start a trace of its \
+                     own, linked to `{}`: start it with no parent{}.",
+                    parent_found.name,
+                    span.links.join("`, `"),
+                    match tracing_crate {
+                        true => " (`parent: None`)",
+                        false => " (an empty `Context`)",
+                    }
+                ));
+            }
         }
         for event in &span.events {
             if !found.events.iter().any(|seen| &seen.name == event) {
