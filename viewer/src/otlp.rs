@@ -156,10 +156,7 @@ pub fn from_request(request: ExportTraceServiceRequest) -> Export {
                 ) else {
                     continue;
                 };
-                let parent_span_id = <[u8; 8]>::try_from(span.parent_span_id.as_slice())
-                    .ok()
-                    .map(SpanId::from_bytes)
-                    .filter(|id| *id != SpanId::INVALID);
+                let parent_span_id = valid_span_id(&span.parent_span_id);
                 let status = match span.status {
                     Some(status) if status.code == StatusCode::Error as i32 => Status::Error {
                         description: status.message.into(),
@@ -194,17 +191,10 @@ pub fn from_request(request: ExportTraceServiceRequest) -> Export {
                         .links
                         .into_iter()
                         .filter_map(|link| {
-                            let link = Some(LinkRecord {
-                                trace_id: TraceId::from_bytes(
-                                    <[u8; 16]>::try_from(link.trace_id.as_slice()).ok()?,
-                                ),
-                                span_id: SpanId::from_bytes(
-                                    <[u8; 8]>::try_from(link.span_id.as_slice()).ok()?,
-                                ),
+                            Some(LinkRecord {
+                                trace_id: valid_trace_id(&link.trace_id)?,
+                                span_id: valid_span_id(&link.span_id)?,
                                 attributes: attributes(&link.attributes),
-                            });
-                            link.filter(|link| {
-                                link.trace_id != TraceId::INVALID && link.span_id != SpanId::INVALID
                             })
                         })
                         .collect(),
@@ -237,14 +227,8 @@ pub fn logs_from_request(request: ExportLogsServiceRequest) -> Vec<LogRecord> {
                     severity_text: record.severity_text,
                     body: record.body.as_ref().map(text).unwrap_or_default(),
                     attributes: attributes(&record.attributes),
-                    trace_id: <[u8; 16]>::try_from(record.trace_id.as_slice())
-                        .ok()
-                        .map(TraceId::from_bytes)
-                        .filter(|id| *id != TraceId::INVALID),
-                    span_id: <[u8; 8]>::try_from(record.span_id.as_slice())
-                        .ok()
-                        .map(SpanId::from_bytes)
-                        .filter(|id| *id != SpanId::INVALID),
+                    trace_id: valid_trace_id(&record.trace_id),
+                    span_id: valid_span_id(&record.span_id),
                 });
             }
         }
@@ -342,6 +326,22 @@ fn service_of(resource: &BTreeMap<String, String>) -> String {
         .get("service.name")
         .cloned()
         .unwrap_or_else(|| "unknown_service".to_owned())
+}
+
+/// The trace id in `bytes`, unless they are not 16 bytes or are all zeros (no trace).
+fn valid_trace_id(bytes: &[u8]) -> Option<TraceId> {
+    <[u8; 16]>::try_from(bytes)
+        .ok()
+        .map(TraceId::from_bytes)
+        .filter(|id| *id != TraceId::INVALID)
+}
+
+/// The span id in `bytes`, unless they are not 8 bytes or are all zeros (no span).
+fn valid_span_id(bytes: &[u8]) -> Option<SpanId> {
+    <[u8; 8]>::try_from(bytes)
+        .ok()
+        .map(SpanId::from_bytes)
+        .filter(|id| *id != SpanId::INVALID)
 }
 
 fn kind(kind: i32) -> SpanKind {

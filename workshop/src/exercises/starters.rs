@@ -203,15 +203,8 @@ impl StepExercise {
         mistake: Option<&Mistake>,
         tests: &str,
     ) -> Result<Vec<(String, String)>, String> {
-        let from = repository()
-            .join("steps")
-            .join(self.step.folder)
-            .join(program);
-        let manifest = read(&from.join("Cargo.toml"))?;
-        let mut files = vec![(
-            format!("{program}/Cargo.toml"),
-            self.renamed(program, &manifest, package, "an attendee's tests", true)?,
-        )];
+        let from = self.program_folder(program);
+        let mut files = vec![self.manifest_file(program, package, "an attendee's tests", true)?];
         let mut made = mistake.is_none();
         for name in source_files(&from.join("src"))? {
             let relative = format!("{program}/src/{name}");
@@ -263,15 +256,8 @@ impl StepExercise {
         package: &str,
         description: &str,
     ) -> Result<Vec<(String, String)>, String> {
-        let from = repository()
-            .join("steps")
-            .join(self.step.folder)
-            .join(program);
-        let manifest = read(&from.join("Cargo.toml"))?;
-        let mut files = vec![(
-            format!("{program}/Cargo.toml"),
-            self.renamed(program, &manifest, package, description, false)?,
-        )];
+        let from = self.program_folder(program);
+        let mut files = vec![self.manifest_file(program, package, description, false)?];
         for name in source_files(&from.join("src"))? {
             let text = without_unit_tests(&read(&from.join("src").join(&name))?);
             files.push((format!("{program}/src/{name}"), text));
@@ -343,6 +329,30 @@ impl StepExercise {
         }
         self.write_under(root)?;
         Ok(backup)
+    }
+
+    /// The folder of one of the step's programs.
+    fn program_folder(&self, program: &str) -> PathBuf {
+        repository()
+            .join("steps")
+            .join(self.step.folder)
+            .join(program)
+    }
+
+    /// One of the step's programs' `Cargo.toml` for a package of its own, as (path relative to
+    /// the step's folder, contents): see [`Self::renamed`].
+    fn manifest_file(
+        &self,
+        program: &str,
+        package: &str,
+        description: &str,
+        with_tests: bool,
+    ) -> Result<(String, String), String> {
+        let manifest = read(&self.program_folder(program).join("Cargo.toml"))?;
+        Ok((
+            format!("{program}/Cargo.toml"),
+            self.renamed(program, &manifest, package, description, with_tests)?,
+        ))
     }
 
     /// The step's `Cargo.toml` for a package of its own: renamed `package`, described as
