@@ -10,9 +10,10 @@ shared by the steps' exporters and the workshop's trace viewer cannot pass unnot
         failure. SIGTERM or SIGINT stops it: exit 0, or 1 when any export failed.
 
     python .ci/python-otlp-receiver.py check OUT_FILE --requests N --encoding protobuf|json
-            [--logs]
-        Checks what OUT_FILE holds against what step 11 (and, with --logs, step 12) sends for N
-        requests to the frontend's `/`: the metrics, the traces, and the log records.
+            [--logs] [--jobs]
+        Checks what OUT_FILE holds against what step 11 (with --logs, step 12; with --jobs,
+        step 13) sends for N requests to the frontend's `/`: the metrics, the traces, the log
+        records, and each request's job in a trace of its own, linked to the span that sent it.
 
 Run by .ci/python-otlp-check, which starts the steps' programs.
 """
@@ -219,6 +220,11 @@ def summarize_traces(request):
                         .removeprefix("STATUS_CODE_")
                         .lower(),
                         "events": [event.name for event in span.events],
+                        "attributes": attributes(span.attributes),
+                        "links": [
+                            {"trace_id": link.trace_id.hex(), "span_id": link.span_id.hex()}
+                            for link in span.links
+                        ],
                     }
                 )
     return {"spans": spans}
@@ -391,6 +397,28 @@ TRACE_SHAPE = {
 }
 # Each request's log records (step 12): body -> service.
 LOG_RECORDS = {"making backend call": "frontend", "handling backend call": "backend"}
+# What step 13 adds to each request's trace: the spawned task's span and the job's producer.
+JOB_TRACE_SHAPE = {
+    "compute answer": ("backend", "internal", "backend call received", []),
+    "send jobs": ("backend", "producer", "backend call received", []),
+}
+# The job's own trace, one span, linked to `send jobs`; and the messaging conventions'
+# attributes of both spans (step 13).
+JOB_SPAN = ("process jobs", "backend", "consumer", ["job processed"])
+MESSAGING = {
+    "send jobs": {
+        "messaging.system": "tokio",
+        "messaging.operation.type": "send",
+        "messaging.operation.name": "send",
+        "messaging.destination.name": "jobs",
+    },
+    "process jobs": {
+        "messaging.system": "tokio",
+        "messaging.operation.type": "process",
+        "messaging.operation.name": "process",
+        "messaging.destination.name": "jobs",
+    },
+}
 
 
 class Problems:
@@ -539,8 +567,9 @@ def check_metrics(metrics, requests, problems):
         )
 
 
-def check_traces(spans, requests, problems):
-    """Returns {(trace id, span id): span} of the spans received."""
+def check_traces(spans, requests, jobs, problems):
+    """Returns {(trace id, span id): span} of the spans received, and the requests' traces by
+    id. With `jobs` (step 13), each request's job is a trace of its own, checked apart."""
     by_id = {}
     for span in spans:
         problems.expect(
@@ -557,6 +586,17 @@ def check_traces(spans, requests, problems):
     traces = defaultdict(list)
     for span in by_id.values():
         traces[span["trace_id"]].append(span)
+    shape = dict(TRACE_SHAPE)
+    if jobs:
+        shape.update(JOB_TRACE_SHAPE)
+        job_traces = {
+            trace_id: trace_spans
+            for trace_id, trace_spans in traces.items()
+            if any(s["name"] == JOB_SPAN[0] for s in trace_spans)
+        }
+        for trace_id in job_traces:
+            del traces[trace_id]
+        check_jobs(job_traces, by_id, requests, problems)
     problems.expect(
         len(traces) == requests, f"{len(traces)} traces, not {requests} (one per request)"
     )
@@ -569,7 +609,7 @@ def check_traces(spans, requests, problems):
         sorted(traces.items(), key=lambda t: started(t[1]))
     ):
         names = sorted(s["name"] for s in trace_spans)
-        want = sorted(n for n in TRACE_SHAPE if n != "connect")
+        want = sorted(n for n in shape if n != "connect")
         if "connect" in names:
             want = sorted(want + ["connect"])
             connects += 1
@@ -582,7 +622,7 @@ def check_traces(spans, requests, problems):
                 "connect" in names, f"trace {trace_id}: the first request did not connect"
             )
         named = {s["name"]: s for s in trace_spans}
-        for name, (service, kind, parent, events) in TRACE_SHAPE.items():
+        for name, (service, kind, parent, events) in shape.items():
             if name not in named:
                 continue
             span = named[name]
@@ -610,7 +650,61 @@ def check_traces(spans, requests, problems):
     return by_id, traces
 
 
-def check_logs(records, by_id, traces, required, problems):
+def check_jobs(job_traces, by_id, requests, problems):
+    """Step 13: one job trace per request, each a single consumer span with no parent, linked
+    to a distinct `send jobs` span, both with the messaging conventions' attributes."""
+    name, service, kind, events = JOB_SPAN
+    problems.expect(
+        len(job_traces) == requests,
+        f"{len(job_traces)} job traces, not {requests} (one per request)",
+    )
+    linked = set()
+    for trace_id, trace_spans in job_traces.items():
+        if not problems.expect(
+            [s["name"] for s in trace_spans] == [name],
+            f"job trace {trace_id}: spans {[s['name'] for s in trace_spans]}, not [{name!r}]",
+        ):
+            continue
+        span = trace_spans[0]
+        problems.expect(
+            (span["service"], span["kind"], span["parent_span_id"], span["events"])
+            == (service, kind, "", events),
+            f"job trace {trace_id}: {span['service']}, {span['kind']}, parent "
+            f"{span['parent_span_id']!r}, events {span['events']}: not {service}, {kind}, "
+            f"no parent, {events}",
+        )
+        problems.expect(
+            MESSAGING[name].items() <= span["attributes"].items(),
+            f"{name}: attributes {span['attributes']}, without {MESSAGING[name]}",
+        )
+        if not problems.expect(
+            len(span["links"]) == 1, f"{name}: {len(span['links'])} links, not 1"
+        ):
+            continue
+        link = span["links"][0]
+        sender = by_id.get((link["trace_id"], link["span_id"]))
+        problems.expect(
+            sender is not None
+            and (sender["name"], sender["kind"], sender["service"])
+            == ("send jobs", "producer", "backend")
+            and sender["trace_id"] != trace_id,
+            f"{name} in {trace_id}: links to {link}, "
+            f"{sender and (sender['service'], sender['name'], sender['kind'])}, "
+            "not a backend's `send jobs` (producer) in a request's trace",
+        )
+        if sender is not None:
+            problems.expect(
+                MESSAGING["send jobs"].items() <= sender["attributes"].items(),
+                f"send jobs: attributes {sender['attributes']}, without {MESSAGING['send jobs']}",
+            )
+        problems.expect(
+            (link["trace_id"], link["span_id"]) not in linked,
+            f"two jobs link to the same span {link}",
+        )
+        linked.add((link["trace_id"], link["span_id"]))
+
+
+def check_logs(records, by_id, traces, required, jobs, problems):
     """Every log record written in a span names a span received; with `required`, each trace
     has one record of each of LOG_RECORDS, INFO, in a span of that trace from its service."""
     for record in records:
@@ -623,6 +717,18 @@ def check_logs(records, by_id, traces, required, problems):
             )
     if not required:
         return
+    if jobs:
+        # Each job's record is in its own trace: counted here, its span checked above.
+        processed = [r for r in records if r["body"] == "job processed"]
+        problems.expect(
+            len(processed) == len(traces)
+            and all(
+                by_id.get((r["trace_id"], r["span_id"]), {}).get("name") == "process jobs"
+                for r in processed
+            ),
+            f"{len(processed)} log records 'job processed' in `process jobs` spans, "
+            f"not {len(traces)}",
+        )
     for trace_id in traces:
         for body, service in LOG_RECORDS.items():
             found = [
@@ -649,7 +755,7 @@ def check_logs(records, by_id, traces, required, problems):
             )
 
 
-def check(out_path, requests, encoding, logs_required):
+def check(out_path, requests, encoding, logs_required, jobs):
     problems = Problems()
     exports = defaultdict(int)
     metrics, spans, records = [], [], []
@@ -673,8 +779,8 @@ def check(out_path, requests, encoding, logs_required):
         f"{exports['logs']} log exports ({len(records)} records); expected: {encoding}"
     )
     check_metrics(metrics, requests, problems)
-    by_id, traces = check_traces(spans, requests, problems)
-    check_logs(records, by_id, traces, logs_required, problems)
+    by_id, traces = check_traces(spans, requests, jobs, problems)
+    check_logs(records, by_id, traces, logs_required, jobs, problems)
     if problems.found:
         for problem in problems.found:
             print(f"  FAILED: {problem}")
@@ -695,10 +801,19 @@ def main():
     checking.add_argument("--requests", type=int, required=True)
     checking.add_argument("--encoding", choices=["protobuf", "json"], required=True)
     checking.add_argument("--logs", action="store_true", help="require step 12's log records")
+    checking.add_argument(
+        "--jobs", action="store_true", help="require step 13's spawned task and linked jobs"
+    )
     arguments = parser.parse_args()
     if arguments.command == "serve":
         return serve(arguments.port_file, arguments.out_file)
-    return check(arguments.out_file, arguments.requests, arguments.encoding, arguments.logs)
+    return check(
+        arguments.out_file,
+        arguments.requests,
+        arguments.encoding,
+        arguments.logs,
+        arguments.jobs,
+    )
 
 
 if __name__ == "__main__":

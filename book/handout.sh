@@ -2,7 +2,7 @@
 # Makes the workshop's printed handout, each chapter on a new page. Needs mdBook (see
 # book/book.toml for the version) and Chromium or Google Chrome.
 #
-#   bash book/handout.sh [OUTPUT.pdf]          the handout for the attendee's desk (at most 66
+#   bash book/handout.sh [OUTPUT.pdf]          the handout for the attendee's desk (at most 74
 #                                              pages), book/handout.pdf: the chapters DESK
 #                                              names below, in the book's order
 #   bash book/handout.sh --full [OUTPUT.pdf]   the whole book, book/handout-full.pdf
@@ -12,7 +12,7 @@
 set -euo pipefail
 book=$(cd "$(dirname "$0")" && pwd)
 
-# What an attendee needs at the desk while doing the steps: setting up, steps 01 to 12 with
+# What an attendee needs at the desk while doing the steps: setting up, steps 01 to 13 with
 # their exercises and hints, but for step 06 (it needs a Google Cloud project, and is shown
 # from the book), the latency chapter (its puzzle is an exercise), what to do when spans do not
 # arrive, the capstone with its recap, and the cheat sheet with the glossary. Not in it, for

@@ -297,7 +297,8 @@ async fn each_trace_picture_shows_what_its_step_exports() {
         let shown = book::pictures::picture_outline(&picture).unwrap();
 
         let exported = book::pictures::one_request(step).await.unwrap();
-        let traces = spans::traces(&exported);
+        // The request's trace, with the job's trace linked to it (step 13).
+        let traces = spans::requests(&exported);
         assert_eq!(
             traces.len(),
             1,
@@ -415,7 +416,7 @@ fn the_generated_folder_holds_only_what_the_generator_writes() {
             Path::new(book::GENERATED).display()
         );
     }
-    assert_eq!(pictures.len(), 10);
+    assert_eq!(pictures.len(), 11);
 }
 
 #[test]
@@ -960,7 +961,7 @@ fn every_exercise() -> Vec<(String, String)> {
         assert_eq!(holding.len(), 1, "{command} in {holding:?}");
         exercises.push((name, holding[0].clone()));
     }
-    assert_eq!(exercises.len(), 13, "{exercises:?}");
+    assert_eq!(exercises.len(), 14, "{exercises:?}");
     exercises
 }
 

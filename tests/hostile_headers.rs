@@ -45,6 +45,7 @@ hostile_header_tests! {
     step_10: "10",
     step_11: "11",
     step_12: "12",
+    step_13: "13",
 }
 
 #[test]

@@ -28,7 +28,7 @@ use workshop::{
 };
 
 const USAGE: &str =
-    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 12, but not 06; default: the latest)";
+    "usage: cargo run -p workshop [STEP]    (STEP: 01 to 13, but not 06; default: the latest)";
 
 /// The workshop's runner: runs a step, or checks your exercise.
 #[derive(Parser)]
@@ -37,7 +37,7 @@ const USAGE: &str =
     args_conflicts_with_subcommands = true
 )]
 struct Cli {
-    /// The step to run: 01 to 12, but not 06 (default: the latest).
+    /// The step to run: 01 to 13, but not 06 (default: the latest).
     step: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -75,7 +75,7 @@ enum Command {
     /// their log lines and draws each trace as it comes; the variables the chapters teach
     /// (OTEL_*, RUST_LOG, BACKEND_WORK_MS) pass through.
     Up {
-        /// The step: 01 to 12, but not 06.
+        /// The step: 01 to 13, but not 06.
         step: String,
         /// Runs the step's own programs, the solution, instead of your exercise.
         #[arg(long)]

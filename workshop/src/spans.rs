@@ -65,6 +65,47 @@ pub fn all_from_memory(spans: &[SpanData], service: &str) -> Vec<SpanRecord> {
         .collect()
 }
 
+/// The spans of each request: each trace that links to no other, with the traces whose spans
+/// link to one of its spans (the work it handed off, step 13's job), in the order of their first
+/// spans. Where no span links to another trace, these are [`traces`].
+pub fn requests(spans: &[SpanRecord]) -> Vec<Vec<SpanRecord>> {
+    let traces = traces(spans);
+    // The trace each trace belongs with: the one its first link leads to, followed until a
+    // trace with no link (at most as many steps as there are traces, so a circle of links ends).
+    let linked_trace = |index: usize| {
+        traces[index]
+            .iter()
+            .flat_map(|span| &span.links)
+            .find_map(|link| {
+                traces
+                    .iter()
+                    .position(|trace| trace[0].trace_id == link.trace_id)
+            })
+            .filter(|&other| other != index)
+    };
+    let mut grouped: Vec<Vec<SpanRecord>> = Vec::new();
+    let mut group_of: Vec<Option<usize>> = vec![None; traces.len()];
+    for index in 0..traces.len() {
+        let mut head = index;
+        for _ in 0..traces.len() {
+            match linked_trace(head) {
+                Some(other) => head = other,
+                None => break,
+            }
+        }
+        let group = match group_of[head] {
+            Some(group) => group,
+            None => {
+                grouped.push(Vec::new());
+                group_of[head] = Some(grouped.len() - 1);
+                grouped.len() - 1
+            }
+        };
+        grouped[group].extend(traces[index].iter().cloned());
+    }
+    grouped
+}
+
 /// The checks on a span that records a failure.
 pub trait FailedSpan {
     /// Panics unless the span records the failure `message` the way the steps do: an
@@ -239,5 +280,41 @@ mod tests {
              link: backend: send jobs\n  \
              link: elsewhere\n"
         );
+    }
+
+    #[test]
+    fn a_request_holds_its_trace_and_the_traces_linked_to_it_and_no_other() {
+        let names = |request: &[SpanRecord]| -> Vec<String> {
+            request.iter().map(|span| span.name.clone()).collect()
+        };
+        let spans = [
+            span(1, 1, "send jobs", SpanKind::Producer, &[]),
+            span(2, 2, "send jobs", SpanKind::Producer, &[]),
+            // Request 1's job, and a job of that job's (a chain of links).
+            span(3, 3, "process jobs", SpanKind::Consumer, &[(1, 1)]),
+            span(4, 4, "process more", SpanKind::Consumer, &[(3, 3)]),
+            // Linked to a trace nobody exported, and to itself: requests of their own.
+            span(5, 5, "process jobs", SpanKind::Consumer, &[(9, 9)]),
+            span(6, 6, "process jobs", SpanKind::Consumer, &[(6, 6)]),
+        ];
+        let found = requests(&spans);
+        assert_eq!(
+            found
+                .iter()
+                .map(|request| names(request))
+                .collect::<Vec<_>>(),
+            [
+                vec!["send jobs", "process jobs", "process more"],
+                vec!["send jobs"],
+                vec!["process jobs"],
+                vec!["process jobs"],
+            ]
+        );
+        // Two traces that link to each other are one request, in either order, and no loop.
+        let circle = [
+            span(1, 1, "a", SpanKind::Internal, &[(2, 2)]),
+            span(2, 2, "b", SpanKind::Internal, &[(1, 1)]),
+        ];
+        assert_eq!(requests(&circle).iter().map(Vec::len).sum::<usize>(), 2);
     }
 }

@@ -263,6 +263,20 @@ pub const STEPS: &[Step] = &[
         metrics: drawn!("12-logs", "metrics.txt"),
         logs: drawn!("12-logs", "logs.txt"),
     },
+    Step {
+        number: "13",
+        folder: "13-background-work",
+        title: "work off the request's path: a spawned task, a job queue, span links",
+        frontend_traced: true,
+        backend_traced: true,
+        frontend_continues_caller: true,
+        local: true,
+        otlp: true,
+        exercise: exercise_of!("13-background-work"),
+        trace: drawn!("13-background-work", "trace.txt"),
+        metrics: drawn!("13-background-work", "metrics.txt"),
+        logs: drawn!("13-background-work", "logs.txt"),
+    },
 ];
 
 /// The newest step that runs with nothing but this repository: the quick start shows it.

@@ -142,6 +142,36 @@ pub fn picture(spans: &[SpanRecord], caption: &str) -> String {
             );
             row += 1;
         }
+        // A link to a span of another trace (step 13's job): a row naming the span linked to,
+        // and a dashed line from that span's bar to this span's.
+        for link in &span.links {
+            let y = TOP + row as f64 * ROW;
+            let linked = tree.iter().position(|(other, _, _)| {
+                other.trace_id == link.trace_id && other.span_id == link.span_id
+            });
+            let named = match linked {
+                Some(index) => {
+                    let (other, _, _) = tree[index];
+                    // Drawn above this span (a link to a later span gets no line).
+                    if let Some(other_row) = span_rows.get(index) {
+                        let from_y = TOP + *other_row as f64 * ROW - 4.0;
+                        let _ = writeln!(
+                            rows,
+                            r#"<path d="M{:.1} {from_y:.1} L{start_x:.1} {:.1}" class="link"/>"#,
+                            x_at(other.start),
+                            span_y - 4.0
+                        );
+                    }
+                    format!("{}: {}", escape(&other.service), escape(&other.name))
+                }
+                None => "a span of another trace".to_owned(),
+            };
+            let _ = writeln!(
+                rows,
+                r#"<text x="{detail_x:.1}" y="{y:.1}" class="detail">↗ {named} <tspan class="note">link</tspan></text>"#
+            );
+            row += 1;
+        }
         for (key, value) in &span.attributes {
             let y = TOP + row as f64 * ROW;
             let _ = writeln!(
@@ -175,8 +205,13 @@ pub fn picture(spans: &[SpanRecord], caption: &str) -> String {
         );
     }
     let services = spans::services(spans);
+    // A request whose job has a trace of its own (step 13) shows both.
+    let traces = match spans::traces(spans).len() {
+        1 => String::new(),
+        count => format!(" in {count} traces"),
+    };
     let heading = format!(
-        "{caption}: {} span{}, {}",
+        "{caption}: {} span{}{traces}, {}",
         spans.len(),
         if spans.len() == 1 { "" } else { "s" },
         services.join(" and ")
@@ -195,6 +230,7 @@ pub fn picture(spans: &[SpanRecord], caption: &str) -> String {
 .grid {{ stroke: #ddd; stroke-width: 1; }}
 .branch {{ stroke: #999; fill: none; stroke-width: 1; }}
 .event {{ fill: #fff; stroke: #222; stroke-width: 1.2; }}
+.link {{ stroke: #555; stroke-dasharray: 4 3; fill: none; stroke-width: 1; }}
 </style>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="12" y="20" font-weight="bold">{title}</text>

@@ -47,6 +47,8 @@ pub enum Expect {
     WithoutAttribute(&'static str),
     /// The frontend refuses the value at start-up: exit code 2, before it listens.
     RefusedAtStart,
+    /// The step's trace, as without the variables.
+    TheTrace,
 }
 
 /// One region of a step's file that the starter leaves to the attendee.

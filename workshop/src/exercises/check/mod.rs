@@ -285,6 +285,13 @@ pub async fn check_request(
              steps/{}/.\n",
             step.number, step.folder
         ));
+        for scenario in exercise.exercise.scenarios {
+            text.push_str(&bullet(&format!(
+                "Also right: with {}, {}.",
+                settings_of(scenario),
+                scenario.say
+            )));
+        }
         if layer_defaults_kept {
             text.push_str(LAYER_DEFAULTS_KEPT);
         }
@@ -325,6 +332,16 @@ pub async fn check_request(
     }
 }
 
+/// `scenario`'s variables, as the check names them: `` `NAME=value` `` joined by "and".
+fn settings_of(scenario: &Scenario) -> String {
+    let settings: Vec<String> = scenario
+        .env
+        .iter()
+        .map(|(name, value)| format!("`{name}={value}`"))
+        .collect();
+    settings.join(" and ")
+}
+
 /// Runs the programs once more with `scenario`'s variables, and says what is wrong with what
 /// they exported then, if anything.
 async fn run_scenario(
@@ -333,12 +350,7 @@ async fn run_scenario(
     backend: &str,
     expected: &[ExpectedSpan],
 ) -> Result<Option<String>, String> {
-    let settings: Vec<String> = scenario
-        .env
-        .iter()
-        .map(|(name, value)| format!("`{name}={value}`"))
-        .collect();
-    let settings = settings.join(" and ");
+    let settings = settings_of(scenario);
     if scenario.expect == Expect::RefusedAtStart {
         // The harness's start says how a program that never listened ended.
         return Ok(match Service::start(frontend, scenario.env).await {
@@ -383,6 +395,11 @@ async fn run_scenario(
             let wrong = !diagnose(&without, &exported, "", false).is_empty() || !holding.is_empty();
             (wrong, holding)
         }
+        // What differs from the step's trace, in the plain run's words.
+        Expect::TheTrace => {
+            let problems = diagnose(expected, &exported, "", false);
+            (!problems.is_empty(), problems)
+        }
         Expect::RefusedAtStart => (false, Vec::new()),
     };
     if !wrong {
@@ -393,9 +410,10 @@ async fn run_scenario(
         1 => "one span".to_owned(),
         n => format!("{n} spans"),
     };
-    let among = match holding.is_empty() {
-        true => String::new(),
-        false => format!(", {}", holding.join(", ")),
+    let among = match (holding.is_empty(), &scenario.expect) {
+        (true, _) => String::new(),
+        (false, Expect::TheTrace) => format!(". {}", holding.join(" ")),
+        (false, _) => format!(", {}", holding.join(", ")),
     };
     Ok(Some(format!(
         "With {settings} (both programs), {}. Your programs exported {count}{among}.",

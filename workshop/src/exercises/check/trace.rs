@@ -170,7 +170,14 @@ pub fn diagnose(
         if let Some(parent_index) = span.parent {
             let parent = &expected[parent_index];
             if let Some(parent_found) = matched[parent_index] {
-                problems.extend(wrong_parent(span, found, parent, parent_found, exported));
+                problems.extend(wrong_parent(
+                    span,
+                    found,
+                    parent,
+                    parent_found,
+                    exported,
+                    tracing_crate,
+                ));
             }
         } else if !span.links.is_empty() {
             // A root of the step's trace that links to what it came from (a job's span), which
@@ -356,12 +363,22 @@ fn wrong_parent(
     parent: &ExpectedSpan,
     parent_found: &SpanRecord,
     exported: &[SpanRecord],
+    tracing_crate: bool,
 ) -> Option<String> {
     let name = &span.name;
     let parent_name = &parent.name;
     let crosses = span.service != parent.service;
     if found.trace_id != parent_found.trace_id {
         let how = match (crosses, found.parent_span_id) {
+            // With `tracing`, a span gets its parent from the span current where it starts,
+            // and a spawned task starts with none.
+            (false, None) if tracing_crate => format!(
+                "it has no parent, so it began a trace of its own. A span takes the span current \
+                 where it starts as its parent, and a spawned task (`tokio::spawn`) starts with \
+                 none: spawn the future with `.in_current_span()`, so that the task carries \
+                 `{parent_name}` along, or start the span before the task does and \
+                 `.instrument(span)` the future."
+            ),
             (false, None) => format!(
                 "it has no parent, so it began a trace of its own. Start it with the context \
                  that holds `{parent_name}`; where a library starts it in the current context, \
@@ -526,8 +543,13 @@ fn describe(span: &ExpectedSpan, expected: &[ExpectedSpan]) -> String {
                 parent.service, parent.name
             )),
         }
-    } else {
+    } else if span.links.is_empty() {
         text.push_str(", the root of the trace");
+    } else {
+        text.push_str(&format!(
+            ", the root of a trace of its own that links to `{}`",
+            span.links.join("`, `")
+        ));
     }
     if !span.events.is_empty() {
         let events: Vec<String> = span.events.iter().map(|e| format!("`{e}`")).collect();
@@ -605,7 +627,15 @@ mod tests {
             let spans = parse_trace(step.trace).unwrap();
             assert_eq!(spans[0].name, "incoming call", "step {}", step.number);
             assert_eq!(spans[0].parent, None);
-            assert!(spans[1..].iter().all(|span| span.parent.is_some()));
+            // Every other span has its parent in the trace, or starts a trace of its own that
+            // links to a span of the request's (step 13's job).
+            assert!(
+                spans[1..]
+                    .iter()
+                    .all(|span| span.parent.is_some() || !span.links.is_empty()),
+                "step {}",
+                step.number
+            );
         }
         let step_05 = parse_trace(crate::steps::find("05").unwrap().trace).unwrap();
         assert_eq!(
