@@ -2,7 +2,7 @@
 # Makes the workshop's printed handout, each chapter on a new page. Needs mdBook (see
 # book/book.toml for the version) and Chromium or Google Chrome.
 #
-#   bash book/handout.sh [OUTPUT.pdf]          the handout for the attendee's desk (at most 74
+#   bash book/handout.sh [OUTPUT.pdf]          the handout for the attendee's desk (at most 78
 #                                              pages), book/handout.pdf: the chapters DESK
 #                                              names below, in the book's order
 #   bash book/handout.sh --full [OUTPUT.pdf]   the whole book, book/handout-full.pdf
@@ -13,21 +13,22 @@ set -euo pipefail
 book=$(cd "$(dirname "$0")" && pwd)
 
 # What an attendee needs at the desk while doing the steps: setting up, steps 01 to 13 with
-# their exercises and hints, but for step 06 (it needs a Google Cloud project, and is shown
+# their exercises and hints and the testing exercise, but for step 06 (it needs a Google Cloud project, and is shown
 # from the book), the latency chapter (its puzzle is an exercise), what to do when spans do not
 # arrive, the capstone with its recap, and the cheat sheet with the glossary. Not in it, for
 # reading at leisure or in the browser: the introduction, step 06, the essays (from Go to Rust,
 # span context, what tracing costs), the hardening chapter and the instructor notes. Patterns, as in a shell's `case`, on SUMMARY.md's
 # files.
-DESK=(setup.md 'step-0[1-57-9].md' 'step-1[0-9].md' latency.md capstone.md troubleshooting.md
+DESK=(setup.md 'step-0[1-57-9].md' 'step-1[0-9].md' testing.md latency.md capstone.md troubleshooting.md
   cheat-sheet.md)
 
 # Sections of those chapters that stay on the screen: each step's "Everything that changed",
 # the whole diff from the step before (more than half of the book's code; the chapter's own
 # code blocks show each change where it is explained); the ways to other back ends, which
-# nobody takes at the desk; the comparison of the two APIs; and every "Going deeper" section,
-# depth a learner may skip.
-SCREEN_ONLY='## Everything that changed|## 2. In Jaeger, with Docker|## 3. In Google Cloud, through a Collector|## To Google Cloud, through a Collector|## The OpenTelemetry API and `tracing`, side by side'
+# nobody takes at the desk; the comparison of the two APIs; the testing chapter's end-to-end
+# tests, which its exercise does not need; and every "Going deeper" section, depth a learner
+# may skip.
+SCREEN_ONLY='## Everything that changed|## End to end, with a real receiver|## 2. In Jaeger, with Docker|## 3. In Google Cloud, through a Collector|## To Google Cloud, through a Collector|## The OpenTelemetry API and `tracing`, side by side'
 GOING_DEEPER='## Going deeper'
 
 full=false

@@ -24,6 +24,7 @@ fn step_13() -> &'static Step {
 /// Runs step 13 with the backend's variables `backend_env`, sends `count` requests, stops both
 /// programs with SIGTERM right after the last answer, and returns what the backend exported
 /// and its stderr, once both exited 0.
+// ANCHOR: real_programs
 async fn requests_then_sigterm(
     backend_env: &[(&str, &str)],
     count: usize,
@@ -40,6 +41,7 @@ async fn requests_then_sigterm(
     spans.extend(backend.spans());
     (spans, backend.stderr)
 }
+// ANCHOR_END: real_programs
 
 fn messaging(operation: &str) -> Vec<(String, String)> {
     [
@@ -61,6 +63,7 @@ fn attributes(span: &SpanRecord) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn the_spawned_task_stays_in_the_request_and_the_job_links_to_its_sender() {
+    // ANCHOR: end_to_end
     let (spans, _) = requests_then_sigterm(&[], 1).await;
 
     let received = the_span(&spans, "backend call received");
@@ -89,6 +92,7 @@ async fn the_spawned_task_stays_in_the_request_and_the_job_links_to_its_sender()
         .map(|link| (link.trace_id, link.span_id))
         .collect();
     assert_eq!(links, [(sent.trace_id, sent.span_id)]);
+    // ANCHOR_END: end_to_end
     assert!(processed.event("job processed").is_some(), "{processed:#?}");
 
     // Two traces, which the request groups as one: what trace.txt draws.

@@ -947,10 +947,16 @@ fn every_exercise() -> Vec<(String, String)> {
     let others = workshop::exercises::diagnosis::DIAGNOSES
         .iter()
         .map(|diagnosis| (diagnosis.name.to_owned(), diagnosis.name))
-        .chain([(
-            "the capstone".to_owned(),
-            workshop::exercises::capstone::NAME,
-        )]);
+        .chain([
+            (
+                "the capstone".to_owned(),
+                workshop::exercises::capstone::NAME,
+            ),
+            (
+                "the testing exercise".to_owned(),
+                workshop::exercises::testing::NAME,
+            ),
+        ]);
     for (name, checked) in others {
         let command = format!("cargo run -p workshop check {checked}");
         let holding: Vec<&String> = chapters
@@ -961,7 +967,7 @@ fn every_exercise() -> Vec<(String, String)> {
         assert_eq!(holding.len(), 1, "{command} in {holding:?}");
         exercises.push((name, holding[0].clone()));
     }
-    assert_eq!(exercises.len(), 14, "{exercises:?}");
+    assert_eq!(exercises.len(), 15, "{exercises:?}");
     exercises
 }
 

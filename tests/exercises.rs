@@ -4,7 +4,7 @@
 // In a test, an unwrap is an assertion: a failure panics with the error, which fails the test.
 #![allow(clippy::unwrap_used)]
 
-use std::{fs, path::Path, process::Command};
+use std::{fs, path::Path, process::Command, time::Duration};
 
 use futures_util::StreamExt;
 
@@ -414,6 +414,50 @@ fn a_diagnosis_is_shown_then_answered_wrongly_with_a_hint_then_rightly() {
     let (code, stdout, _) = runner(&["check", "latency-1", "--answer", &kept[0].to_string()]);
     assert_eq!(code, Some(0), "{stdout}");
     assert!(stdout.starts_with("Right: "), "{stdout}");
+}
+
+/// The testing exercise's starter, as committed: its example test passes on the step and
+/// catches the mistakes the outline shows, and misses the three that only a caller's trace
+/// headers reveal, each named; and a test that waits forever is stopped at the time limit, and
+/// said to be one.
+#[test]
+fn the_testing_starter_misses_what_needs_trace_headers_and_a_hanging_test_is_stopped() {
+    let starter = fs::read_to_string(testing::tests_file()).unwrap();
+    let judged = testing::judge(&starter).unwrap();
+    assert!(judged.pass_on_the_step, "{}", judged.text());
+    assert_eq!(
+        judged.slipped,
+        [
+            "the server span started without the extracted context",
+            "the context extracted from empty headers",
+            "the baggage not recorded on the span",
+        ],
+        "{}",
+        judged.text()
+    );
+    assert!(!judged.done());
+    assert!(
+        judged.text().contains("catch 2 of the 5 mistakes"),
+        "{}",
+        judged.text()
+    );
+
+    let hanging = format!(
+        "{starter}\n#[tokio::test]\nasync fn waits_forever() {{\n    \
+         std::future::pending::<()>().await;\n}}\n"
+    );
+    let scratch = workshop::harness::process::target_dir()
+        .unwrap()
+        .join(format!("testing-hangs-{}", std::process::id()));
+    let judged = testing::judge_in(&hanging, &scratch, Duration::from_secs(5)).unwrap();
+    let _ = fs::remove_dir_all(&scratch);
+    assert!(judged.timed_out_on_the_step, "{}", judged.text());
+    assert!(!judged.done());
+    assert!(
+        judged.text().contains("did not finish within 5 s"),
+        "{}",
+        judged.text()
+    );
 }
 
 /// The testing exercise's check, on step 05's own unit tests of its backend (which catch every

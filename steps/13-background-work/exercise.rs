@@ -108,14 +108,14 @@ Exercise {
             file: "backend/src/jobs.rs",
             replace: "span.add_link(sender_cx.span().span_context().clone());",
             with: "let _ = span.set_parent(sender_cx);",
-            diagnosis: "start it with no parent (`parent: None`)",
+            diagnosis: "instead of making it the parent (`set_parent`)",
         },
         Mistake {
             what: "the link to the wrong span: the request's, not the producer's",
             file: "backend/src/jobs.rs",
             replace: "propagator.inject_context(&span.context(), &mut headers);",
             with: "propagator.inject_context(&tracing::Span::current().context(), &mut headers);",
-            diagnosis: "it links to `backend: backend call received`",
+            diagnosis: "the job's headers carry the wrong span's context",
         },
         Mistake {
             what: "the wrong kind: the producer's span as a client's",
@@ -129,7 +129,7 @@ Exercise {
             file: "backend/src/jobs.rs",
             replace: "propagator.inject_context(&span.context(), &mut headers);",
             with: "let _ = (propagator, &span);",
-            diagnosis: "`process jobs` has no link to `backend: send jobs` (it has no link)",
+            diagnosis: "(it has no link): link to the span context that came with the job",
         },
         Mistake {
             what: "a job lost at shutdown: nothing waits for the worker",
@@ -141,9 +141,9 @@ Exercise {
     ],
     // The variables this step reads, tried once the plain run is right.
     scenarios: &[Scenario {
-        env: &[("JOB_WORK_MS", "300")],
+        env: &[("JOB_WORK_MS", "1500")],
         expect: Expect::TheTrace,
-        say: "each job takes 300 ms, so the backend is stopped while its job still runs, and \
+        say: "each job takes 1.5 s, so the backend is stopped while its job still runs, and \
               the step's trace is exported all the same: the step waits for the worker \
               (`jobs::wait_for_worker`) before it shuts the tracer provider down",
     }],

@@ -20,6 +20,7 @@ use workshop::{
     exercises::capstone,
     exercises::check::{self, Verdict},
     exercises::diagnosis::{self, Diagnosis},
+    exercises::testing,
     exercises::{self, StepExercise},
     runner::doctor::{self, Finding},
     runner::once,
@@ -123,6 +124,12 @@ async fn main() -> ExitCode {
             ..
         }) if name == capstone::NAME => check_capstone(hint.is_some(), solution).await,
         Some(Command::Check {
+            step: Some(name),
+            hint,
+            solution,
+            ..
+        }) if name == testing::NAME => check_testing(hint, solution).await,
+        Some(Command::Check {
             step,
             hint: Some(number),
             ..
@@ -139,6 +146,7 @@ async fn main() -> ExitCode {
             solution,
             ..
         }) => check_all(solution).await,
+        Some(Command::Reset { step }) if step == testing::NAME => reset_testing(),
         Some(Command::Reset { step }) => reset(&step),
         Some(Command::Starters) => write_starters(),
         Some(Command::Up {
@@ -343,6 +351,98 @@ async fn check_one(step: &str, solution: bool) -> ExitCode {
     }
 }
 
+/// The testing exercise: the attendee's tests of step 05's backend (the step's own with
+/// `--solution`), run on the step and on each mistake of its corpus; or hint `hint`.
+async fn check_testing(hint: Option<usize>, solution: bool) -> ExitCode {
+    if let Some(number) = hint {
+        let count = testing::HINTS.len();
+        let Some(text) = number.checked_sub(1).and_then(|at| testing::HINTS.get(at)) else {
+            eprintln!("error: the testing exercise has hints 1 to {count}");
+            return ExitCode::from(2);
+        };
+        println!(
+            "Hint {number} of {count} for the testing exercise:\n\n{}",
+            exercises::starters::dedent(text)
+        );
+        if number < count {
+            println!(
+                "\nStill stuck? `cargo run -p workshop check {} --hint {}`",
+                testing::NAME,
+                number + 1
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let (tests, whose) = match solution {
+        true => (testing::solution_tests(), "the step's own tests".to_owned()),
+        false => {
+            let file = testing::tests_file();
+            let text = std::fs::read_to_string(&file)
+                .map_err(|error| format!("cannot read {}: {error}", file.display()));
+            (
+                text,
+                format!("your tests, {}/backend/src/tests.rs", testing::FOLDER),
+            )
+        }
+    };
+    let tests = match tests {
+        Ok(tests) => tests,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "Checking {whose}: on step {}'s {}, where they must pass, then on each mistake of its \
+         corpus, where some test must fail (a build of your tests each)...\n",
+        testing::STEP,
+        testing::PROGRAM
+    );
+    let judged = tokio::task::spawn_blocking(move || testing::judge(&tests)).await;
+    match judged {
+        Ok(Ok(judged)) => {
+            print!("{}", judged.text());
+            if judged.done() {
+                return ExitCode::SUCCESS;
+            }
+            println!(
+                "\nStuck? `cargo run -p workshop check {} --hint` shows a first hint.",
+                testing::NAME
+            );
+            ExitCode::FAILURE
+        }
+        Ok(Err(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::from(2)
+        }
+        Err(error) => {
+            eprintln!("error: the check stopped: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn reset_testing() -> ExitCode {
+    match testing::reset_starter() {
+        Ok(Some(backup)) => {
+            println!(
+                "{} is the starter again; your files are in {}",
+                testing::FOLDER,
+                backup.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(None) => {
+            println!("{} is the starter again", testing::FOLDER);
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The capstone, on the attendee's exercise 12: no hints, and no solution of its own.
 async fn check_capstone(hint: bool, solution: bool) -> ExitCode {
     if hint || solution {
@@ -431,6 +531,13 @@ async fn check_all(solution: bool) -> ExitCode {
         };
         println!("{}  {:<width$}  {state}", capstone::NAME, "on exercise 12");
     }
+    // It builds the attendee's tests once per mistake: minutes, not seconds.
+    println!(
+        "{}  {:<width$}  not checked here: `cargo run -p workshop check {}`",
+        testing::NAME,
+        "your tests of step 05's backend",
+        testing::NAME
+    );
     println!(
         "\n{done} of {checked} done. `cargo run -p workshop check NN` says what one still lacks."
     );
@@ -552,11 +659,18 @@ fn reset(step: &str) -> ExitCode {
 }
 
 fn write_starters() -> ExitCode {
-    let result = exercises::all().iter().try_for_each(|exercise| {
-        exercise.write()?;
-        println!("wrote {}", exercise.folder());
-        Ok::<(), String>(())
-    });
+    let result = exercises::all()
+        .iter()
+        .try_for_each(|exercise| {
+            exercise.write()?;
+            println!("wrote {}", exercise.folder());
+            Ok::<(), String>(())
+        })
+        .and_then(|()| {
+            testing::write_starter()?;
+            println!("wrote {}", testing::FOLDER);
+            Ok(())
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -3,9 +3,12 @@
 //! step's `trace.txt` draws, and the check, the book and the tests compare), and the checks on
 //! a span that records a failure.
 
-use std::{collections::BTreeMap, fmt::Write};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt::Write,
+};
 
-use opentelemetry::trace::{SpanId, Status};
+use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry_sdk::trace::SpanData;
 pub use trace_viewer::spans::*;
 
@@ -65,43 +68,43 @@ pub fn all_from_memory(spans: &[SpanData], service: &str) -> Vec<SpanRecord> {
         .collect()
 }
 
-/// The spans of each request: each trace that links to no other, with the traces whose spans
-/// link to one of its spans (the work it handed off, step 13's job), in the order of their first
-/// spans. Where no span links to another trace, these are [`traces`].
+/// The spans of each request: each trace, with the traces whose spans link to one of its spans
+/// (the work it handed off, step 13's job), and the traces those link to, and so on; in the
+/// order of their first spans. Where no span links to another trace, these are [`traces`].
 pub fn requests(spans: &[SpanRecord]) -> Vec<Vec<SpanRecord>> {
     let traces = traces(spans);
-    // The trace each trace belongs with: the one its first link leads to, followed until a
-    // trace with no link (at most as many steps as there are traces, so a circle of links ends).
-    let linked_trace = |index: usize| {
-        traces[index]
-            .iter()
-            .flat_map(|span| &span.links)
-            .find_map(|link| {
-                traces
-                    .iter()
-                    .position(|trace| trace[0].trace_id == link.trace_id)
-            })
-            .filter(|&other| other != index)
-    };
-    let mut grouped: Vec<Vec<SpanRecord>> = Vec::new();
-    let mut group_of: Vec<Option<usize>> = vec![None; traces.len()];
-    for index in 0..traces.len() {
-        let mut head = index;
-        for _ in 0..traces.len() {
-            match linked_trace(head) {
-                Some(other) => head = other,
-                None => break,
+    let index_of: HashMap<TraceId, usize> = traces
+        .iter()
+        .enumerate()
+        .map(|(index, trace)| (trace[0].trace_id, index))
+        .collect();
+    // Union-find over the traces: each link joins two traces' sets.
+    let mut leader: Vec<usize> = (0..traces.len()).collect();
+    fn find(leader: &mut [usize], mut at: usize) -> usize {
+        while leader[at] != at {
+            leader[at] = leader[leader[at]];
+            at = leader[at];
+        }
+        at
+    }
+    for (index, trace) in traces.iter().enumerate() {
+        for link in trace.iter().flat_map(|span| &span.links) {
+            if let Some(&other) = index_of.get(&link.trace_id) {
+                let (a, b) = (find(&mut leader, index), find(&mut leader, other));
+                // The earlier trace leads, so groups keep the order of their first traces.
+                leader[a.max(b)] = a.min(b);
             }
         }
-        let group = match group_of[head] {
-            Some(group) => group,
-            None => {
-                grouped.push(Vec::new());
-                group_of[head] = Some(grouped.len() - 1);
-                grouped.len() - 1
-            }
-        };
-        grouped[group].extend(traces[index].iter().cloned());
+    }
+    let mut grouped: Vec<Vec<SpanRecord>> = Vec::new();
+    let mut group_of: HashMap<usize, usize> = HashMap::new();
+    for (index, trace) in traces.into_iter().enumerate() {
+        let head = find(&mut leader, index);
+        let group = *group_of.entry(head).or_insert_with(|| {
+            grouped.push(Vec::new());
+            grouped.len() - 1
+        });
+        grouped[group].extend(trace);
     }
     grouped
 }
@@ -310,11 +313,17 @@ mod tests {
                 vec!["process jobs"],
             ]
         );
-        // Two traces that link to each other are one request, in either order, and no loop.
+        // Two traces that link to each other are one request.
         let circle = [
             span(1, 1, "a", SpanKind::Internal, &[(2, 2)]),
             span(2, 2, "b", SpanKind::Internal, &[(1, 1)]),
         ];
-        assert_eq!(requests(&circle).iter().map(Vec::len).sum::<usize>(), 2);
+        assert_eq!(
+            requests(&circle)
+                .iter()
+                .map(|request| names(request))
+                .collect::<Vec<_>>(),
+            [vec!["a", "b"]]
+        );
     }
 }

@@ -26,21 +26,31 @@ pub const COST_FIGURES: &str = "cost.md";
 /// under [`GENERATED`], contents), `step-03-hints.md` for exercise 03. `check NN --hint N`
 /// shows the same hints.
 pub fn exercise_hints() -> Vec<(String, String)> {
-    exercises::all()
+    let folded = |hints: &[String]| {
+        let mut text = String::new();
+        for (index, hint) in hints.iter().enumerate() {
+            let _ = write!(
+                text,
+                "<details>\n<summary>Hint {}</summary>\n\n{hint}\n\n</details>\n\n",
+                index + 1
+            );
+        }
+        text.trim_end().to_owned() + "\n"
+    };
+    let mut files: Vec<(String, String)> = exercises::all()
         .iter()
-        .map(|exercise| {
-            let mut text = String::new();
-            for (index, hint) in exercise.hints().iter().enumerate() {
-                let _ = write!(
-                    text,
-                    "<details>\n<summary>Hint {}</summary>\n\n{hint}\n\n</details>\n\n",
-                    index + 1
-                );
-            }
-            (hints_name(exercise.step), text.trim_end().to_owned() + "\n")
-        })
-        .collect()
+        .map(|exercise| (hints_name(exercise.step), folded(&exercise.hints())))
+        .collect();
+    let testing_hints: Vec<String> = exercises::testing::HINTS
+        .iter()
+        .map(|hint| exercises::starters::dedent(hint))
+        .collect();
+    files.push((TESTING_HINTS.to_owned(), folded(&testing_hints)));
+    files
 }
+
+/// The file in [`GENERATED`] with the testing exercise's hints.
+pub const TESTING_HINTS: &str = "testing-hints.md";
 
 /// The file in [`GENERATED`] with the hardening chapter's table of the trace headers the SDK's
 /// propagator reads otherwise than the specifications say.

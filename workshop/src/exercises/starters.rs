@@ -437,7 +437,7 @@ impl StepExercise {
 impl Todo {
     /// `text` with this todo's region replaced by its TODO comment and its stand-in; the anchor
     /// lines stay, so that the book can show the region of the starter.
-    fn replace_region(&self, text: &str) -> Result<String, String> {
+    pub(crate) fn replace_region(&self, text: &str) -> Result<String, String> {
         let lines: Vec<&str> = text.lines().collect();
         let start_marker = format!("// ANCHOR: {}", self.region);
         let end_marker = format!("// ANCHOR_END: {}", self.region);
@@ -542,7 +542,7 @@ fn without_unit_tests(text: &str) -> String {
 }
 
 /// Copies the files under `from` to `to`, keeping their relative paths.
-fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
+pub(crate) fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
     fs::create_dir_all(to).map_err(|error| format!("cannot create {}: {error}", to.display()))?;
     let entries = fs::read_dir(from).map_err(|error| format!("{}: {error}", from.display()))?;
     for entry in entries.flatten() {

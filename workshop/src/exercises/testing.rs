@@ -5,14 +5,21 @@
 
 use std::{
     fs,
-    path::Path,
-    sync::atomic::{AtomicUsize, Ordering},
+    path::{Path, PathBuf},
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
 };
 
 use crate::{
     exercises::{self, StepExercise},
     harness::process::{self, TestRun},
-    steps::exercise::Mistake,
+    steps::{
+        exercise::{Mistake, Todo},
+        repository,
+    },
 };
 
 /// The exercise's name.
@@ -23,6 +30,162 @@ pub const STEP: &str = "05";
 
 /// The program whose unit tests they are: the one that extracts the caller's context.
 pub const PROGRAM: &str = "backend";
+
+/// The starter's folder, under the repository, and its package: step 05's backend whose
+/// `src/tests.rs` the attendee writes.
+pub const FOLDER: &str = "exercises/testing";
+pub const PACKAGE: &str = "exercise-testing-backend";
+
+/// The file the attendee writes, under the repository.
+pub fn tests_file() -> PathBuf {
+    repository().join(FOLDER).join(PROGRAM).join("src/tests.rs")
+}
+
+/// The step's own tests, the solution: `steps/05-*/backend/src/tests.rs`.
+pub fn solution_tests() -> Result<String, String> {
+    let exercise = exercises::find(STEP)?;
+    let path = repository()
+        .join("steps")
+        .join(exercise.step.folder)
+        .join(PROGRAM)
+        .join("src/tests.rs");
+    fs::read_to_string(&path).map_err(|error| format!("cannot read {}: {error}", path.display()))
+}
+
+/// The region of the step's tests the starter leaves to the attendee: the tests that only a
+/// caller's trace headers can tell right from wrong.
+const TODO: Todo = Todo {
+    file: "backend/src/tests.rs",
+    region: "testing_todo",
+    say: r#"
+    The test above catches a server span of the wrong kind, or without its event: the
+    outline shows both. It cannot catch a backend that ignores the caller's trace headers,
+    for it sends none. Write tests that send `traceparent` and `baggage` (the constants
+    `TRACE_ID` and `PARENT_ID` are ready) and assert what the span must then be: in the
+    caller's trace, a child of the caller's span (remote), with each baggage entry as an
+    attribute. Assert relations and values the test chose, never ids the SDK made up or
+    timings.
+    "#,
+    stand_in: "",
+};
+
+/// The hints, from a first pointer to nearly the answer.
+pub const HINTS: &[&str] = &[
+    r#"
+    Copy the example's shape: `backend()`, one `in_process::get` with headers, then the
+    spans from `exporter.get_finished_spans()`. A header is `("traceparent",
+    traceparent.as_bytes())`, where `traceparent` is `format!("00-{TRACE_ID}-{PARENT_ID}-01")`;
+    baggage is `("baggage", b"demo.origin=frontend")`.
+    "#,
+    r#"
+    The span must have the caller's trace id, `TraceId::from_hex(TRACE_ID)`, and the caller's
+    span as parent, `Some(SpanId::from_hex(PARENT_ID))`; the SDK's `SpanData` says the parent
+    is remote (`parent_span_is_remote`). The outline shows the baggage as an attribute:
+    `demo.origin=frontend`, and `parent elsewhere` for a parent in another process.
+    "#,
+    r#"
+    Nearly the answer: assert that `outline(&spans)` is
+    `"backend: backend call received (server, parent elsewhere) demo.origin=frontend
+  event:
+    handling backend call
+"`, that `spans[0].trace_id` and `spans[0].parent_span_id` are the
+    caller's, and that `exported[0].parent_span_is_remote`.
+    "#,
+];
+
+/// How long the attendee's tests may run on one variant of the program, once built: a test that
+/// waits forever (a span that never ends, a request never answered) must not hang the check.
+pub const TEST_TIME_LIMIT: Duration = Duration::from_secs(60);
+
+/// The starter's files, as (path relative to the repository, contents): the step's backend as
+/// a package of its own, [`PACKAGE`], whose `src/tests.rs` keeps the step's tests but for the
+/// region [`TODO`] asks for.
+pub fn starter() -> Result<Vec<(String, String)>, String> {
+    let exercise = exercises::find(STEP)?;
+    let tests = starter_tests(&exercise, &solution_tests()?)?;
+    let files = exercise.program_with_tests(PROGRAM, PACKAGE, None, &tests)?;
+    Ok(files
+        .into_iter()
+        .map(|(relative, text)| {
+            let text = match relative.ends_with("Cargo.toml") {
+                true => text.replace(
+                    "description = \"an attendee's tests\"",
+                    &format!(
+                        "description = \"The testing exercise: step {STEP}'s backend, whose \
+                         unit tests you write\""
+                    ),
+                ),
+                false => text,
+            };
+            (format!("{FOLDER}/{relative}"), text)
+        })
+        .collect())
+}
+
+/// The step's tests with the region [`TODO`] left to the attendee, under a header that says
+/// what the file is.
+fn starter_tests(exercise: &StepExercise, tests: &str) -> Result<String, String> {
+    let text = TODO.replace_region(tests)?;
+    let mut out = format!(
+        "// The testing exercise: made from steps/{}/{PROGRAM}/src/tests.rs by\n\
+         // `cargo run -p workshop starters`. Write the tests the TODO asks for, then run them\n\
+         // with `cargo test -p {PACKAGE}`; `cargo run -p workshop check {NAME}` says\n\
+         // which mistakes they still miss, and `cargo run -p workshop reset {NAME}` gives this\n\
+         // file back.\n",
+        exercise.step.folder
+    );
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next_if(|line| line.starts_with("//!")) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(
+        "\n// Until the TODO is done, some of what the file imports or holds is unused.\n\
+         #![allow(dead_code, unused_imports)]\n",
+    );
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Writes the starter, replacing what its folder held.
+pub fn write_starter() -> Result<(), String> {
+    let folder = repository().join(FOLDER);
+    if folder.exists() {
+        fs::remove_dir_all(&folder)
+            .map_err(|error| format!("cannot remove {}: {error}", folder.display()))?;
+    }
+    for (path, contents) in starter()? {
+        write(&repository().join(path), &contents)?;
+    }
+    Ok(())
+}
+
+/// Gives the attendee the starter back. What the folder held, if it differs from the starter,
+/// is first copied to `target/exercise-backups/testing-<seconds since 1970>/`, whose path is
+/// returned.
+pub fn reset_starter() -> Result<Option<PathBuf>, String> {
+    let files = starter()?;
+    let unchanged = files.iter().all(|(path, contents)| {
+        fs::read_to_string(repository().join(path)).is_ok_and(|text| &text == contents)
+    });
+    let folder = repository().join(FOLDER);
+    let mut backup = None;
+    if folder.exists() && !unchanged {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let to = process::target_dir()?
+            .join("exercise-backups")
+            .join(format!("{NAME}-{seconds}"));
+        super::starters::copy_folder(&folder, &to)?;
+        backup = Some(to);
+    }
+    write_starter()?;
+    Ok(backup)
+}
 
 /// What the tests made of: the verdict and the words for the attendee.
 #[derive(Debug)]
@@ -38,6 +201,10 @@ pub struct Judged {
     pub not_built: Vec<(&'static str, String)>,
     /// How many mistakes the corpus holds.
     pub mistakes: usize,
+    /// Whether the tests ran past `time_limit` on the step, and were stopped.
+    pub timed_out_on_the_step: bool,
+    /// How long the tests may run on each variant of the program, once built.
+    pub time_limit: Duration,
 }
 
 impl Judged {
@@ -48,6 +215,15 @@ impl Judged {
 
     /// The words for the attendee.
     pub fn text(&self) -> String {
+        if self.timed_out_on_the_step {
+            return format!(
+                "Your tests did not finish within {} s on step {STEP}'s own {PROGRAM}, and were \
+                 stopped: a test waits for something that never comes (a span that never ends, \
+                 an answer never read). What they printed until then:\n\n{}",
+                self.time_limit.as_secs(),
+                self.printed_on_the_step.trim_end()
+            );
+        }
         if !self.pass_on_the_step {
             return format!(
                 "Your tests fail on step {STEP}'s own {PROGRAM}, whose trace is right: a test \
@@ -97,8 +273,15 @@ fn corpus() -> Result<(StepExercise, Vec<&'static Mistake>), String> {
 }
 
 /// Runs `tests` (the text of a `tests.rs` for step 05's backend) on the step and on each
-/// mistake of its corpus, in a scratch workspace under `scratch`, which it leaves behind.
-pub fn judge_in(tests: &str, scratch: &Path) -> Result<Judged, String> {
+/// mistake of its corpus, for at most `time_limit` on each once built, in a scratch workspace
+/// under `scratch`, which it leaves behind.
+pub fn judge_in(tests: &str, scratch: &Path, time_limit: Duration) -> Result<Judged, String> {
+    // One judgement at a time in a process: the variants' packages have the same names in every
+    // scratch workspace, and cargo builds them into the same files of the one target folder.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let (exercise, mistakes) = corpus()?;
     let variants: Vec<(String, Option<&Mistake>)> = std::iter::once(("step".to_owned(), None))
         .chain(
@@ -130,14 +313,23 @@ pub fn judge_in(tests: &str, scratch: &Path) -> Result<Judged, String> {
         slipped: Vec::new(),
         not_built: Vec::new(),
         mistakes: mistakes.len(),
+        timed_out_on_the_step: false,
+        time_limit,
     };
     for (variant, mistake) in &variants {
         let package = format!("testing-{variant}-{PROGRAM}");
-        match (process::test_in(scratch, &package)?, mistake) {
+        match (process::test_in(scratch, &package, time_limit)?, mistake) {
             (TestRun::Passed(printed), None) => {
                 judged.pass_on_the_step = true;
                 judged.printed_on_the_step = printed;
             }
+            (TestRun::TimedOut(printed), None) => {
+                judged.timed_out_on_the_step = true;
+                judged.printed_on_the_step = printed;
+                return Ok(judged);
+            }
+            // Tests that hang with the mistake made do not pass: it is caught.
+            (TestRun::TimedOut(_), Some(_)) => {}
             // Failing on right code, the tests say nothing of the mistakes.
             (TestRun::Failed(printed) | TestRun::DidNotBuild(printed), None) => {
                 judged.printed_on_the_step = printed;
@@ -159,7 +351,7 @@ pub fn judge(tests: &str) -> Result<Judged, String> {
     static CALLS: AtomicUsize = AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, Ordering::Relaxed);
     let scratch = process::target_dir()?.join(format!("testing-{}-{call}", std::process::id()));
-    let judged = judge_in(tests, &scratch);
+    let judged = judge_in(tests, &scratch, TEST_TIME_LIMIT);
     // Left behind only if it cannot be removed; the next `cargo clean` takes it.
     let _ = fs::remove_dir_all(&scratch);
     judged
@@ -171,4 +363,34 @@ fn write(path: &Path, contents: &str) -> Result<(), String> {
             .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
     }
     fs::write(path, contents).map_err(|error| format!("cannot write {}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_starter_is_what_the_generator_makes_from_the_step() {
+        for (path, contents) in starter().unwrap() {
+            let committed = fs::read_to_string(repository().join(&path)).unwrap_or_default();
+            assert!(
+                committed == contents,
+                "{path} is stale: run `cargo run -p workshop starters`"
+            );
+        }
+    }
+
+    #[test]
+    fn the_starter_leaves_the_todo_region_to_the_attendee_and_keeps_the_example() {
+        let tests =
+            starter_tests(&exercises::find(STEP).unwrap(), &solution_tests().unwrap()).unwrap();
+        assert!(tests.contains("async fn without_trace_headers_starts_a_new_trace()"));
+        assert!(!tests.contains("async fn continues_the_callers_trace"));
+        assert!(!tests.contains("async fn decodes_every_baggage_entry"));
+        assert!(tests.contains("// TODO: The test above catches"));
+        assert!(
+            tests.lines().all(|line| line.chars().count() <= 100),
+            "{tests}"
+        );
+    }
 }

@@ -18,6 +18,7 @@ const PARENT_ID: &str = "00f067aa0ba902b7";
 /// `init_propagator`. Each test has its own provider, kept alive by the test: the in-memory
 /// exporter forgets its spans on shutdown. The propagator is global; every test installs the
 /// same one.
+// ANCHOR: in_memory
 fn backend() -> (Router, InMemorySpanExporter, SdkTracerProvider) {
     let exporter = InMemorySpanExporter::default();
     let provider = init_tracer(exporter.clone());
@@ -27,7 +28,28 @@ fn backend() -> (Router, InMemorySpanExporter, SdkTracerProvider) {
     };
     (router(app), exporter, provider)
 }
+// ANCHOR_END: in_memory
 
+// ANCHOR: example
+#[tokio::test]
+async fn without_trace_headers_starts_a_new_trace() {
+    let (backend, exporter, _provider) = backend();
+
+    assert_eq!(
+        in_process::get(backend, &[]).await,
+        (StatusCode::OK, "OK".into())
+    );
+
+    let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "backend");
+    assert_eq!(
+        outline(&spans),
+        "backend: backend call received (server)\n\
+         \x20 event: handling backend call\n"
+    );
+}
+// ANCHOR_END: example
+
+// ANCHOR: testing_todo
 #[tokio::test]
 async fn continues_the_callers_trace_as_a_child_of_its_span_and_records_the_baggage() {
     let (backend, exporter, _provider) = backend();
@@ -76,23 +98,7 @@ async fn decodes_every_baggage_entry() {
         "properties after ';' are not the value"
     );
 }
-
-#[tokio::test]
-async fn without_trace_headers_starts_a_new_trace() {
-    let (backend, exporter, _provider) = backend();
-
-    assert_eq!(
-        in_process::get(backend, &[]).await,
-        (StatusCode::OK, "OK".into())
-    );
-
-    let spans = all_from_memory(&exporter.get_finished_spans().unwrap(), "backend");
-    assert_eq!(
-        outline(&spans),
-        "backend: backend call received (server)\n\
-         \x20 event: handling backend call\n"
-    );
-}
+// ANCHOR_END: testing_todo
 
 #[tokio::test]
 async fn a_malformed_traceparent_is_ignored_and_starts_a_new_trace() {

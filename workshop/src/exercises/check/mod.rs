@@ -21,7 +21,7 @@ use crate::{
     spans::{self, SpanRecord},
     steps::{
         Step,
-        exercise::{Expect, Scenario},
+        exercise::{Exercise, Expect, Scenario},
     },
 };
 
@@ -267,7 +267,7 @@ pub async fn check_request(
     // The variables the step reads, tried once its plain run is right.
     if problems.is_empty() {
         for scenario in exercise.exercise.scenarios {
-            match run_scenario(scenario, frontend, backend, &expected).await {
+            match run_scenario(scenario, frontend, backend, &expected, exercise.exercise).await {
                 Ok(None) => {}
                 Ok(Some(problem)) => problems.push(problem),
                 Err(error) => return cannot_run(format!("{text}\n{error}\n")),
@@ -349,6 +349,7 @@ async fn run_scenario(
     frontend: &str,
     backend: &str,
     expected: &[ExpectedSpan],
+    exercise: &Exercise,
 ) -> Result<Option<String>, String> {
     let settings = settings_of(scenario);
     if scenario.expect == Expect::RefusedAtStart {
@@ -397,7 +398,16 @@ async fn run_scenario(
         }
         // What differs from the step's trace, in the plain run's words.
         Expect::TheTrace => {
-            let problems = diagnose(expected, &exported, "", false);
+            if exercise.tracing_crate {
+                without_layer_defaults(&mut exported);
+            }
+            let why_no_span: Vec<&str> = exercise.why_no_span.split_whitespace().collect();
+            let problems = diagnose(
+                expected,
+                &exported,
+                &why_no_span.join(" "),
+                exercise.tracing_crate,
+            );
             (!problems.is_empty(), problems)
         }
         Expect::RefusedAtStart => (false, Vec::new()),

@@ -188,12 +188,20 @@ pub fn diagnose(
             if let Some(parent_found) = parent_found {
                 problems.push(format!(
                     "`{name}` is a child of `{}`; the step expects it to start a trace of its \
-                     own, linked to `{}`: start it with no parent{}.",
+                     own, linked to `{}`: {}.",
                     parent_found.name,
                     span.links.join("`, `"),
                     match tracing_crate {
-                        true => " (`parent: None`)",
-                        false => " (an empty `Context`)",
+                        true => {
+                            "link to the context that came with the job (`span.add_link`) \
+                             instead of making it the parent (`set_parent`), and start the span \
+                             with no parent (`parent: None`)"
+                        }
+                        false => {
+                            "link to the context that came with the job (`with_links`) instead \
+                             of starting the span in it, and start the span in an empty \
+                             `Context`"
+                        }
                     }
                 ));
             }
@@ -233,19 +241,30 @@ pub fn diagnose(
             .collect();
         for link in &span.links {
             if !links.contains(link) {
+                let linked_name = link
+                    .split_once(": ")
+                    .map_or(link.as_str(), |(_, name)| name);
+                let how = match (links.as_slice(), tracing_crate) {
+                    // Linked, but to the wrong span: the producer sent another span's context.
+                    ([], true) => format!(
+                        "link to the span context that came with the job (`add_link`, from \
+                         `OpenTelemetrySpanExt`); or the producer put no context in the job's \
+                         headers: inject that of `{linked_name}`"
+                    ),
+                    ([], false) => format!(
+                        "link to the span context that came with the job (`with_links`, when \
+                         you build the span); or the producer put no context in the job's \
+                         headers: inject that of `{linked_name}`"
+                    ),
+                    (_, _) => format!(
+                        "the job's headers carry the wrong span's context: the producer must \
+                         inject the context of `{linked_name}` itself (its `span.context()`), \
+                         not the current span's"
+                    ),
+                };
                 let instead = match links.as_slice() {
                     [] => String::from("it has no link"),
                     seen => format!("it links to `{}`", seen.join("`, `")),
-                };
-                let how = match tracing_crate {
-                    true => {
-                        "add the link with `add_link` (`OpenTelemetrySpanExt`), giving it the \
-                             span context that came with the job"
-                    }
-                    false => {
-                        "add the link with `with_links` when you build the span, giving it \
-                              the span context that came with the job"
-                    }
                 };
                 problems.push(format!(
                     "`{name}` has no link to `{link}` ({instead}): {how}."
@@ -374,10 +393,11 @@ fn wrong_parent(
             // and a spawned task starts with none.
             (false, None) if tracing_crate => format!(
                 "it has no parent, so it began a trace of its own. A span takes the span current \
-                 where it starts as its parent, and a spawned task (`tokio::spawn`) starts with \
-                 none: spawn the future with `.in_current_span()`, so that the task carries \
-                 `{parent_name}` along, or start the span before the task does and \
-                 `.instrument(span)` the future."
+                 where it starts as its parent: start it inside `{parent_name}` (the future that \
+                 runs in it `.instrument(span)`ed, or `#[instrument]`). Where it starts in a \
+                 spawned task (`tokio::spawn`), which begins with no current span, spawn the \
+                 future with `.in_current_span()`, so that the task carries `{parent_name}` \
+                 along."
             ),
             (false, None) => format!(
                 "it has no parent, so it began a trace of its own. Start it with the context \

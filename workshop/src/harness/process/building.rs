@@ -123,46 +123,6 @@ pub fn scratch_manifest(members: &[String]) -> Result<String, String> {
     Ok(out)
 }
 
-/// How a package's unit tests went, with what cargo and the tests printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TestRun {
-    Passed(String),
-    Failed(String),
-    /// They did not compile: nothing ran.
-    DidNotBuild(String),
-}
-
-/// Builds, then runs, the unit tests of `package`, of the workspace in `folder` (as
-/// [`build_in`] builds), offline.
-pub fn test_in(folder: &std::path::Path, package: &str) -> Result<TestRun, String> {
-    let output = Output::of_this_program()?;
-    let cargo_test = |extra: &[&str]| {
-        let result = cargo()
-            .current_dir(folder)
-            .args(["test", "--offline", "--quiet", "--package", package])
-            .args(extra)
-            .arg("--target-dir")
-            .arg(&output.target_dir)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|error| format!("cannot run cargo: {error}"))?;
-        let printed = format!(
-            "{}{}",
-            String::from_utf8_lossy(&result.stdout),
-            String::from_utf8_lossy(&result.stderr)
-        );
-        Ok::<_, String>((result.status.success(), printed))
-    };
-    let (built, printed) = cargo_test(&["--no-run"])?;
-    if !built {
-        return Ok(TestRun::DidNotBuild(printed));
-    }
-    Ok(match cargo_test(&[])? {
-        (true, printed) => TestRun::Passed(printed),
-        (false, printed) => TestRun::Failed(printed),
-    })
-}
-
 /// `cargo build` of `packages`' programs, told to build into the folder this program was built
 /// in, with its profile: so the programs are found where they were built, whatever
 /// `--target-dir` or `--release` the outer command was given.
