@@ -285,22 +285,7 @@ impl StepExercise {
 
     /// Writes the starter as [`StepExercise::write`] does, under `root` instead of the repository.
     fn write_under(&self, root: &Path) -> Result<(), String> {
-        let files = self.starter()?;
-        let folder = root.join(self.folder());
-        if folder.exists() {
-            fs::remove_dir_all(&folder)
-                .map_err(|error| format!("cannot remove {}: {error}", folder.display()))?;
-        }
-        for (path, contents) in files {
-            let path = root.join(path);
-            if let Some(parent) = path.parent() {
-                fs::create_dir_all(parent)
-                    .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
-            }
-            fs::write(&path, contents)
-                .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
-        }
-        Ok(())
+        write_folder(root, &self.folder(), &self.starter()?)
     }
 
     /// Gives the attendee the starter back. What was in its folder, if it differs from the
@@ -313,22 +298,8 @@ impl StepExercise {
 
     /// As [`Exercise::reset`], with the starter under `root` and the backups in `backups`.
     fn reset_under(&self, root: &Path, backups: &Path) -> Result<Option<PathBuf>, String> {
-        let files = self.starter()?;
-        let unchanged = files.iter().all(|(path, contents)| {
-            fs::read_to_string(root.join(path)).is_ok_and(|text| &text == contents)
-        });
-        let folder = root.join(self.folder());
-        let mut backup = None;
-        if folder.exists() && !unchanged {
-            let seconds = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |since| since.as_secs());
-            let to = backups.join(format!("{}-{seconds}", self.step.folder));
-            copy_folder(&folder, &to)?;
-            backup = Some(to);
-        }
-        self.write_under(root)?;
-        Ok(backup)
+        let backup = backups.join(self.step.folder);
+        reset_folder(root, &self.folder(), &self.starter()?, &backup)
     }
 
     /// The folder of one of the step's programs.
@@ -410,28 +381,87 @@ impl StepExercise {
     /// lints a starter trips by design allowed (after the file's own `//!` lines).
     fn with_starter_header(&self, text: &str) -> String {
         let number = self.step.number;
-        let mut out = format!(
+        let header = format!(
             "// Exercise {number}: made from steps/{} by `cargo run -p workshop starters`.\n\
              // Write what each TODO asks for, then `cargo run -p workshop check {number}` says \
              what the trace\n\
              // still lacks. `cargo run -p workshop reset {number}` gives you this starter back.\n",
             self.step.folder
         );
-        let mut lines = text.lines().peekable();
-        while let Some(line) = lines.next_if(|line| line.starts_with("//!")) {
-            out.push_str(line);
-            out.push('\n');
-        }
-        out.push_str(
-            "\n// Until every TODO is done, some of what the code imports or holds is unused.\n\
+        with_header(
+            text,
+            &header,
+            "// Until every TODO is done, some of what the code imports or holds is unused.\n\
              #![allow(dead_code, unused_imports, unused_mut, unused_variables)]\n",
-        );
-        for line in lines {
-            out.push_str(line);
-            out.push('\n');
-        }
-        out
+        )
     }
+}
+
+/// `text` with `header` above it, and `allowed` (the lints a starter trips by design) after its
+/// own `//!` lines.
+pub(crate) fn with_header(text: &str, header: &str, allowed: &str) -> String {
+    let mut out = header.to_owned();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next_if(|line| line.starts_with("//!")) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(allowed);
+    for line in lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `files` (paths relative to `root`), replacing what `folder` (relative to `root`) held.
+pub(crate) fn write_folder(
+    root: &Path,
+    folder: &str,
+    files: &[(String, String)],
+) -> Result<(), String> {
+    let folder = root.join(folder);
+    if folder.exists() {
+        fs::remove_dir_all(&folder)
+            .map_err(|error| format!("cannot remove {}: {error}", folder.display()))?;
+    }
+    for (path, contents) in files {
+        let path = root.join(path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+        }
+        fs::write(&path, contents)
+            .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Writes the starter `files` into `folder` (both relative to `root`) again. What the folder
+/// held, if it differs from them, is first copied to `<backup>-<seconds since 1970>/`, whose
+/// path is returned.
+pub(crate) fn reset_folder(
+    root: &Path,
+    folder: &str,
+    files: &[(String, String)],
+    backup: &Path,
+) -> Result<Option<PathBuf>, String> {
+    let unchanged = files.iter().all(|(path, contents)| {
+        fs::read_to_string(root.join(path)).is_ok_and(|text| &text == contents)
+    });
+    let mut kept = None;
+    if root.join(folder).exists() && !unchanged {
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let name = backup.file_name().unwrap_or_default().to_string_lossy();
+        let to = backup.with_file_name(format!("{name}-{seconds}"));
+        copy_folder(&root.join(folder), &to)?;
+        kept = Some(to);
+    }
+    write_folder(root, folder, files)?;
+    Ok(kept)
 }
 
 impl Todo {
@@ -542,7 +572,7 @@ fn without_unit_tests(text: &str) -> String {
 }
 
 /// Copies the files under `from` to `to`, keeping their relative paths.
-pub(crate) fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
+fn copy_folder(from: &Path, to: &Path) -> Result<(), String> {
     fs::create_dir_all(to).map_err(|error| format!("cannot create {}: {error}", to.display()))?;
     let entries = fs::read_dir(from).map_err(|error| format!("{}: {error}", from.display()))?;
     for entry in entries.flatten() {

@@ -14,7 +14,7 @@ use std::{
 };
 
 use crate::{
-    exercises::{self, StepExercise},
+    exercises::{self, StepExercise, starters},
     harness::process::{self, TestRun},
     steps::{
         exercise::{Mistake, Todo},
@@ -125,8 +125,7 @@ pub fn starter() -> Result<Vec<(String, String)>, String> {
 /// The step's tests with the region [`TODO`] left to the attendee, under a header that says
 /// what the file is.
 fn starter_tests(exercise: &StepExercise, tests: &str) -> Result<String, String> {
-    let text = TODO.replace_region(tests)?;
-    let mut out = format!(
+    let header = format!(
         "// The testing exercise: made from steps/{}/{PROGRAM}/src/tests.rs by\n\
          // `cargo run -p workshop starters`. Write the tests the TODO asks for, then run them\n\
          // with `cargo test -p {PACKAGE}`; `cargo run -p workshop check {NAME}` says\n\
@@ -134,57 +133,25 @@ fn starter_tests(exercise: &StepExercise, tests: &str) -> Result<String, String>
          // file back.\n",
         exercise.step.folder
     );
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.next_if(|line| line.starts_with("//!")) {
-        out.push_str(line);
-        out.push('\n');
-    }
-    out.push_str(
-        "\n// Until the TODO is done, some of what the file imports or holds is unused.\n\
+    Ok(starters::with_header(
+        &TODO.replace_region(tests)?,
+        &header,
+        "// Until the TODO is done, some of what the file imports or holds is unused.\n\
          #![allow(dead_code, unused_imports)]\n",
-    );
-    for line in lines {
-        out.push_str(line);
-        out.push('\n');
-    }
-    Ok(out)
+    ))
 }
 
 /// Writes the starter, replacing what its folder held.
 pub fn write_starter() -> Result<(), String> {
-    let folder = repository().join(FOLDER);
-    if folder.exists() {
-        fs::remove_dir_all(&folder)
-            .map_err(|error| format!("cannot remove {}: {error}", folder.display()))?;
-    }
-    for (path, contents) in starter()? {
-        write(&repository().join(path), &contents)?;
-    }
-    Ok(())
+    starters::write_folder(&repository(), FOLDER, &starter()?)
 }
 
 /// Gives the attendee the starter back. What the folder held, if it differs from the starter,
 /// is first copied to `target/exercise-backups/testing-<seconds since 1970>/`, whose path is
 /// returned.
 pub fn reset_starter() -> Result<Option<PathBuf>, String> {
-    let files = starter()?;
-    let unchanged = files.iter().all(|(path, contents)| {
-        fs::read_to_string(repository().join(path)).is_ok_and(|text| &text == contents)
-    });
-    let folder = repository().join(FOLDER);
-    let mut backup = None;
-    if folder.exists() && !unchanged {
-        let seconds = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.as_secs());
-        let to = process::target_dir()?
-            .join("exercise-backups")
-            .join(format!("{NAME}-{seconds}"));
-        super::starters::copy_folder(&folder, &to)?;
-        backup = Some(to);
-    }
-    write_starter()?;
-    Ok(backup)
+    let backup = process::target_dir()?.join("exercise-backups").join(NAME);
+    starters::reset_folder(&repository(), FOLDER, &starter()?, &backup)
 }
 
 /// What the tests made of: the verdict and the words for the attendee.
