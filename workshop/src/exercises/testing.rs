@@ -84,12 +84,10 @@ pub const HINTS: &[&str] = &[
     `demo.origin=frontend`, and `parent elsewhere` for a parent in another process.
     "#,
     r#"
-    Nearly the answer: assert that `outline(&spans)` is
-    `"backend: backend call received (server, parent elsewhere) demo.origin=frontend
-  event:
-    handling backend call
-"`, that `spans[0].trace_id` and `spans[0].parent_span_id` are the
-    caller's, and that `exported[0].parent_span_is_remote`.
+    Nearly the answer: send both headers, then assert that `outline(&spans)` is
+    `"backend: backend call received (server, parent elsewhere) demo.origin=frontend\n  event: handling backend call\n"`,
+    that `spans[0].trace_id` and `spans[0].parent_span_id` are the caller's, and that the
+    SDK's `exported[0].parent_span_is_remote`.
     "#,
 ];
 
@@ -163,6 +161,9 @@ pub struct Judged {
     pub printed_on_the_step: String,
     /// The mistakes of the corpus that no test caught, by what they are.
     pub slipped: Vec<&'static str>,
+    /// The mistakes with which the tests ran past the time limit, and were stopped: caught,
+    /// since the tests did not pass, but slowly.
+    pub hung: Vec<&'static str>,
     /// The mistakes with which the tests did not compile, by what they are, with what cargo
     /// said: neither caught nor missed (a test that no longer compiles catches nothing).
     pub not_built: Vec<(&'static str, String)>,
@@ -207,10 +208,22 @@ impl Judged {
                 printed.trim_end()
             );
         }
+        let mut hung = String::new();
+        if !self.hung.is_empty() {
+            hung.push_str(&format!(
+                "With these made, your tests ran past {} s and were stopped: caught, but a test \
+                 that waits forever is slow to say so (wait with a time limit, \
+                 `tokio::time::timeout`).\n",
+                self.time_limit.as_secs()
+            ));
+            for what in &self.hung {
+                hung.push_str(&super::check::compare::bullet(what));
+            }
+        }
         if self.slipped.is_empty() {
             return format!(
                 "Your tests pass on step {STEP}'s {PROGRAM} and catch all {} mistakes of its \
-                 corpus.\n",
+                 corpus.\n{hung}",
                 self.mistakes
             );
         }
@@ -223,6 +236,7 @@ impl Judged {
         for what in &self.slipped {
             text.push_str(&super::check::compare::bullet(what));
         }
+        text.push_str(&hung);
         text
     }
 }
@@ -278,6 +292,7 @@ pub fn judge_in(tests: &str, scratch: &Path, time_limit: Duration) -> Result<Jud
         pass_on_the_step: false,
         printed_on_the_step: String::new(),
         slipped: Vec::new(),
+        hung: Vec::new(),
         not_built: Vec::new(),
         mistakes: mistakes.len(),
         timed_out_on_the_step: false,
@@ -295,8 +310,8 @@ pub fn judge_in(tests: &str, scratch: &Path, time_limit: Duration) -> Result<Jud
                 judged.printed_on_the_step = printed;
                 return Ok(judged);
             }
-            // Tests that hang with the mistake made do not pass: it is caught.
-            (TestRun::TimedOut(_), Some(_)) => {}
+            // Tests that hang with the mistake made do not pass: it is caught, slowly.
+            (TestRun::TimedOut(_), Some(mistake)) => judged.hung.push(mistake.what),
             // Failing on right code, the tests say nothing of the mistakes.
             (TestRun::Failed(printed) | TestRun::DidNotBuild(printed), None) => {
                 judged.printed_on_the_step = printed;

@@ -245,21 +245,27 @@ pub fn diagnose(
                     .split_once(": ")
                     .map_or(link.as_str(), |(_, name)| name);
                 let how = match (links.as_slice(), tracing_crate) {
-                    // Linked, but to the wrong span: the producer sent another span's context.
+                    // No link: the consumer made none, or the producer sent no context.
                     ([], true) => format!(
                         "link to the span context that came with the job (`add_link`, from \
                          `OpenTelemetrySpanExt`); or the producer put no context in the job's \
                          headers: inject that of `{linked_name}`"
                     ),
                     ([], false) => format!(
-                        "link to the span context that came with the job (`with_links`, when \
-                         you build the span); or the producer put no context in the job's \
-                         headers: inject that of `{linked_name}`"
+                        "link to the span context that came with the job (`with_links` and \
+                         `Link::with_context`, when you build the span); or the producer put \
+                         no context in the job's headers: inject that of `{linked_name}`"
                     ),
-                    (_, _) => format!(
+                    // Linked, but to the wrong span: the producer sent another span's context.
+                    (_, true) => format!(
                         "the job's headers carry the wrong span's context: the producer must \
                          inject the context of `{linked_name}` itself (its `span.context()`), \
                          not the current span's"
+                    ),
+                    (_, false) => format!(
+                        "the job's headers carry the wrong span's context: the producer must \
+                         inject a context that holds `{linked_name}` \
+                         (`Context::current_with_span`, or `cx.with_span`), not the current one"
                     ),
                 };
                 let instead = match links.as_slice() {

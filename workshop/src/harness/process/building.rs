@@ -158,7 +158,7 @@ pub fn cargo() -> std::process::Command {
 
 /// The variables cargo sets for the crate it builds or runs, as opposed to those that configure
 /// cargo itself (`CARGO_HOME`, `CARGO_PROFILE_*`, ...), which the inner build must keep.
-fn describes_the_running_crate(variable: &str) -> bool {
+pub(super) fn describes_the_running_crate(variable: &str) -> bool {
     matches!(
         variable,
         "CARGO_MANIFEST_DIR"

@@ -4,12 +4,13 @@
 use std::{
     io::Read,
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
     thread,
     time::{Duration, Instant},
 };
 
-use super::{cargo, target_dir};
+use super::{building::describes_the_running_crate, cargo, target_dir};
 
 /// How a package's unit tests went, with what cargo and the tests printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +24,7 @@ pub enum TestRun {
 }
 
 /// Builds the unit tests of `package`, of the workspace in `folder` (into this program's
-/// target folder, offline), then runs them, for at most `time_limit` in all once built.
+/// target folder, offline), then runs each test program it has for at most `time_limit`.
 pub fn test_in(folder: &Path, package: &str, time_limit: Duration) -> Result<TestRun, String> {
     let built = cargo()
         .current_dir(folder)
@@ -53,9 +54,9 @@ pub fn test_in(folder: &Path, package: &str, time_limit: Duration) -> Result<Tes
     if executables.is_empty() {
         return Err(format!("cargo built no unit tests for {package}"));
     }
-    let deadline = Instant::now() + time_limit;
     let mut printed = String::new();
     for (executable, package_folder) in executables {
+        let deadline = Instant::now() + time_limit;
         let (status, output) = run_until(&executable, &package_folder, deadline)?;
         printed.push_str(&output);
         match status {
@@ -84,14 +85,23 @@ fn test_executables(messages: &str) -> Vec<(PathBuf, PathBuf)> {
         .collect()
 }
 
-/// Runs `executable` in `folder` until it exits or `deadline` passes, when it is killed: whether
-/// it succeeded (`None` when it was killed), and what it printed, stdout then stderr.
+/// Runs `executable` in `folder`, as `cargo test` would, until it exits or `deadline` passes,
+/// when it is killed: whether it succeeded (`None` when it was killed), and what it printed,
+/// stdout then stderr.
 fn run_until(
     executable: &Path,
     folder: &Path,
     deadline: Instant,
 ) -> Result<(Option<bool>, String), String> {
-    let mut child = Command::new(executable)
+    let mut command = Command::new(executable);
+    // What cargo would set for the package under test, not what it set for this program.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(describes_the_running_crate) {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .env("CARGO_MANIFEST_DIR", folder)
         .current_dir(folder)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -107,27 +117,43 @@ fn run_until(
         match child.try_wait() {
             Ok(Some(status)) => break Some(status.success()),
             Ok(None) if Instant::now() >= deadline => {
-                // Killed, then reaped: its pipes close, and the readers end.
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 break None;
             }
             Ok(None) => thread::sleep(Duration::from_millis(20)),
-            Err(error) => return Err(format!("waiting for {}: {error}", executable.display())),
+            Err(error) => {
+                stop(&mut child);
+                return Err(format!("waiting for {}: {error}", executable.display()));
+            }
         }
     };
+    // A process the tests started may hold the pipes open after they ended: what it has not
+    // closed within a few seconds is left unread, rather than waited for.
     let printed = readers
         .into_iter()
         .flatten()
-        .map(|reader| reader.join().unwrap_or_default())
+        .map(|reader| {
+            reader
+                .recv_timeout(Duration::from_secs(5))
+                .unwrap_or_else(|_| "(the rest of the output was not closed)\n".to_owned())
+        })
         .collect();
     Ok((status, printed))
 }
 
-fn read_all(mut from: impl Read + Send + 'static) -> thread::JoinHandle<String> {
+/// Kills `child` and reaps it.
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Reads `from` to its end on a thread of its own, and sends what it read.
+fn read_all(mut from: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
     thread::spawn(move || {
         let mut bytes = Vec::new();
         let _ = from.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+        let _ = sender.send(String::from_utf8_lossy(&bytes).into_owned());
+    });
+    receiver
 }
