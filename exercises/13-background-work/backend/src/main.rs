@@ -89,7 +89,7 @@ async fn main() -> ExitCode {
     let provider = init_tracer(exporter, resource.clone());
     global::set_text_map_propagator(propagators.build());
     let meter_provider = metrics::init_meter_provider(metric_exporter, resource.clone());
-    // and a logger provider, as in the frontend.
+    // And a logger provider, as in the frontend.
     let logger_provider = logs::init_logger_provider(log_exporter, resource);
     init_subscriber(provider.tracer("backend"), &logger_provider, &log_filter);
     // NEW: the worker, and the queue the request handlers feed it through.
