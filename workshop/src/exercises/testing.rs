@@ -362,6 +362,31 @@ mod tests {
         }
     }
 
+    /// In CI's fresh clone, `exercises/` holds the steps' starters and this one, and nothing else.
+    #[test]
+    fn exercises_holds_the_starters_and_nothing_else_in_ci() {
+        if std::env::var_os("CI").is_none() {
+            println!("not checked outside CI: an attendee's own files under exercises/ are theirs");
+            return;
+        }
+        let mut expected: Vec<String> = starter()
+            .unwrap()
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        for exercise in exercises::all() {
+            expected.extend(
+                exercise
+                    .starter()
+                    .unwrap()
+                    .into_iter()
+                    .map(|(path, _)| path),
+            );
+        }
+        expected.sort();
+        assert_eq!(starters::committed_files(), expected);
+    }
+
     #[test]
     fn the_starter_leaves_the_todo_region_to_the_attendee_and_keeps_the_example() {
         let tests =
