@@ -208,11 +208,10 @@ pub async fn check_request(
         Ok(expected) => expected,
         Err(error) => return cannot_run(format!("the step's trace.txt: {error}\n")),
     };
-    let why_no_span: Vec<&str> = exercise.exercise.why_no_span.split_whitespace().collect();
     problems.extend(diagnose(
         &expected,
         &exported,
-        &why_no_span.join(" "),
+        &why_no_span(exercise.exercise),
         exercise.exercise.tracing_crate,
     ));
     problems.extend(too_short(&expected, &exported));
@@ -332,6 +331,12 @@ pub async fn check_request(
     }
 }
 
+/// What a program of the exercise's step that exports no span may lack, on one line.
+fn why_no_span(exercise: &Exercise) -> String {
+    let words: Vec<&str> = exercise.why_no_span.split_whitespace().collect();
+    words.join(" ")
+}
+
 /// `scenario`'s variables, as the check names them: `` `NAME=value` `` joined by "and".
 fn settings_of(scenario: &Scenario) -> String {
     let settings: Vec<String> = scenario
@@ -401,11 +406,10 @@ async fn run_scenario(
             if exercise.tracing_crate {
                 without_layer_defaults(&mut exported);
             }
-            let why_no_span: Vec<&str> = exercise.why_no_span.split_whitespace().collect();
             let problems = diagnose(
                 expected,
                 &exported,
-                &why_no_span.join(" "),
+                &why_no_span(exercise),
                 exercise.tracing_crate,
             );
             (!problems.is_empty(), problems)
@@ -420,15 +424,16 @@ async fn run_scenario(
         1 => "one span".to_owned(),
         n => format!("{n} spans"),
     };
-    let among = match (holding.is_empty(), &scenario.expect) {
-        (true, _) => String::new(),
-        (false, Expect::TheTrace) => format!(". {}", holding.join(" ")),
-        (false, _) => format!(", {}", holding.join(", ")),
-    };
-    Ok(Some(format!(
-        "With {settings} (both programs), {}. Your programs exported {count}{among}.",
+    let exported = format!(
+        "With {settings} (both programs), {}. Your programs exported {count}",
         scenario.say
-    )))
+    );
+    Ok(Some(match (holding.is_empty(), &scenario.expect) {
+        (true, _) => format!("{exported}."),
+        // The plain run's sentences, each ending in its own full stop.
+        (false, Expect::TheTrace) => format!("{exported}. {}", holding.join(" ")),
+        (false, _) => format!("{exported}, {}.", holding.join(", ")),
+    }))
 }
 
 /// Why a program that exports with OTLP may hang on a request, for the attendee whose did.
