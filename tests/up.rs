@@ -1,10 +1,14 @@
 //! `cargo run -p workshop up NN`, as an attendee uses it: one terminal runs the step, the
 //! `curl` it prints, sent from another, draws the trace in the first, and Ctrl-C stops every
 //! program it started, leaving none behind. A port asked for and taken stops it at once with
-//! exit code 2 and a line naming the port. And `doctor` says what a machine lacks.
+//! exit code 2 and a line naming the port. The web page `up 07` links to shows the trace in a
+//! real browser. And `doctor` says what a machine lacks.
 
 // In a test, an unwrap is an assertion: a failure panics with the error, which fails the test.
 #![allow(clippy::unwrap_used)]
+
+#[path = "common/browser.rs"]
+mod browser;
 
 use std::process::{ExitStatus, Stdio};
 
@@ -175,6 +179,99 @@ async fn up_runs_a_step_draws_its_trace_and_ctrl_c_leaves_no_process_behind() {
     for pid in started {
         assert!(!signal("-0", &pid), "process {pid} still runs after Ctrl-C");
     }
+}
+
+/// The trace viewer's page, as `up` printed its address.
+fn page_url(printed: &str) -> String {
+    printed
+        .lines()
+        .find_map(|line| line.split_once("shows them on a web page too: "))
+        .map(|(_, url)| url.trim().to_owned())
+        .unwrap_or_else(|| panic!("no page address in:\n{printed}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_07_links_to_a_page_that_lists_the_trace_draws_its_waterfall_and_shows_a_clicked_span() {
+    let Some(mut browser) = browser::Browser::start("up_07_links_to_a_page", 1280, 900) else {
+        return;
+    };
+    let up = Up::start(
+        &[
+            "07",
+            "--solution",
+            "--port",
+            "0",
+            "--backend-port",
+            "0",
+            "--viewer-port",
+            "0",
+        ],
+        &[],
+    );
+    let printed = up
+        .wait_until("the curl line", |printed| printed.contains("Ctrl-C here"))
+        .await;
+    let page = page_url(&printed);
+    assert!(page.starts_with("http://127.0.0.1:"), "{page}");
+    let (status, _) = process::http_get(&frontend_url(&printed)).await.unwrap();
+    assert_eq!(status.as_u16(), 200);
+
+    browser.open(&page);
+    browser.wait_for(
+        "the request's trace, listed",
+        "document.querySelectorAll('table.traces tbody tr').length === 1",
+    );
+    let row = browser.evaluate("document.querySelector('table.traces tbody tr').innerText");
+    let row = row.as_str().unwrap();
+    assert!(row.contains("incoming call"), "{row}");
+    assert!(row.contains("frontend, backend"), "{row}");
+    browser.click("table.traces tbody tr a");
+    browser.wait_for(
+        "the waterfall",
+        "document.querySelector('.waterfall svg') !== null",
+    );
+    // The tree: each span's name and its depth, from how far right its name is drawn.
+    let tree = browser.evaluate(
+        "[...document.querySelectorAll('.waterfall a.span-row')].map((row) => \
+         [row.querySelector('text.span').textContent, row.querySelector('text.span').getAttribute('x')])",
+    );
+    assert_eq!(
+        tree,
+        serde_json::json!([
+            ["incoming call", "92.0"],
+            ["backend call", "112.0"],
+            ["backend call received", "132.0"],
+        ])
+    );
+    // Nothing is shown of a span until one is clicked; then its attributes, events and
+    // service.
+    assert_eq!(
+        browser.evaluate("document.querySelectorAll('.span-detail.shown').length"),
+        serde_json::json!(0)
+    );
+    browser.click("a.span-row:nth-of-type(3)");
+    let details = browser.wait_for(
+        "the clicked span's details",
+        "[...document.querySelectorAll('.span-detail')].filter((details) => details.offsetHeight > 0).map((details) => details.innerText).join('---')",
+    );
+    let details = details.as_str().unwrap();
+    assert!(details.starts_with("backend call received"), "{details}");
+    assert!(
+        !details.contains("---"),
+        "one span's details at a time:\n{details}"
+    );
+    for shown in [
+        "backend",
+        "server",
+        "demo.origin",
+        "frontend",
+        "handling backend call",
+    ] {
+        assert!(details.contains(shown), "{shown} not in:\n{details}");
+    }
+
+    let (status, printed) = up.interrupt().await;
+    assert!(status.success(), "up exited {status}:\n{printed}");
 }
 
 #[tokio::test]

@@ -17,3 +17,5 @@ pub mod signals;
 pub mod spans;
 pub mod tables;
 pub mod terminal;
+pub mod waterfall;
+pub mod web;

@@ -1,10 +1,14 @@
 //! `cargo run -p trace-viewer`: an OTLP/HTTP receiver on 127.0.0.1:4318 (the OTLP default, so
 //! step 07 sends here with no configuration) that draws each trace in the terminal once it is
-//! complete. `LISTEN_ADDR` changes the address. Ctrl-C draws what is left and stops.
+//! complete, and shows it on a web page at http://127.0.0.1:8082/ (beside the frontend's 8080
+//! and the backend's 8081). `LISTEN_ADDR` and `VIEWER_PAGE_ADDR` change the addresses. Ctrl-C draws what is left
+//! and stops.
 //!
 //! It takes whatever arrives on its port, so it holds at most `VIEWER_MAX_MEMORY` of spans
-//! (64 MiB unless told), a quarter for exports waiting to be sorted into traces and the rest for
-//! the traces (the program, and the exports being read, take about 48 MiB more); past that, the oldest traces go, with one line a second saying how many. When
+//! (64 MiB unless told): a quarter for exports waiting to be sorted into traces, three eighths
+//! for the traces being drawn and three eighths for what the web page shows (the program, and
+//! the exports being read, take about 48 MiB more); past that, the oldest traces go, with one
+//! line a second saying how many. When
 //! its terminal does not keep up (a paused terminal, a pipe nobody reads), exports are answered
 //! `429 Too Many Requests`, which exporters answer by sending again later.
 
@@ -19,10 +23,13 @@ use tokio::sync::{mpsc, oneshot};
 use trace_viewer::{
     live::{Dropped, MAX_SPANS_PER_TRACE, Traces},
     receiver::{self, Inbox},
+    web::{self, Store},
 };
 
 /// The OTLP/HTTP port exporters send to by default.
 const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:4318";
+/// The web page's address: loopback only, unless `VIEWER_PAGE_ADDR` says otherwise.
+const DEFAULT_PAGE_ADDR: &str = "127.0.0.1:8082";
 /// A whole trace is drawn once nothing has come for it for this long.
 const SETTLE: Duration = Duration::from_millis(500);
 /// A trace missing its root or a parent is drawn anyway after this long: a batching exporter
@@ -48,7 +55,13 @@ async fn main() {
     let listen_addr =
         step_support::listen_addr(DEFAULT_LISTEN_ADDR).unwrap_or_else(|error| error.exit());
     let budget = memory_budget().unwrap_or_else(|error| error.exit());
+    let page_addr = step_support::variable("VIEWER_PAGE_ADDR")
+        .unwrap_or_else(|error| error.exit())
+        .unwrap_or_else(|| DEFAULT_PAGE_ADDR.to_owned());
     let listener = step_support::bind(&listen_addr)
+        .await
+        .unwrap_or_else(|error| error.exit());
+    let page_listener = bind_page(&page_addr)
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!(
@@ -56,12 +69,31 @@ async fn main() {
          OTEL_EXPORTER_OTLP_ENDPOINT=http://{} (OTLP over HTTP, protobuf or JSON).",
         listener.address()
     );
+    eprintln!(
+        "The traces are on a web page too: http://{}/",
+        page_listener
+            .local_addr()
+            .map_or(page_addr, |addr| addr.to_string())
+    );
 
     let inbox = Inbox::with_budget(budget / 4);
+    let store = Store::with_budget(budget / 8 * 3);
+    tokio::spawn(step_support::serve_beside(
+        page_listener,
+        web::router(store.clone()),
+        web::LIMITS,
+    ));
     let (stdout, written) = spawn_stdout_writer();
     let (stop, stopped) = oneshot::channel();
-    let traces = Traces::new(SETTLE, PATIENCE, budget - budget / 4);
-    let drawing = tokio::spawn(draw_traces(inbox.clone(), traces, budget, stdout, stopped));
+    let traces = Traces::new(SETTLE, PATIENCE, budget / 8 * 3);
+    let drawing = tokio::spawn(draw_traces(
+        inbox.clone(),
+        traces,
+        store,
+        budget,
+        stdout,
+        stopped,
+    ));
     step_support::serve_with(listener, receiver::router(inbox), LIMITS).await;
     // The receiver has stopped: draw what is left, whole or not, for a little while at most.
     let deadline = tokio::time::Instant::now() + LAST_DRAWING;
@@ -72,6 +104,21 @@ async fn main() {
     if tokio::time::timeout_at(deadline, written).await.is_err() && handed_over {
         eprintln!("warning: stdout is not being read: the last traces may not have been drawn");
     }
+}
+
+/// Binds the web page's address; one that does not parse or is taken is the reader's to fix.
+async fn bind_page(page_addr: &str) -> Result<tokio::net::TcpListener, StartupError> {
+    tokio::net::TcpListener::bind(page_addr)
+        .await
+        .map_err(|error| {
+            let hint = match error.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    "; another program is using this port: stop it or pick another"
+                }
+                _ => "; expected HOST:PORT, for example 127.0.0.1:8082",
+            };
+            StartupError::invalid("VIEWER_PAGE_ADDR", page_addr, format!("{error}{hint}"))
+        })
 }
 
 /// `VIEWER_MAX_MEMORY`: bytes, or with a unit, `64MiB`, `512KiB`, `1GiB` (or `MB`, `KB`, `GB`,
@@ -137,12 +184,13 @@ fn spawn_stdout_writer() -> (mpsc::Sender<String>, oneshot::Receiver<()>) {
     (drawings, written)
 }
 
-/// Sorts what arrives into traces and hands each to `stdout` as it becomes ready, until
-/// `stopped`; then hands over what is left, until the deadline it carries. Returns whether all
-/// of it was handed over.
+/// Sorts what arrives into traces and hands each to `stdout`, and to the web page's `store`, as
+/// it becomes ready, until `stopped`; then hands over what is left, until the deadline it
+/// carries. Returns whether all of it was handed over.
 async fn draw_traces(
     inbox: Inbox,
     mut traces: Traces,
+    store: Store,
     budget: usize,
     stdout: mpsc::Sender<String>,
     mut stopped: oneshot::Receiver<tokio::time::Instant>,
@@ -160,18 +208,21 @@ async fn draw_traces(
                     break;
                 }
                 for received in inbox.take() {
+                    store.add_logs(received.export.logs);
+                    store.add_metrics(&received.export.metrics);
                     traces.add(received.export.spans, Instant::now());
                 }
             }
             _ = sleep_until(next_check) => {}
             deadline = &mut stopped => {
                 let deadline = deadline.unwrap_or_else(|_| tokio::time::Instant::now());
-                return draw_the_rest(traces, &stdout, deadline).await;
+                return draw_the_rest(traces, &store, &stdout, deadline).await;
             }
         }
         report.add(traces.dropped(), inbox.refused());
         report.print_if_due(budget);
         for trace in traces.ready(Instant::now()) {
+            store.add_trace(trace.spans.clone());
             // Waits while the terminal is behind: meanwhile nothing is taken from the inbox,
             // which fills, and exporters are asked to send again later.
             tokio::select! {
@@ -184,7 +235,7 @@ async fn draw_traces(
                         eprintln!("warning: stdout is not being read: {left} traces not drawn");
                         return false;
                     }
-                    return draw_the_rest(traces, &stdout, deadline).await;
+                    return draw_the_rest(traces, &store, &stdout, deadline).await;
                 }
             }
         }
@@ -196,10 +247,14 @@ async fn draw_traces(
 /// all were handed over.
 async fn draw_the_rest(
     mut traces: Traces,
+    store: &Store,
     stdout: &mpsc::Sender<String>,
     deadline: tokio::time::Instant,
 ) -> bool {
     let rest = traces.flush();
+    for trace in &rest {
+        store.add_trace(trace.spans.clone());
+    }
     let count = rest.len();
     for (handed, trace) in rest.iter().enumerate() {
         match tokio::time::timeout_at(deadline, stdout.send(trace.drawing())).await {

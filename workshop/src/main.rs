@@ -87,6 +87,10 @@ enum Command {
         /// The backend's port (default: 8081 if free, else any free port; 0: any free port).
         #[arg(long, value_name = "PORT")]
         backend_port: Option<u16>,
+        /// The trace viewer's web page's port (default: 8082 if free, else any free port; 0:
+        /// any free port).
+        #[arg(long, value_name = "PORT")]
+        viewer_port: Option<u16>,
         /// Also shows what the programs print on stdout, as they print it: the spans of steps 02
         /// to 05, in the stdout exporter's own words.
         #[arg(long)]
@@ -154,8 +158,9 @@ async fn main() -> ExitCode {
             solution,
             port,
             backend_port,
+            viewer_port,
             raw,
-        }) => up(&step, solution, [port, backend_port], raw).await,
+        }) => up(&step, solution, [port, backend_port, viewer_port], raw).await,
         Some(Command::Doctor) => doctor(),
         Some(Command::Prepare) => prepare().await,
     }
@@ -164,7 +169,7 @@ async fn main() -> ExitCode {
 async fn up(
     step: &str,
     solution: bool,
-    [port, backend_port]: [Option<u16>; 2],
+    [port, backend_port, viewer_port]: [Option<u16>; 3],
     raw: bool,
 ) -> ExitCode {
     let step = match choose_step(Some(step.to_owned())) {
@@ -181,6 +186,7 @@ async fn up(
         solution,
         frontend_port: choose(port, up::FRONTEND_PORT),
         backend_port: choose(backend_port, up::BACKEND_PORT),
+        viewer_port: choose(viewer_port, up::VIEWER_PAGE_PORT),
         raw,
     };
     match up.run().await {

@@ -17,5 +17,6 @@ pub use config::{
 #[cfg(feature = "propagator-0-32")]
 pub use propagator_0_32::Propagator032;
 pub use serve::{
-    Limits, Listener, SHUTDOWN_BUDGET, SHUTDOWN_GRACE, bind, serve, serve_with, shutdown_time_left,
+    Limits, Listener, SHUTDOWN_BUDGET, SHUTDOWN_GRACE, bind, serve, serve_beside, serve_with,
+    shutdown_time_left,
 };

@@ -173,6 +173,15 @@ pub async fn serve_with(listener: Listener, router: Router, limits: Limits) {
     });
 }
 
+/// Serves `router` on `tcp`, within `limits`, for as long as the task that runs it: a second
+/// port beside the one [`serve_with`] serves, which handles the shutdown signals (the trace
+/// viewer's web page beside its OTLP port). Nothing is announced.
+pub async fn serve_beside(tcp: TcpListener, router: Router, limits: Limits) {
+    // No sender: no signal ever comes this way.
+    let (_, mut no_signals) = mpsc::unbounded_channel();
+    serve_until(tcp, router, &mut no_signals, SHUTDOWN_GRACE, limits).await;
+}
+
 /// [`serve`], with the signals' names arriving on `signals` and the grace period given.
 ///
 /// Each connection is served by a task of its own, kept here, so that a stop that does not wait

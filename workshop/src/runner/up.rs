@@ -16,6 +16,7 @@ use trace_viewer::{
     receiver::{Received, Receiver},
     tables,
     terminal::printable,
+    web::{self, Store},
 };
 
 use crate::{
@@ -31,6 +32,9 @@ pub const FRONTEND_PORT: u16 = 8080;
 /// The backend's port when none is asked for and it is free: the one the book's `curl -H ...`
 /// experiments use.
 pub const BACKEND_PORT: u16 = 8081;
+
+/// The trace viewer's web page's port when it is free.
+pub const VIEWER_PAGE_PORT: u16 = 8082;
 
 /// A trace is drawn once nothing has come for it for this long (the viewer's own setting).
 const SETTLE: Duration = Duration::from_millis(500);
@@ -60,6 +64,8 @@ pub struct Up {
     pub solution: bool,
     pub frontend_port: Port,
     pub backend_port: Port,
+    /// The trace viewer's web page's.
+    pub viewer_port: Port,
     /// Also shows what the programs print on stdout as they print it (steps 02 to 05 print
     /// their spans there, in the stdout exporter's own words).
     pub raw: bool,
@@ -105,6 +111,19 @@ impl Up {
         // Checked before anything is built: a taken port is the attendee's to fix.
         let backend_addr = listen_addr(self.backend_port, "backend", "--backend-port")?;
         let frontend_addr = listen_addr(self.frontend_port, "frontend", "--port")?;
+        // The web page shows the spans this terminal draws: none when they go elsewhere.
+        let own_endpoint = std::env::vars().any(|(name, _)| {
+            name == "OTEL_EXPORTER_OTLP_ENDPOINT" || name == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        });
+        let page_addr =
+            match (step.frontend_traced || step.backend_traced) && !(step.otlp && own_endpoint) {
+                true => Some(listen_addr(
+                    self.viewer_port,
+                    "trace viewer's page",
+                    "--viewer-port",
+                )?),
+                false => None,
+            };
         let delay = std::env::var("DELAY_MS").ok();
 
         println!("Step {}: {}", step.number, step.title);
@@ -141,9 +160,6 @@ impl Up {
             .filter(|(name, _)| process::is_scrubbed(name))
             .filter(|(name, _)| name != "LISTEN_ADDR" && name != "BACKEND_URL")
             .collect();
-        let own_endpoint = passed.iter().any(|(name, _)| {
-            name == "OTEL_EXPORTER_OTLP_ENDPOINT" || name == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-        });
         let viewer = match step.otlp && !own_endpoint {
             true => Some(Receiver::bind("127.0.0.1:0").await.map_err(|error| {
                 Failure::Run(format!("cannot start the trace viewer: {error}"))
@@ -151,6 +167,10 @@ impl Up {
             false => None,
         };
         let endpoint = viewer.as_ref().map(Receiver::endpoint);
+        let page = match &page_addr {
+            Some(address) => Some(Page::start(address).await?),
+            None => None,
+        };
         let mut env: Vec<(&str, &str)> = passed
             .iter()
             .map(|(name, value)| (name.as_str(), value.as_str()))
@@ -196,6 +216,12 @@ impl Up {
             ),
             (None, false) => {}
         }
+        if let Some(page) = &page {
+            println!(
+                "{:<8}  shows them on a web page too: {}",
+                "viewer", page.url
+            );
+        }
         if let Some(delay) = &delay {
             println!("The proxy holds every byte {delay} ms each way (DELAY_MS).");
         }
@@ -239,12 +265,15 @@ impl Up {
             }
             if let Some(viewer) = &viewer {
                 for received in viewer.inbox().take() {
-                    signals.add(&received);
+                    signals.add(&received, page.as_ref());
                     traces.add(received.export.spans, Instant::now());
                 }
             }
             for trace in traces.ready(Instant::now()) {
                 print!("{}", trace.drawing_with_logs(signals.logs()));
+                if let Some(page) = &page {
+                    page.store.add_trace(trace.spans);
+                }
             }
             signals.print_new_metrics();
         }
@@ -260,7 +289,7 @@ impl Up {
         // Each program has exited: what it sent on the way out has arrived.
         if let Some(viewer) = &viewer {
             for received in viewer.inbox().take() {
-                signals.add(&received);
+                signals.add(&received, page.as_ref());
                 traces.add(received.export.spans, Instant::now());
             }
         }
@@ -270,6 +299,9 @@ impl Up {
         }
         for trace in rest {
             print!("{}", trace.drawing_with_logs(signals.logs()));
+            if let Some(page) = &page {
+                page.store.add_trace(trace.spans);
+            }
         }
         signals.print_new_metrics();
         match clean {
@@ -508,7 +540,12 @@ struct OtherSignals {
 }
 
 impl OtherSignals {
-    fn add(&mut self, received: &Received) {
+    /// Keeps what `received` holds besides spans, and hands it to the web `page` too.
+    fn add(&mut self, received: &Received, page: Option<&Page>) {
+        if let Some(page) = page {
+            page.store.add_logs(received.export.logs.iter().cloned());
+            page.store.add_metrics(&received.export.metrics);
+        }
         self.new.extend(received.export.metrics.iter().cloned());
         let server_spans = received
             .export
@@ -536,6 +573,41 @@ impl OtherSignals {
         let spans: Vec<SpanRecord> = self.server_spans.iter().cloned().collect();
         println!("{}", tables::render_metrics(&self.new, &spans));
         self.new.clear();
+    }
+}
+
+/// The trace viewer's web page, served while `up` runs; it shows each trace this terminal draws.
+struct Page {
+    store: Store,
+    url: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Page {
+    async fn start(address: &str) -> Result<Page, Failure> {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .and_then(|listener| Ok((listener.local_addr()?, listener)));
+        let (bound, listener) = listener.map_err(|error| {
+            Failure::Run(format!("cannot start the trace viewer's page: {error}"))
+        })?;
+        let store = Store::with_budget(BUDGET);
+        let server = tokio::spawn(step_support::serve_beside(
+            listener,
+            web::router(store.clone()),
+            web::LIMITS,
+        ));
+        Ok(Page {
+            store,
+            url: format!("http://{bound}/"),
+            server,
+        })
+    }
+}
+
+impl Drop for Page {
+    fn drop(&mut self) {
+        self.server.abort();
     }
 }
 

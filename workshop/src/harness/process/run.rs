@@ -35,6 +35,7 @@ pub(crate) fn is_scrubbed(variable: &str) -> bool {
         || matches!(
             variable,
             "LISTEN_ADDR"
+                | "VIEWER_PAGE_ADDR"
                 | "BACKEND_URL"
                 | "BACKEND_TIMEOUT_MS"
                 | "GOOGLE_APPLICATION_CREDENTIALS"
@@ -555,6 +556,8 @@ fn command(wrapper: &[String], package: &str, env: &[(&str, &str)]) -> Result<Co
         command.env_remove(name);
     }
     command.env("LISTEN_ADDR", "127.0.0.1:0");
+    // The trace viewer's web page, on a port of its own (only the viewer reads it).
+    command.env("VIEWER_PAGE_ADDR", "127.0.0.1:0");
     for (name, value) in env {
         command.env(name, value);
     }
