@@ -300,8 +300,8 @@ async fn a_thousand_idle_connections_under_a_256_descriptor_limit_do_not_keep_an
 /// the short run, which CI runs; 60 for the whole minute): whole traces, 1.7 MB exports to 100
 /// traces that never close, names full of escapes, bodies that are not OTLP, connections that
 /// drip a byte at a time or say nothing, uploads that stall. The viewer's resident memory,
-/// sampled all along, stays within its default budget (64 MiB) and its overhead (48 MiB), and
-/// a trace sent at the end is still drawn.
+/// sampled all along, stays within its default budget (64 MiB) and its overhead (48 MiB) while
+/// its web page is asked for all along, and a trace sent at the end is still drawn.
 #[tokio::test]
 async fn mixed_valid_and_hostile_exports_keep_the_viewer_within_its_budget_and_drawing() {
     let seconds: u64 = std::env::var("VIEWER_SOAK_SECONDS")
@@ -388,6 +388,26 @@ async fn mixed_valid_and_hostile_exports_keep_the_viewer_within_its_budget_and_d
                 held.pop_front();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    // The web page, asked for all along as a browser left open would, and as someone scraping
+    // it might: the list, a trace, the metrics, the generation.
+    let page = viewer
+        .stderr()
+        .lines()
+        .find_map(|line| line.strip_prefix("The traces are on a web page too: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    load.spawn(async move {
+        let client = client();
+        let trace = format!("trace/{:032x}", (1u128 << 32) + 1);
+        while Instant::now() < until {
+            for path in ["", "metrics", "generation", trace.as_str()] {
+                let answer = client.get(format!("{page}{path}")).send().await.unwrap();
+                assert!([200, 404].contains(&answer.status().as_u16()));
+                answer.bytes().await.unwrap();
+            }
         }
     });
     let mut peak_kib = 0;

@@ -237,3 +237,62 @@ async fn the_list_shows_new_traces_without_a_reload_newest_first_and_filters_the
     }
     viewer.stop().await.unwrap().assert_success();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_metric_tables_link_each_slow_request_to_its_trace() {
+    let Some(mut browser) = Browser::start("the_metric_tables_link", 1280, 900) else {
+        return;
+    };
+    let viewer = Service::start(TRACE_VIEWER, &[]).await.unwrap();
+    let trace = "33333333333333333333333333333333";
+    let mut request = span(trace, "3333333333333333", "", "GET /", 10, 250);
+    request["attributes"] = json!([
+        {"key": "http.route", "value": {"stringValue": "/"}},
+        {"key": "http.request.method", "value": {"stringValue": "GET"}},
+    ]);
+    send(&viewer, "traces", &traces_export("backend", vec![request])).await;
+    // Step 11's histogram of request durations, over the request's time.
+    let nanos = |ms: u64| ((1_700_000_000_000 + ms) * 1_000_000).to_string();
+    let metrics = json!({"resourceMetrics": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "backend"}}]},
+        "scopeMetrics": [{"scope": {"name": "test"}, "metrics": [{
+            "name": "http.server.request.duration", "unit": "s",
+            "histogram": {"aggregationTemporality": 2, "dataPoints": [{
+                "attributes": [
+                    {"key": "http.route", "value": {"stringValue": "/"}},
+                    {"key": "http.request.method", "value": {"stringValue": "GET"}},
+                ],
+                "startTimeUnixNano": nanos(0), "timeUnixNano": nanos(1000),
+                "count": "1", "sum": 0.24, "bucketCounts": ["0", "1", "0"],
+                "explicitBounds": [0.1, 0.5],
+            }]},
+        }]}],
+    }]});
+    send(&viewer, "metrics", &metrics).await;
+
+    let page = page_url(&viewer);
+    browser.open(&page);
+    browser.wait_for(
+        "the trace listed",
+        "document.querySelectorAll('table.traces tbody tr').length === 1",
+    );
+    browser.click("header a[href='/metrics']");
+    browser.wait_for(
+        "the metric tables",
+        "location.pathname === '/metrics' && document.querySelector('pre.metrics') !== null",
+    );
+    let table = browser.evaluate("document.querySelector('pre.metrics').innerText");
+    let table = table.as_str().unwrap();
+    assert!(table.contains("http.server.request.duration"), "{table}");
+    assert!(table.contains("slowest, with their traces"), "{table}");
+    browser.click(&format!("pre.metrics a[href='/trace/{trace}']"));
+    browser.wait_for(
+        "the slow request's trace",
+        &format!("location.pathname === '/trace/{trace}'"),
+    );
+    assert_eq!(
+        browser.evaluate("document.querySelector('h1').textContent"),
+        "GET /"
+    );
+    viewer.stop().await.unwrap().assert_success();
+}

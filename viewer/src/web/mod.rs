@@ -65,11 +65,13 @@ struct Held {
     logs: VecDeque<LogRecord>,
     /// The last export of each metric.
     metrics: Vec<MetricRecord>,
-    /// What the traces take, and what the log records and metrics take; and the most each may.
+    /// What the traces, the log records and the metrics take; and the most each may.
     trace_bytes: usize,
     trace_budget: usize,
-    other_bytes: usize,
-    other_budget: usize,
+    log_bytes: usize,
+    log_budget: usize,
+    metric_bytes: usize,
+    metric_budget: usize,
     /// Changes with every change: the page asks for it to know when to fetch itself again.
     generation: u64,
 }
@@ -82,9 +84,9 @@ struct Kept {
 
 impl Store {
     /// A store holding at most about `budget` bytes of telemetry: three quarters for the
-    /// traces, the oldest let go first, a quarter for log records and metrics.
+    /// traces, the oldest let go first, an eighth for log records, an eighth for metrics.
     pub fn with_budget(budget: usize) -> Store {
-        let other_budget = budget / 4;
+        let eighth = budget / 8;
         Store {
             held: Arc::new(Mutex::new(Held {
                 traces: HashMap::new(),
@@ -93,9 +95,11 @@ impl Store {
                 logs: VecDeque::new(),
                 metrics: Vec::new(),
                 trace_bytes: 0,
-                trace_budget: budget - other_budget,
-                other_bytes: 0,
-                other_budget,
+                trace_budget: budget - 2 * eighth,
+                log_bytes: 0,
+                log_budget: eighth,
+                metric_bytes: 0,
+                metric_budget: eighth,
                 generation: 0,
             })),
         }
@@ -116,6 +120,10 @@ impl Store {
         let bytes: usize = spans.iter().map(SpanRecord::held_bytes).sum();
         let mut held = self.lock();
         let held = &mut *held;
+        // A trace larger than the whole budget is not shown (the terminal still draws it).
+        if bytes > held.trace_budget {
+            return;
+        }
         if let Some(old) = held.traces.remove(&trace_id) {
             held.by_arrival.remove(&old.arrival);
             held.trace_bytes -= old.bytes;
@@ -132,7 +140,7 @@ impl Store {
             },
         );
         held.trace_bytes += bytes;
-        // The oldest go first; a trace larger than the whole budget is not kept at all.
+        // The oldest go first.
         while held.trace_bytes > held.trace_budget {
             let Some((_, oldest)) = held.by_arrival.pop_first() else {
                 break;
@@ -149,20 +157,20 @@ impl Store {
     pub fn add_logs(&self, logs: impl IntoIterator<Item = LogRecord>) {
         let mut held = self.lock();
         for record in logs {
-            held.other_bytes += record.held_bytes();
+            held.log_bytes += record.held_bytes();
             held.logs.push_back(record);
         }
-        while held.logs.len() > MAX_LOGS || held.other_bytes > held.other_budget {
+        while held.logs.len() > MAX_LOGS || held.log_bytes > held.log_budget {
             let Some(oldest) = held.logs.pop_front() else {
                 break;
             };
-            held.other_bytes -= oldest.held_bytes();
+            held.log_bytes -= oldest.held_bytes();
         }
         held.generation += 1;
     }
 
     /// Keeps the last export of each metric, to draw its table. If the metrics alone are over
-    /// the budget (a sender inventing names), only the newest export's are kept, as many as fit.
+    /// their share of the budget (a sender inventing names), only the newest export's are kept, as many as fit.
     pub fn add_metrics(&self, metrics: &[MetricRecord]) {
         if metrics.is_empty() {
             return;
@@ -172,8 +180,7 @@ impl Store {
         let mut all = std::mem::take(&mut held.metrics);
         all.extend_from_slice(metrics);
         let mut kept: Vec<MetricRecord> = last_exports(&all).into_iter().cloned().collect();
-        let log_bytes: usize = held.logs.iter().map(LogRecord::held_bytes).sum();
-        let room = held.other_budget.saturating_sub(log_bytes);
+        let room = held.metric_budget;
         if metric_bytes(&kept) > room {
             kept.clear();
             for metric in metrics {
@@ -183,7 +190,7 @@ impl Store {
                 kept.push(metric.clone());
             }
         }
-        held.other_bytes = log_bytes + metric_bytes(&kept);
+        held.metric_bytes = metric_bytes(&kept);
         held.metrics = kept;
         held.generation += 1;
     }
@@ -191,7 +198,7 @@ impl Store {
     /// What the store holds, in bytes, as its budget counts them.
     pub fn held_bytes(&self) -> usize {
         let held = self.lock();
-        held.trace_bytes + held.other_bytes
+        held.trace_bytes + held.log_bytes + held.metric_bytes
     }
 
     /// How many traces it holds.
@@ -327,4 +334,106 @@ fn secure(response: &mut Response, content_type: &'static str) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::{Duration, SystemTime};
+
+    use opentelemetry::trace::{SpanId, Status};
+
+    use super::*;
+    use crate::signals::{MetricKind, Point, PointValue};
+
+    fn span(trace: u128, id: u64, padding: usize) -> SpanRecord {
+        SpanRecord {
+            service: "load".into(),
+            scope: String::new(),
+            name: "work".into(),
+            kind: SpanKind::Server,
+            trace_id: TraceId::from(trace),
+            span_id: SpanId::from(id),
+            parent_span_id: None,
+            status: Status::Unset,
+            start: SystemTime::UNIX_EPOCH,
+            end: SystemTime::UNIX_EPOCH + Duration::from_millis(5),
+            links: Vec::new(),
+            attributes: [("padding".to_owned(), "x".repeat(padding))].into(),
+            events: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_flood_of_traces_keeps_the_store_within_its_budget_and_the_newest_traces() {
+        let store = Store::with_budget(1 << 20);
+        for trace in 1..=10_000u128 {
+            store.add_trace(vec![span(trace, 1, 1_000)]);
+            assert!(store.held_bytes() <= 1 << 20);
+        }
+        let held = store.lock();
+        assert!(held.traces.contains_key(&TraceId::from(10_000u128)));
+        assert!(!held.traces.contains_key(&TraceId::from(1u128)));
+        assert!(held.traces.len() > 100, "{}", held.traces.len());
+    }
+
+    #[test]
+    fn a_trace_shown_again_with_late_spans_replaces_what_was_shown_of_it() {
+        let store = Store::with_budget(1 << 20);
+        store.add_trace(vec![span(7, 1, 10)]);
+        let before = store.held_bytes();
+        store.add_trace(vec![span(7, 1, 10), span(7, 2, 10)]);
+        assert_eq!(store.trace_count(), 1);
+        assert_eq!(store.held_bytes(), before * 2);
+        // A trace larger than the whole budget is not shown, and takes no other's place.
+        store.add_trace(vec![span(8, 1, 2 << 20)]);
+        assert_eq!(store.trace_count(), 1);
+    }
+
+    #[test]
+    fn log_records_and_invented_metric_names_stay_within_their_share() {
+        let store = Store::with_budget(1 << 20);
+        let record = |n: usize| LogRecord {
+            service: "load".into(),
+            scope: String::new(),
+            time: SystemTime::UNIX_EPOCH,
+            severity_number: 9,
+            severity_text: "INFO".into(),
+            body: format!("{n:01000}"),
+            attributes: Default::default(),
+            trace_id: None,
+            span_id: None,
+        };
+        store.add_logs((0..5_000).map(record));
+        assert!(store.held_bytes() <= (1 << 20) / 8);
+        let metric = |n: usize| MetricRecord {
+            service: "load".into(),
+            scope: String::new(),
+            name: format!("invented.{n}"),
+            unit: String::new(),
+            description: "x".repeat(500),
+            kind: MetricKind::Gauge,
+            points: vec![Point {
+                attributes: Default::default(),
+                start: SystemTime::UNIX_EPOCH,
+                time: SystemTime::UNIX_EPOCH,
+                value: PointValue::Number(1.0),
+            }],
+        };
+        for round in 0..50 {
+            let export: Vec<MetricRecord> = (0..100).map(|n| metric(round * 100 + n)).collect();
+            store.add_metrics(&export);
+            assert!(store.held_bytes() <= (1 << 20) / 4);
+        }
+        assert!(!store.lock().metrics.is_empty());
+    }
+
+    #[test]
+    fn every_text_is_escaped_for_elements_and_quoted_attributes() {
+        assert_eq!(
+            pages::escape(r#"<a href="x" title='y'>&amp;</a>"#),
+            "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;"
+        );
+    }
 }
