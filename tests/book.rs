@@ -330,6 +330,23 @@ async fn each_trace_picture_shows_what_its_step_exports() {
             "step {}'s chapter shows its trace",
             step.number
         );
+        // The viewer's page, photographed showing the same request's trace.
+        if step.number == book::screenshot::STEP {
+            let png = fs::read(folder.join(book::screenshot::NAME)).unwrap();
+            assert_eq!(
+                book::screenshot::outline(&png).as_deref(),
+                Some(spans::outline(&traces[0]).as_str()),
+                "{} no longer shows what step {} exports: run `cargo run -p workshop --bin book-assets`",
+                book::screenshot::NAME,
+                step.number
+            );
+            for shown_in in [format!("step-{}.md", step.number), "setup.md".to_owned()] {
+                assert!(
+                    chapter(&shown_in).contains(&format!("(generated/{})", book::screenshot::NAME)),
+                    "{shown_in} shows the viewer's page"
+                );
+            }
+        }
     }
 }
 
@@ -411,6 +428,7 @@ fn the_generated_folder_holds_only_what_the_generator_writes() {
                 || name == book::COST_FIGURES
                 || name == book::TRACE_HEADER_TABLE
                 || name == book::OTLP_VARIABLES_TABLE
+                || name == book::screenshot::NAME
                 || hints.contains(&name),
             "{} holds {name}, which neither book-assets nor the cost benchmark writes",
             Path::new(book::GENERATED).display()

@@ -1,8 +1,8 @@
 //! `cargo run -p trace-viewer`: an OTLP/HTTP receiver on 127.0.0.1:4318 (the OTLP default, so
 //! step 07 sends here with no configuration) that draws each trace in the terminal once it is
-//! complete, and shows it on a web page at http://127.0.0.1:8082/ (beside the frontend's 8080
-//! and the backend's 8081). `LISTEN_ADDR` and `VIEWER_PAGE_ADDR` change the addresses. Ctrl-C draws what is left
-//! and stops.
+//! complete, and shows it on a web page at http://127.0.0.1:8083/ (beside the frontend's 8080,
+//! the backend's 8081 and the delay proxy's 8082). `LISTEN_ADDR` and `VIEWER_PAGE_ADDR` change
+//! the addresses. Ctrl-C draws what is left and stops.
 //!
 //! It takes whatever arrives on its port, so it holds at most `VIEWER_MAX_MEMORY` of spans
 //! (64 MiB unless told): a quarter for exports waiting to be sorted into traces, three eighths
@@ -29,7 +29,7 @@ use trace_viewer::{
 /// The OTLP/HTTP port exporters send to by default.
 const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:4318";
 /// The web page's address: loopback only, unless `VIEWER_PAGE_ADDR` says otherwise.
-const DEFAULT_PAGE_ADDR: &str = "127.0.0.1:8082";
+const DEFAULT_PAGE_ADDR: &str = "127.0.0.1:8083";
 /// A whole trace is drawn once nothing has come for it for this long.
 const SETTLE: Duration = Duration::from_millis(500);
 /// A trace missing its root or a parent is drawn anyway after this long: a batching exporter
@@ -115,7 +115,7 @@ async fn bind_page(page_addr: &str) -> Result<tokio::net::TcpListener, StartupEr
                 std::io::ErrorKind::AddrInUse => {
                     "; another program is using this port: stop it or pick another"
                 }
-                _ => "; expected HOST:PORT, for example 127.0.0.1:8082",
+                _ => "; expected HOST:PORT, for example 127.0.0.1:8083",
             };
             StartupError::invalid("VIEWER_PAGE_ADDR", page_addr, format!("{error}{hint}"))
         })

@@ -76,18 +76,6 @@ pub fn svg(spans: &[SpanRecord], title: &str, description: &str, target: Target)
         let colour = service_colour(&span.service);
         // A chain of spans as deep as a hostile sender likes stays within the drawing.
         let name_x = NAME_X + (*depth).min(spans::MAX_DRAWN_DEPTH) as f64 * DEPTH_INDENT;
-        if *depth > 0 && *depth <= spans::MAX_DRAWN_DEPTH {
-            // └ from the parent's row down to this one.
-            let parent_row = parent_row(&tree, span, &span_rows);
-            let x = name_x - DEPTH_INDENT + 5.0;
-            let _ = writeln!(
-                rows,
-                r#"<path d="M{x:.1} {:.1} V{:.1} H{:.1}" class="branch"/>"#,
-                TOP + parent_row as f64 * ROW + 5.0,
-                y - 4.0,
-                name_x - 4.0
-            );
-        }
         // On the page, the span's row is a link to its details: `#span-` and its id, hex
         // digits only.
         let (open, close) = match target {
@@ -103,6 +91,19 @@ pub fn svg(spans: &[SpanRecord], title: &str, description: &str, target: Target)
                 "</a>",
             ),
         };
+        rows.push_str(&open);
+        if *depth > 0 && *depth <= spans::MAX_DRAWN_DEPTH {
+            // └ from the parent's row down to this one.
+            let parent_row = parent_row(&tree, span, &span_rows);
+            let x = name_x - DEPTH_INDENT + 5.0;
+            let _ = writeln!(
+                rows,
+                r#"<path d="M{x:.1} {:.1} V{:.1} H{:.1}" class="branch"/>"#,
+                TOP + parent_row as f64 * ROW + 5.0,
+                y - 4.0,
+                name_x - 4.0
+            );
+        }
         // Names cut to their column (`…`), so that a long one never runs over the next.
         let service = terminal::clip(&span.service, SERVICE_COLUMNS);
         let kind = spans::kind_name(&span.kind);
@@ -110,7 +111,7 @@ pub fn svg(spans: &[SpanRecord], title: &str, description: &str, target: Target)
         let name = terminal::clip(&span.name, name_columns.saturating_sub(kind.len() + 1));
         let _ = writeln!(
             rows,
-            r#"{open}<text x="12" y="{y:.1}" class="service" fill="{colour}">{}</text>"#,
+            r#"<text x="12" y="{y:.1}" class="service" fill="{colour}">{}</text>"#,
             escape(&service)
         );
         let _ = writeln!(

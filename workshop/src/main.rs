@@ -87,7 +87,7 @@ enum Command {
         /// The backend's port (default: 8081 if free, else any free port; 0: any free port).
         #[arg(long, value_name = "PORT")]
         backend_port: Option<u16>,
-        /// The trace viewer's web page's port (default: 8082 if free, else any free port; 0:
+        /// The trace viewer's web page's port (default: 8083 if free, else any free port; 0:
         /// any free port).
         #[arg(long, value_name = "PORT")]
         viewer_port: Option<u16>,

@@ -1,7 +1,7 @@
 //! `cargo run -p workshop --bin book-assets`: writes what the book shows of the steps into
 //! `book/src/generated/`: the diff of each step's programs from the step before, each
 //! exercise's hints, and the picture of the trace each traced step exports, from a real run of
-//! its two programs.
+//! its two programs, and of the trace viewer's web page showing step 07's (with Chromium).
 //! `cargo test -p workshop-tests --test book` fails when these no longer match. With a folder as
 //! its argument, it writes there instead.
 
@@ -43,6 +43,7 @@ async fn write_assets() -> Result<(), String> {
     tokio::task::spawn_blocking(move || process::build(&programs, true))
         .await
         .map_err(|error| error.to_string())??;
+    let mut screenshot = None;
     for step in book::pictures::pictured_steps() {
         let spans = book::pictures::one_request(step).await?;
         let caption = format!("Step {}, one request", step.number);
@@ -50,6 +51,9 @@ async fn write_assets() -> Result<(), String> {
             book::pictures::picture_name(step),
             book::pictures::picture(&spans, &caption),
         ));
+        if step.number == book::screenshot::STEP {
+            screenshot = Some(book::screenshot::viewer_page(&spans).await?);
+        }
     }
 
     std::fs::create_dir_all(&folder)
@@ -69,12 +73,15 @@ async fn write_assets() -> Result<(), String> {
     }
 
     for (name, contents) in files {
-        write(&folder.join(name), &contents)?;
+        write(&folder.join(name), contents.as_bytes())?;
+    }
+    if let Some(png) = screenshot {
+        write(&folder.join(book::screenshot::NAME), &png)?;
     }
     Ok(())
 }
 
-fn write(path: &Path, contents: &str) -> Result<(), String> {
+fn write(path: &Path, contents: &[u8]) -> Result<(), String> {
     std::fs::write(path, contents)
         .map_err(|error| format!("writing {}: {error}", path.display()))?;
     println!("wrote {}", path.display());

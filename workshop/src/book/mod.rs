@@ -1,11 +1,13 @@
 //! What the book shows that is made from the steps, not written by hand: the diffs between
 //! neighbouring steps ([`diffs`]), a picture of the trace each traced step exports
-//! ([`pictures`]), each exercise's hints and the hardening chapter's two tables.
+//! ([`pictures`]), one of the trace viewer's web page ([`screenshot`]), each exercise's hints
+//! and the hardening chapter's two tables.
 //! `cargo run -p workshop --bin book-assets` writes them under `book/src/generated/`; the tests
 //! in `tests/book.rs` fail when they no longer match the code or what the steps export.
 
 pub mod diffs;
 pub mod pictures;
+pub mod screenshot;
 
 use std::fmt::Write;
 

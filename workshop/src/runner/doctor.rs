@@ -24,12 +24,13 @@ pub const MDBOOK_VERSION: &str = "0.5.4";
 pub const MDBOOK_RUST_VERSION: &str = "1.88";
 
 /// The ports the book's by-hand runs use: the frontend, the backend, the delay proxy, the
-/// trace viewer and `mdbook serve`.
-const PORTS: [(u16, &str); 5] = [
+/// trace viewer (OTLP, and its web page) and `mdbook serve`.
+const PORTS: [(u16, &str); 6] = [
     (up::FRONTEND_PORT, "the frontend"),
     (up::BACKEND_PORT, "the backend"),
     (8082, "the delay proxy"),
     (4318, "the trace viewer (OTLP)"),
+    (up::VIEWER_PAGE_PORT, "the trace viewer's page"),
     (3000, "`mdbook serve`"),
 ];
 

@@ -34,7 +34,7 @@ pub const FRONTEND_PORT: u16 = 8080;
 pub const BACKEND_PORT: u16 = 8081;
 
 /// The trace viewer's web page's port when it is free.
-pub const VIEWER_PAGE_PORT: u16 = 8082;
+pub const VIEWER_PAGE_PORT: u16 = 8083;
 
 /// A trace is drawn once nothing has come for it for this long (the viewer's own setting).
 const SETTLE: Duration = Duration::from_millis(500);
