@@ -17,7 +17,7 @@ use tungstenite::{Message, WebSocket, stream::MaybeTlsStream};
 const PATIENCE: Duration = Duration::from_secs(30);
 
 pub struct Browser {
-    chromium: Child,
+    _chromium: Chromium,
     page: WebSocket<MaybeTlsStream<TcpStream>>,
     next_id: u64,
     _profile: tempfile::TempDir,
@@ -40,7 +40,10 @@ impl Browser {
             return None;
         };
         let profile = tempfile::tempdir().unwrap();
-        let chromium = Command::new(program)
+        let mut command = Command::new(program);
+        // A group of its own, to stop it with every process it starts.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let chromium = command
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -56,6 +59,7 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
+            .map(Chromium)
             .unwrap();
         // Chromium writes the port it took into its profile once it listens.
         let port_file = profile.path().join("DevToolsActivePort");
@@ -85,7 +89,7 @@ impl Browser {
             stream.set_read_timeout(Some(PATIENCE)).unwrap();
         }
         let mut browser = Browser {
-            chromium,
+            _chromium: chromium,
             page,
             next_id: 0,
             _profile: profile,
@@ -187,10 +191,18 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
+/// The browser's processes, stopped, all of them, however the test ends (a failed assertion
+/// too, even before the page is open).
+struct Chromium(Child);
+
+impl Drop for Chromium {
     fn drop(&mut self) {
-        let _ = self.chromium.kill();
-        let _ = self.chromium.wait();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
