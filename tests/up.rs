@@ -185,8 +185,8 @@ async fn up_runs_a_step_draws_its_trace_and_ctrl_c_leaves_no_process_behind() {
 fn page_url(printed: &str) -> String {
     printed
         .lines()
-        .find_map(|line| line.split_once("shows them on a web page too: "))
-        .map(|(_, url)| url.trim().to_owned())
+        .find_map(|line| line.strip_prefix("page      shows them on a web page too: "))
+        .map(|url| url.trim().to_owned())
         .unwrap_or_else(|| panic!("no page address in:\n{printed}"))
 }
 

@@ -106,6 +106,18 @@ async fn hostile_telemetry_is_shown_as_text_and_runs_no_script() {
         &traces_export(HOSTILE[1], vec![hostile_span, child]),
     )
     .await;
+    // A metric whose name, unit and point attributes are markup too.
+    let metrics = json!({"resourceMetrics": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": HOSTILE[2]}}]},
+        "scopeMetrics": [{"scope": {"name": "test"}, "metrics": [{
+            "name": HOSTILE[0], "unit": HOSTILE[3],
+            "gauge": {"dataPoints": [{
+                "attributes": [{"key": HOSTILE[1], "value": {"stringValue": HOSTILE[2]}}],
+                "timeUnixNano": "1700000000000000000", "asDouble": 1.5,
+            }]},
+        }]}],
+    }]});
+    send(&viewer, "metrics", &metrics).await;
 
     let page = page_url(&viewer);
     // Served with a policy that runs the page's own script and nothing else.
@@ -124,6 +136,30 @@ async fn hostile_telemetry_is_shown_as_text_and_runs_no_script() {
     assert!(policy.contains("script-src 'self'"), "{policy}");
     assert!(!policy.contains("unsafe-inline"), "{policy}");
     assert!(page.starts_with("http://127.0.0.1:"), "{page}");
+    // What an address holds is shown as text too, and every answer carries the policy.
+    for path in [
+        "trace/%3Cscript%3Ewindow.pwned=5%3C%2Fscript%3E",
+        "nowhere",
+        "?service=%3Cb%3E",
+    ] {
+        let answer = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .get(format!("{page}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            answer.headers().contains_key("content-security-policy"),
+            "{path}"
+        );
+        let body = answer.text().await.unwrap();
+        assert!(
+            !body.contains("<script>window") && !body.contains("<b>"),
+            "{path}: {body}"
+        );
+    }
 
     browser.open(&page);
     browser.wait_for(
@@ -154,6 +190,23 @@ async fn hostile_telemetry_is_shown_as_text_and_runs_no_script() {
     }
     let heading = browser.evaluate("document.querySelector('h1').textContent");
     assert_eq!(heading, HOSTILE[0]);
+    let facts_here = browser.evaluate("[window.pwned === undefined, window.violations.length]");
+    assert_eq!(facts_here, json!([true, 0]), "on the trace's page");
+
+    browser.click("header a[href='/metrics']");
+    browser.wait_for(
+        "the metric tables",
+        "document.querySelector('pre.metrics') !== null",
+    );
+    let table = browser.evaluate("document.querySelector('pre.metrics').innerText");
+    // The tables fit 80 columns, as in the terminal: long values are cut, but shown as text.
+    for text in HOSTILE {
+        let start = &text[..20];
+        assert!(
+            table.as_str().unwrap().contains(start),
+            "{start} not shown as text in:\n{table}"
+        );
+    }
 
     // Nothing ran, nothing was even attempted, and no element came from the telemetry.
     let facts = browser.evaluate(

@@ -127,7 +127,12 @@ impl Browser {
     pub fn open(&mut self, url: &str) {
         // Marks the document being left, to tell it from the one that replaces it.
         self.evaluate("window.leaving = true");
-        self.call("Page.navigate", json!({"url": url}));
+        let navigated = self.call("Page.navigate", json!({"url": url}));
+        assert!(
+            navigated.get("errorText").is_none(),
+            "{url}: {}",
+            navigated["errorText"]
+        );
         self.wait_for(
             &format!("{url} to load"),
             "window.leaving === undefined && document.readyState === 'complete'",

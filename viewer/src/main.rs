@@ -55,13 +55,11 @@ async fn main() {
     let listen_addr =
         step_support::listen_addr(DEFAULT_LISTEN_ADDR).unwrap_or_else(|error| error.exit());
     let budget = memory_budget().unwrap_or_else(|error| error.exit());
-    let page_addr = step_support::variable("VIEWER_PAGE_ADDR")
-        .unwrap_or_else(|error| error.exit())
-        .unwrap_or_else(|| DEFAULT_PAGE_ADDR.to_owned());
+    let page_addr = step_support::variable("VIEWER_PAGE_ADDR").unwrap_or_else(|error| error.exit());
     let listener = step_support::bind(&listen_addr)
         .await
         .unwrap_or_else(|error| error.exit());
-    let page_listener = bind_page(&page_addr)
+    let page_listener = bind_page(page_addr.as_deref())
         .await
         .unwrap_or_else(|error| error.exit());
     eprintln!(
@@ -69,20 +67,13 @@ async fn main() {
          OTEL_EXPORTER_OTLP_ENDPOINT=http://{} (OTLP over HTTP, protobuf or JSON).",
         listener.address()
     );
-    eprintln!(
-        "The traces are on a web page too: http://{}/",
-        page_listener
-            .local_addr()
-            .map_or(page_addr, |addr| addr.to_string())
-    );
+    if let Ok(address) = page_listener.local_addr() {
+        eprintln!("The traces are on a web page too: http://{address}/");
+    }
 
     let inbox = Inbox::with_budget(budget / 4);
     let store = Store::with_budget(budget / 8 * 3);
-    tokio::spawn(step_support::serve_beside(
-        page_listener,
-        web::router(store.clone()),
-        web::LIMITS,
-    ));
+    tokio::spawn(web::serve(page_listener, store.clone()));
     let (stdout, written) = spawn_stdout_writer();
     let (stop, stopped) = oneshot::channel();
     let traces = Traces::new(SETTLE, PATIENCE, budget / 8 * 3);
@@ -106,18 +97,32 @@ async fn main() {
     }
 }
 
-/// Binds the web page's address; one that does not parse or is taken is the reader's to fix.
-async fn bind_page(page_addr: &str) -> Result<tokio::net::TcpListener, StartupError> {
-    tokio::net::TcpListener::bind(page_addr)
+/// Binds the web page's address: `VIEWER_PAGE_ADDR` if set, which must be free; else
+/// [`DEFAULT_PAGE_ADDR`], or any free port if that is taken (by `up`'s page, say): the page
+/// is no reason to refuse the traces.
+async fn bind_page(asked: Option<&str>) -> Result<tokio::net::TcpListener, StartupError> {
+    let Some(address) = asked else {
+        if let Ok(listener) = tokio::net::TcpListener::bind(DEFAULT_PAGE_ADDR).await {
+            return Ok(listener);
+        }
+        eprintln!("Port {DEFAULT_PAGE_ADDR} is taken: the web page is on a free port instead.");
+        return tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|error| StartupError(format!("cannot open the web page's port: {error}")));
+    };
+    tokio::net::TcpListener::bind(address)
         .await
         .map_err(|error| {
             let hint = match error.kind() {
                 std::io::ErrorKind::AddrInUse => {
                     "; another program is using this port: stop it or pick another"
                 }
-                _ => "; expected HOST:PORT, for example 127.0.0.1:8083",
+                std::io::ErrorKind::InvalidInput => {
+                    "; expected HOST:PORT, for example 127.0.0.1:8083"
+                }
+                _ => "",
             };
-            StartupError::invalid("VIEWER_PAGE_ADDR", page_addr, format!("{error}{hint}"))
+            StartupError::invalid("VIEWER_PAGE_ADDR", address, format!("{error}{hint}"))
         })
 }
 

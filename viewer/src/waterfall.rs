@@ -5,9 +5,12 @@
 //! page ([`Target::Page`]: inside the page, whose style sheet it uses; a span's name is a link
 //! to what the page shows of it).
 
-use std::{fmt::Write, time::SystemTime};
+use std::{collections::HashMap, fmt::Write, time::SystemTime};
+
+use opentelemetry::trace::{SpanId, TraceId};
 
 use crate::{
+    markup::escape,
     spans::{self, SpanRecord},
     terminal,
 };
@@ -70,6 +73,12 @@ pub fn svg(spans: &[SpanRecord], title: &str, description: &str, target: Target)
     // The row of each span drawn so far, in the tree's order.
     let mut span_rows: Vec<usize> = Vec::new();
     let tree = spans::tree(spans);
+    // Each span's place in the tree, to find a link's span without searching for it.
+    let places: HashMap<(TraceId, SpanId), usize> = tree
+        .iter()
+        .enumerate()
+        .map(|(index, (span, _, _))| ((span.trace_id, span.span_id), index))
+        .collect();
     for (span, depth, _) in &tree {
         let y = TOP + row as f64 * ROW;
         let span_y = y;
@@ -165,9 +174,7 @@ pub fn svg(spans: &[SpanRecord], title: &str, description: &str, target: Target)
         // A link to a span of another trace (step 13's job): a dashed line from that span's
         // bar to this span's, and in a picture a row naming the span linked to.
         for link in &span.links {
-            let linked = tree.iter().position(|(other, _, _)| {
-                other.trace_id == link.trace_id && other.span_id == link.span_id
-            });
+            let linked = places.get(&(link.trace_id, link.span_id)).copied();
             let named = match linked {
                 Some(index) => {
                     let (other, _, _) = tree[index];
@@ -289,11 +296,4 @@ pub fn service_colour(service: &str) -> &'static str {
 
 fn millis_between(from: SystemTime, to: SystemTime) -> f64 {
     to.duration_since(from).unwrap_or_default().as_secs_f64() * 1000.0
-}
-
-/// Text made safe as an element's content: `<` can start no tag, `&` no entity.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

@@ -12,7 +12,7 @@
 pub mod pages;
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
@@ -20,10 +20,12 @@ use axum::{
     Router,
     extract::{Path, State},
     http::{HeaderValue, StatusCode, Uri, header},
+    middleware,
     response::{IntoResponse, Response},
     routing::get,
 };
 use opentelemetry::trace::{SpanKind, TraceId};
+use tokio::net::TcpListener;
 
 use crate::{
     signals::{LogRecord, MetricRecord, last_exports},
@@ -77,7 +79,8 @@ struct Held {
 }
 
 struct Kept {
-    spans: Vec<SpanRecord>,
+    /// Shared with the pages being made, which render without holding the store's lock.
+    spans: Arc<[SpanRecord]>,
     bytes: usize,
     arrival: u64,
 }
@@ -111,15 +114,25 @@ impl Store {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Shows a trace: all the spans received of it so far (the trace viewer's
-    /// [`Ready`](crate::live::Ready)); it replaces what was shown of the same trace.
+    /// Shows a trace's spans (the trace viewer's [`Ready`](crate::live::Ready)), with those
+    /// already shown of the same trace: late spans join it.
     pub fn add_trace(&self, spans: Vec<SpanRecord>) {
         let Some(trace_id) = spans.first().map(|span| span.trace_id) else {
             return;
         };
-        let bytes: usize = spans.iter().map(SpanRecord::held_bytes).sum();
         let mut held = self.lock();
         let held = &mut *held;
+        let mut merged: Vec<SpanRecord> = match held.traces.get(&trace_id) {
+            Some(old) => old.spans.to_vec(),
+            None => Vec::new(),
+        };
+        let known: HashSet<_> = merged.iter().map(|span| span.span_id).collect();
+        merged.extend(
+            spans
+                .into_iter()
+                .filter(|span| span.trace_id == trace_id && !known.contains(&span.span_id)),
+        );
+        let bytes: usize = merged.iter().map(SpanRecord::held_bytes).sum();
         // A trace larger than the whole budget is not shown (the terminal still draws it).
         if bytes > held.trace_budget {
             return;
@@ -128,6 +141,7 @@ impl Store {
             held.by_arrival.remove(&old.arrival);
             held.trace_bytes -= old.bytes;
         }
+        let spans: Arc<[SpanRecord]> = merged.into();
         held.arrivals += 1;
         let arrival = held.arrivals;
         held.by_arrival.insert(arrival, trace_id);
@@ -155,6 +169,10 @@ impl Store {
     /// Keeps log records, to show under the spans they were written in: the latest, within
     /// the budget.
     pub fn add_logs(&self, logs: impl IntoIterator<Item = LogRecord>) {
+        let mut logs = logs.into_iter().peekable();
+        if logs.peek().is_none() {
+            return;
+        }
         let mut held = self.lock();
         for record in logs {
             held.log_bytes += record.held_bytes();
@@ -169,8 +187,8 @@ impl Store {
         held.generation += 1;
     }
 
-    /// Keeps the last export of each metric, to draw its table. If the metrics alone are over
-    /// their share of the budget (a sender inventing names), only the newest export's are kept, as many as fit.
+    /// Keeps the last export of each metric, to draw its table. If they are over their share of
+    /// the budget (a sender inventing names), only the newest export's are kept, as many as fit.
     pub fn add_metrics(&self, metrics: &[MetricRecord]) {
         if metrics.is_empty() {
             return;
@@ -181,16 +199,19 @@ impl Store {
         all.extend_from_slice(metrics);
         let mut kept: Vec<MetricRecord> = last_exports(&all).into_iter().cloned().collect();
         let room = held.metric_budget;
-        if metric_bytes(&kept) > room {
+        let mut bytes = metric_bytes(&kept);
+        if bytes > room {
             kept.clear();
+            bytes = 0;
             for metric in metrics {
-                if metric_bytes(&kept) + metric.held_bytes() > room {
+                if bytes + metric.held_bytes() > room {
                     break;
                 }
+                bytes += metric.held_bytes();
                 kept.push(metric.clone());
             }
         }
-        held.metric_bytes = metric_bytes(&kept);
+        held.metric_bytes = bytes;
         held.metrics = kept;
         held.generation += 1;
     }
@@ -216,6 +237,7 @@ fn metric_bytes(metrics: &[MetricRecord]) -> usize {
 }
 
 /// The page's addresses: `/` (the traces), `/trace/{id}`, `/metrics`, and what the page loads.
+/// Every answer, axum's own included (a 404, a 405), carries the security headers.
 pub fn router(store: Store) -> Router {
     Router::new()
         .route("/", get(trace_list))
@@ -226,101 +248,140 @@ pub fn router(store: Store) -> Router {
         .route("/viewer.js", get(script))
         .fallback(not_found)
         .with_state(store)
+        .layer(middleware::map_response(secure))
+}
+
+/// Serves the page for `store` on `listener`, within [`LIMITS`], for as long as the task that
+/// runs it: beside the OTLP port, which handles the shutdown signals.
+pub async fn serve(listener: TcpListener, store: Store) {
+    step_support::serve_beside(listener, router(store), LIMITS).await;
+}
+
+/// The server spans a metric table looks among for the slowest requests, at most: the newest.
+const SERVER_SPANS_SEARCHED: usize = 10_000;
+
+/// The traces held, newest first, shared: the pages are made after the lock is let go.
+fn snapshot(held: &Held) -> Vec<Arc<[SpanRecord]>> {
+    held.by_arrival
+        .values()
+        .rev()
+        .filter_map(|trace_id| held.traces.get(trace_id))
+        .map(|kept| kept.spans.clone())
+        .collect()
+}
+
+/// Makes a page on a thread where blocking is allowed: a page of a large trace takes a while.
+async fn render(make: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(make)
+        .await
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 async fn trace_list(State(store): State<Store>, uri: Uri) -> Response {
     let filter = pages::Filter::from_query(uri.query().unwrap_or_default());
-    let held = store.lock();
-    let traces: Vec<&[SpanRecord]> = held.traces.values().map(|kept| &kept.spans[..]).collect();
-    html(pages::trace_list(&traces, &filter, held.generation))
+    let (traces, generation) = {
+        let held = store.lock();
+        (snapshot(&held), held.generation)
+    };
+    render(move || html(pages::trace_list(&traces, &filter, generation))).await
 }
 
 async fn one_trace(State(store): State<Store>, Path(trace_id): Path<String>) -> Response {
-    let held = store.lock();
-    let kept = TraceId::from_hex(&trace_id)
-        .ok()
-        .and_then(|trace_id| held.traces.get(&trace_id));
-    let Some(kept) = kept else {
-        let page = pages::missing_trace(&trace_id, held.generation);
-        return (StatusCode::NOT_FOUND, html(page)).into_response();
+    let (traces, logs, generation) = {
+        let held = store.lock();
+        let wanted = TraceId::from_hex(&trace_id).ok();
+        let logs: Vec<LogRecord> = held
+            .logs
+            .iter()
+            .filter(|record| record.trace_id.is_some() && record.trace_id == wanted)
+            .cloned()
+            .collect();
+        (snapshot(&held), logs, held.generation)
     };
-    let trace_id = kept.spans[0].trace_id;
-    let logs: Vec<&LogRecord> = held
-        .logs
-        .iter()
-        .filter(|record| record.trace_id == Some(trace_id))
-        .collect();
-    // The spans of other traces linked to this one's (a job's, step 13), to link back.
-    let linked_from: Vec<&SpanRecord> = held
-        .traces
-        .values()
-        .filter(|other| other.spans[0].trace_id != trace_id)
-        .flat_map(|other| &other.spans)
-        .filter(|span| span.links.iter().any(|link| link.trace_id == trace_id))
-        .collect();
-    html(pages::trace_page(
-        &kept.spans,
-        &logs,
-        &linked_from,
-        held.generation,
-    ))
+    render(move || {
+        let wanted = TraceId::from_hex(&trace_id).ok();
+        let Some(spans) = traces
+            .iter()
+            .find(|spans| Some(spans[0].trace_id) == wanted)
+        else {
+            let page = pages::missing_trace(&trace_id, generation);
+            return (StatusCode::NOT_FOUND, html(page)).into_response();
+        };
+        let trace_id = spans[0].trace_id;
+        // The spans of other traces linked to this one's (a job's, step 13), to link back.
+        let linked_from: Vec<&SpanRecord> = traces
+            .iter()
+            .filter(|other| other[0].trace_id != trace_id)
+            .flat_map(|other| other.iter())
+            .filter(|span| span.links.iter().any(|link| link.trace_id == trace_id))
+            .collect();
+        html(pages::trace_page(spans, &logs, &linked_from, generation))
+    })
+    .await
 }
 
 async fn metric_tables(State(store): State<Store>) -> Response {
-    let held = store.lock();
-    let server_spans: Vec<SpanRecord> = held
-        .traces
-        .values()
-        .flat_map(|kept| &kept.spans)
-        .filter(|span| span.kind == SpanKind::Server)
-        .cloned()
-        .collect();
-    let shown = |trace_id: &str| {
-        TraceId::from_hex(trace_id).is_ok_and(|trace_id| held.traces.contains_key(&trace_id))
+    let (traces, metrics, generation) = {
+        let held = store.lock();
+        (snapshot(&held), held.metrics.clone(), held.generation)
     };
-    html(pages::metrics_page(
-        &held.metrics,
-        &server_spans,
-        &shown,
-        held.generation,
-    ))
+    render(move || {
+        let server_spans: Vec<SpanRecord> = traces
+            .iter()
+            .flat_map(|spans| spans.iter())
+            .filter(|span| span.kind == SpanKind::Server)
+            .take(SERVER_SPANS_SEARCHED)
+            .cloned()
+            .collect();
+        let shown: HashSet<String> = traces
+            .iter()
+            .map(|spans| spans[0].trace_id.to_string())
+            .collect();
+        html(pages::metrics_page(
+            &metrics,
+            &server_spans,
+            &|trace_id| shown.contains(trace_id),
+            generation,
+        ))
+    })
+    .await
 }
 
 async fn generation(State(store): State<Store>) -> Response {
-    let mut response = store.generation().to_string().into_response();
-    secure(&mut response, "text/plain; charset=utf-8");
-    response
+    typed(store.generation().to_string(), "text/plain; charset=utf-8")
 }
 
 async fn style_sheet() -> Response {
-    let mut response = STYLE_SHEET.into_response();
-    secure(&mut response, "text/css; charset=utf-8");
-    response
+    typed(STYLE_SHEET, "text/css; charset=utf-8")
 }
 
 async fn script() -> Response {
-    let mut response = SCRIPT.into_response();
-    secure(&mut response, "text/javascript; charset=utf-8");
-    response
+    typed(SCRIPT, "text/javascript; charset=utf-8")
 }
 
 async fn not_found() -> Response {
-    let mut response = (StatusCode::NOT_FOUND, "not found\n").into_response();
-    secure(&mut response, "text/plain; charset=utf-8");
-    response
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+fn typed(body: impl IntoResponse, content_type: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 fn html(page: String) -> Response {
-    let mut response = page.into_response();
-    secure(&mut response, "text/html; charset=utf-8");
-    response
+    typed(page, "text/html; charset=utf-8")
 }
 
-/// The headers every answer carries: its type, not to be guessed at; the policy; not to be
-/// kept (the page is live); and no referrer sent with a link followed from it.
-fn secure(response: &mut Response, content_type: &'static str) {
+/// The headers every answer carries: the policy; its type not to be guessed at (a text answer
+/// without one is plain text); not to be kept (the page is live); and no referrer sent with a
+/// link followed from it.
+async fn secure(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if !headers.contains_key(header::CONTENT_TYPE) {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -334,6 +395,7 @@ fn secure(response: &mut Response, content_type: &'static str) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    response
 }
 
 #[cfg(test)]
@@ -430,9 +492,39 @@ mod tests {
     }
 
     #[test]
+    fn the_style_sheet_has_the_waterfalls_own_rules_as_the_books_pictures_do() {
+        for rule in crate::waterfall::STYLE.lines() {
+            assert!(
+                STYLE_SHEET.contains(&format!(".waterfall {rule}")),
+                "{rule}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_filters_read_what_parses_and_leave_out_the_rest() {
+        let filter = pages::Filter::from_query("service=back%20end&min_ms=12.5&other=1");
+        assert_eq!(filter.service.as_deref(), Some("back end"));
+        assert_eq!(filter.min_ms, Some(12.5));
+        for bad in [
+            "min_ms=-1",
+            "min_ms=NaN",
+            "min_ms=inf",
+            "min_ms=%FF",
+            "service=",
+        ] {
+            assert_eq!(
+                pages::Filter::from_query(bad),
+                pages::Filter::default(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn every_text_is_escaped_for_elements_and_quoted_attributes() {
         assert_eq!(
-            pages::escape(r#"<a href="x" title='y'>&amp;</a>"#),
+            crate::markup::escape(r#"<a href="x" title='y'>&amp;</a>"#),
             "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;"
         );
     }

@@ -1,15 +1,18 @@
 //! The web page's HTML, made on the server. Every text that came from the network goes through
-//! [`escape`]: a span named `<script>` is shown as those eight characters.
+//! [`escape`](crate::markup::escape): a span named `<script>` is shown as those eight characters.
 
 use std::{
-    collections::BTreeMap,
+    borrow::Cow,
+    collections::{BTreeMap, HashMap, HashSet},
     fmt::Write,
+    sync::Arc,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use opentelemetry::trace::Status;
+use opentelemetry::trace::{SpanId, Status};
 
 use crate::{
+    markup::escape,
     signals::{LogRecord, MetricRecord},
     spans::{self, SpanRecord},
     tables,
@@ -20,22 +23,42 @@ use crate::{
 const LISTED: usize = 200;
 /// The spans a waterfall draws, at most: the earliest (the rest are counted).
 const DRAWN: usize = 1000;
+/// The services the list's filter offers, and names in a row, at most.
+const SERVICES_OFFERED: usize = 100;
+const SERVICES_IN_A_ROW: usize = 5;
+/// The longest name shown (of a span, a service, an event, an attribute) and the longest value
+/// (of an attribute, a log record's body, a status), in bytes; the rest is counted.
+const NAME_BYTES: usize = 200;
+const VALUE_BYTES: usize = 4096;
+/// Once a trace's page holds this many bytes, its spans' details are left out: a page is made
+/// in memory, and a sender chooses how much its spans hold.
+const PAGE_BYTES: usize = 4 << 20;
 
-/// Text made safe anywhere in the page: as an element's content and as a quoted attribute's
-/// value.
-pub fn escape(text: &str) -> String {
-    let mut safe = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => safe.push_str("&amp;"),
-            '<' => safe.push_str("&lt;"),
-            '>' => safe.push_str("&gt;"),
-            '"' => safe.push_str("&quot;"),
-            '\'' => safe.push_str("&#39;"),
-            c => safe.push(c),
-        }
+/// `text` as the page shows it: at most `limit` bytes, cut between two characters, the rest
+/// counted.
+fn shown(text: &str, limit: usize) -> Cow<'_, str> {
+    if text.len() <= limit {
+        return Cow::Borrowed(text);
     }
-    safe
+    let mut end = limit;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!(
+        "{}… ({} bytes more)",
+        &text[..end],
+        text.len() - end
+    ))
+}
+
+/// A name, cut and escaped.
+fn name(text: &str) -> String {
+    escape(&shown(text, NAME_BYTES))
+}
+
+/// A value, cut and escaped.
+fn value(text: &str) -> String {
+    escape(&shown(text, VALUE_BYTES))
 }
 
 /// The list's filters, from its address's query: `?service=backend&min_ms=100`.
@@ -43,8 +66,8 @@ pub fn escape(text: &str) -> String {
 pub struct Filter {
     /// Only traces with a span of this service.
     pub service: Option<String>,
-    /// Only traces that took at least this long.
-    pub min_duration: Option<Duration>,
+    /// Only traces that took at least this many milliseconds.
+    pub min_ms: Option<f64>,
 }
 
 impl Filter {
@@ -55,12 +78,11 @@ impl Filter {
             match &*key {
                 "service" if !value.is_empty() => filter.service = Some(value.into_owned()),
                 "min_ms" => {
-                    filter.min_duration = value
+                    filter.min_ms = value
                         .trim()
                         .parse::<f64>()
                         .ok()
-                        .filter(|ms| ms.is_finite() && *ms > 0.0)
-                        .map(|ms| Duration::from_secs_f64(ms.min(1e9) / 1000.0));
+                        .filter(|ms| ms.is_finite() && *ms > 0.0);
                 }
                 _ => {}
             }
@@ -73,8 +95,8 @@ impl Filter {
             .as_ref()
             .is_none_or(|service| trace.services.contains(&service.as_str()))
             && self
-                .min_duration
-                .is_none_or(|least| trace.duration >= least)
+                .min_ms
+                .is_none_or(|least| trace.duration.as_secs_f64() * 1000.0 >= least)
     }
 }
 
@@ -94,18 +116,16 @@ impl<'a> Summary<'a> {
         // The root, or else (its root not received) the span that started first.
         let root = spans
             .iter()
-            .filter(|span| span.parent_span_id.is_none())
-            .chain(spans)
             .min_by_key(|span| (span.parent_span_id.is_some(), span.start))?;
         // The services in the order they took part: of the earliest span first.
         let mut by_start: Vec<&SpanRecord> = spans.iter().collect();
         by_start.sort_by_key(|span| span.start);
-        let mut services: Vec<&str> = Vec::new();
-        for span in by_start {
-            if !services.contains(&span.service.as_str()) {
-                services.push(&span.service);
-            }
-        }
+        let mut seen = HashSet::new();
+        let services: Vec<&str> = by_start
+            .into_iter()
+            .map(|span| span.service.as_str())
+            .filter(|service| seen.insert(*service))
+            .collect();
         Some(Summary {
             spans,
             root,
@@ -140,12 +160,25 @@ fn page(title: &str, main: &str, generation: u64) -> String {
 </body>
 </html>
 "#,
-        title = escape(title),
+        title = name(title),
     )
 }
 
-/// The list of traces, newest first, with the filters' form.
-pub fn trace_list(traces: &[&[SpanRecord]], filter: &Filter, generation: u64) -> String {
+/// A trace's services, the first few by name, the rest counted.
+fn service_names(services: &[&str]) -> String {
+    let mut names: Vec<String> = services
+        .iter()
+        .take(SERVICES_IN_A_ROW)
+        .map(|service| name(service))
+        .collect();
+    if services.len() > SERVICES_IN_A_ROW {
+        names.push(format!("{} more", services.len() - SERVICES_IN_A_ROW));
+    }
+    names.join(", ")
+}
+
+/// The list of `traces` (newest first, as received), with the filters' form.
+pub fn trace_list(traces: &[Arc<[SpanRecord]>], filter: &Filter, generation: u64) -> String {
     let mut summaries: Vec<Summary> = traces
         .iter()
         .filter_map(|spans| Summary::of(spans))
@@ -153,11 +186,18 @@ pub fn trace_list(traces: &[&[SpanRecord]], filter: &Filter, generation: u64) ->
     let mut services: Vec<&str> = summaries
         .iter()
         .flat_map(|trace| trace.services.iter().copied())
+        .collect::<HashSet<_>>()
+        .into_iter()
         .collect();
     services.sort_unstable();
-    services.dedup();
+    services.truncate(SERVICES_OFFERED);
+    // The service filtered on is offered, even if it is not among those.
+    if let Some(wanted) = filter.service.as_deref() {
+        if !services.contains(&wanted) {
+            services.insert(0, wanted);
+        }
+    }
     summaries.retain(|trace| filter.keeps(trace));
-    summaries.sort_by_key(|trace| std::cmp::Reverse(trace.start));
 
     let mut main = String::new();
     main.push_str(r#"<h1>Traces</h1>
@@ -170,14 +210,12 @@ pub fn trace_list(traces: &[&[SpanRecord]], filter: &Filter, generation: u64) ->
         };
         let _ = write!(
             main,
-            r#"<option value="{0}"{selected}>{0}</option>"#,
-            escape(service)
+            r#"<option value="{}"{selected}>{}</option>"#,
+            escape(service),
+            name(service)
         );
     }
-    let min_ms = filter
-        .min_duration
-        .map(|least| format!("{}", least.as_secs_f64() * 1000.0))
-        .unwrap_or_default();
+    let min_ms = filter.min_ms.map(|ms| ms.to_string()).unwrap_or_default();
     let _ = writeln!(
         main,
         r#"</select></label> <label>At least <input name="min_ms" type="number" min="0" step="any" value="{min_ms}" size="6"> ms</label> <button type="submit">Filter</button></form>"#
@@ -203,8 +241,8 @@ pub fn trace_list(traces: &[&[SpanRecord]], filter: &Filter, generation: u64) ->
             r#"<tr{error_class}><td>{}</td><td><a href="/trace/{}">{}</a></td><td>{}</td><td class="number">{}</td><td class="number">{}</td><td class="number">{}</td></tr>"#,
             clock_time(trace.start),
             trace.root.trace_id,
-            escape(&trace.root.name),
-            escape(&trace.services.join(", ")),
+            name(&trace.root.name),
+            service_names(&trace.services),
             trace.spans.len(),
             millis(trace.duration),
             trace.errors
@@ -225,7 +263,7 @@ pub fn trace_list(traces: &[&[SpanRecord]], filter: &Filter, generation: u64) ->
 /// `linked_from` are spans of other traces linked to spans of this one.
 pub fn trace_page(
     spans: &[SpanRecord],
-    logs: &[&LogRecord],
+    logs: &[LogRecord],
     linked_from: &[&SpanRecord],
     generation: u64,
 ) -> String {
@@ -238,10 +276,10 @@ pub fn trace_page(
         main,
         r#"<h1>{}</h1>
 <p class="summary">trace <code>{trace_id}</code> · {} span{} · {} · {} ms · {} error{}</p>"#,
-        escape(&trace.root.name),
+        name(&trace.root.name),
         spans.len(),
         plural(spans.len()),
-        escape(&trace.services.join(", ")),
+        service_names(&trace.services),
         millis(trace.duration),
         trace.errors,
         plural(trace.errors),
@@ -257,20 +295,45 @@ pub fn trace_page(
         );
     }
     let title = format!(
-        "{}: {} span{}, {}",
-        trace.root.name,
+        "{}: {} span{}",
+        shown(&trace.root.name, NAME_BYTES),
         spans.len(),
         plural(spans.len()),
-        trace.services.join(" and ")
     );
     let _ = writeln!(
         main,
         r#"<div class="trace"><div class="waterfall">{}</div>
 <aside class="details"><p class="hint">Click a span to see its attributes, events, links and log records.</p>"#,
-        waterfall::svg(&drawn, &title, &title, Target::Page)
+        waterfall::svg(&drawn, &title, "The trace's waterfall", Target::Page)
     );
+    // Looked up once for all spans, not searched for each.
+    let mut logs_by_span: HashMap<SpanId, Vec<&LogRecord>> = HashMap::new();
+    for record in logs {
+        if let Some(span_id) = record.span_id {
+            logs_by_span.entry(span_id).or_default().push(record);
+        }
+    }
+    let mut links_to: HashMap<SpanId, Vec<&SpanRecord>> = HashMap::new();
+    for other in linked_from {
+        for link in other.links.iter().filter(|link| link.trace_id == trace_id) {
+            links_to.entry(link.span_id).or_default().push(other);
+        }
+    }
     for (span, _, _) in spans::tree(&drawn) {
-        span_details(&mut main, span, trace.start, logs, linked_from);
+        if main.len() > PAGE_BYTES {
+            let _ = writeln!(
+                main,
+                r#"<section class="span-detail" id="span-{}"><h2>{}</h2><p class="note">Left out: this trace's details are more than one page holds.</p></section>"#,
+                span.span_id,
+                name(&span.name)
+            );
+            continue;
+        }
+        let logs = logs_by_span
+            .get(&span.span_id)
+            .map_or(&[][..], Vec::as_slice);
+        let from = links_to.get(&span.span_id).map_or(&[][..], Vec::as_slice);
+        span_details(&mut main, span, trace.start, logs, from);
     }
     main.push_str("</aside></div>\n");
     page(&trace.root.name, &main, generation)
@@ -288,12 +351,12 @@ fn span_details(
         main,
         r#"<section class="span-detail" id="span-{}"><h2>{}</h2>"#,
         span.span_id,
-        escape(&span.name)
+        name(&span.name)
     );
     let status = match &span.status {
         Status::Unset => "unset".to_owned(),
         Status::Ok => "ok".to_owned(),
-        Status::Error { description } => format!("error: {}", escape(description)),
+        Status::Error { description } => format!("error: {}", value(description)),
     };
     let parent = span
         .parent_span_id
@@ -303,12 +366,12 @@ fn span_details(
     let _ = writeln!(
         main,
         r#"<dl><dt>service</dt><dd>{}</dd><dt>kind</dt><dd>{}</dd><dt>span id</dt><dd><code>{}</code></dd><dt>parent</dt><dd>{parent}</dd><dt>start</dt><dd>+{} ms</dd><dt>duration</dt><dd>{} ms</dd><dt>status</dt><dd>{status}</dd><dt>scope</dt><dd>{}</dd></dl>"#,
-        escape(&span.service),
+        name(&span.service),
         spans::kind_name(&span.kind),
         span.span_id,
         millis(since(trace_start, span.start)),
         millis(span.duration()),
-        escape(&span.scope),
+        name(&span.scope),
     );
     main.push_str("<h3>Attributes</h3>\n");
     attribute_table(main, &span.attributes);
@@ -318,7 +381,7 @@ fn span_details(
             let _ = write!(
                 main,
                 "<li><span class=\"name\">{}</span> <span class=\"note\">+{} ms</span>",
-                escape(&event.name),
+                name(&event.name),
                 millis(since(span.start, event.time))
             );
             if !event.attributes.is_empty() {
@@ -339,45 +402,35 @@ fn span_details(
         }
         main.push_str("</ul>\n");
     }
-    let from: Vec<&&SpanRecord> = linked_from
-        .iter()
-        .filter(|other| {
-            other
-                .links
-                .iter()
-                .any(|link| link.trace_id == span.trace_id && link.span_id == span.span_id)
-        })
-        .collect();
-    if !from.is_empty() {
+    if !linked_from.is_empty() {
         main.push_str("<h3>Linked from</h3>\n<ul class=\"links\">\n");
-        for other in from {
+        for other in linked_from {
             let _ = writeln!(
                 main,
                 r#"<li><a href="/trace/{}#span-{}">{}: {}</a></li>"#,
                 other.trace_id,
                 other.span_id,
-                escape(&other.service),
-                escape(&other.name)
+                name(&other.service),
+                name(&other.name)
             );
         }
         main.push_str("</ul>\n");
     }
-    let records: Vec<&&LogRecord> = logs
-        .iter()
-        .filter(|record| record.span_id == Some(span.span_id))
-        .collect();
-    if !records.is_empty() {
+    if !logs.is_empty() {
         main.push_str("<h3>Log records</h3>\n<table class=\"logs\">\n");
-        for record in records {
+        for record in logs {
+            if main.len() > PAGE_BYTES {
+                break;
+            }
             let severity = match record.severity_text.as_str() {
                 "" => record.severity_number.to_string(),
-                text => escape(text),
+                text => name(text),
             };
             let _ = write!(
                 main,
                 r#"<tr><td class="note">+{} ms</td><td>{severity}</td><td>{}</td><td>"#,
                 millis(since(span.start, record.time)),
-                escape(&record.body)
+                value(&record.body)
             );
             if !record.attributes.is_empty() {
                 attribute_table(main, &record.attributes);
@@ -395,12 +448,16 @@ fn attribute_table(main: &mut String, attributes: &BTreeMap<String, String>) {
         return;
     }
     main.push_str("<table class=\"attributes\">\n");
-    for (key, value) in attributes {
+    for (key, text) in attributes {
+        if main.len() > PAGE_BYTES {
+            main.push_str("<tr><td>… more than one page holds</td></tr>\n");
+            break;
+        }
         let _ = writeln!(
             main,
             "<tr><th>{}</th><td>{}</td></tr>",
-            escape(key),
-            escape(value)
+            name(key),
+            value(text)
         );
     }
     main.push_str("</table>\n");
@@ -410,7 +467,7 @@ fn attribute_table(main: &mut String, attributes: &BTreeMap<String, String>) {
 pub fn missing_trace(trace_id: &str, generation: u64) -> String {
     let main = format!(
         "<h1>Not here</h1>\n<p>The viewer holds no trace <code>{}</code>: not received yet, or let go to stay within its memory budget. <a href=\"/\">All traces</a></p>\n",
-        escape(trace_id)
+        name(trace_id)
     );
     page("Not here", &main, generation)
 }

@@ -13,7 +13,8 @@ function showSelectedSpan() {
   for (const shown of document.querySelectorAll(".shown, .selected")) {
     shown.classList.remove("shown", "selected");
   }
-  const id = decodeURIComponent(location.hash.slice(1));
+  // Span ids are hex digits: nothing to decode.
+  const id = location.hash.slice(1);
   if (!id.startsWith("span-")) return;
   const details = document.getElementById(id);
   if (details) details.classList.add("shown");
@@ -21,26 +22,36 @@ function showSelectedSpan() {
   if (row) row.classList.add("selected");
 }
 
+// The <main> last fetched, to replace the page's only when it has changed.
+let lastMain = null;
+
 async function refresh() {
   const live = document.getElementById("live");
   try {
     const answer = await fetch("/generation", { cache: "no-store" });
     const generation = (await answer.text()).trim();
-    // Not while the reader is filling in the filters: the form would be replaced under them.
-    const typing = document.activeElement && document.activeElement.matches("main input, main select");
-    if (generation !== document.body.dataset.generation && !typing) {
+    // Not while the reader is in the page's form or on one of its links: what they are using
+    // would be replaced under them. Nor while the page is not shown.
+    const using = document.activeElement && document.activeElement.closest("main");
+    if (generation !== document.body.dataset.generation && !using && !document.hidden) {
       const page = await fetch(location.href, { cache: "no-store" });
-      const html = await page.text();
-      const fresh = new DOMParser().parseFromString(html, "text/html");
+      const fresh = new DOMParser().parseFromString(await page.text(), "text/html");
       const main = fresh.querySelector("main");
-      if (main) {
+      document.body.dataset.generation = fresh.body.dataset.generation || generation;
+      if (main && main.innerHTML !== lastMain) {
+        lastMain = main.innerHTML;
+        // The details pane keeps where it was scrolled to.
+        const details = document.querySelector(".details");
+        const scrolled = details ? details.scrollTop : 0;
         document.querySelector("main").replaceWith(document.adoptNode(main));
-        document.body.dataset.generation = fresh.body.dataset.generation || generation;
+        const replaced = document.querySelector(".details");
+        if (replaced) replaced.scrollTop = scrolled;
         showSelectedSpan();
       }
     }
     if (live) {
-      live.textContent = "live";
+      const waiting = using && generation !== document.body.dataset.generation;
+      live.textContent = waiting ? "new data: click outside to show it" : "live";
       live.classList.remove("stale");
     }
   } catch (error) {
@@ -66,5 +77,5 @@ document.addEventListener("click", (event) => {
 document.documentElement.classList.add("scripted");
 addEventListener("hashchange", showSelectedSpan);
 addEventListener("popstate", showSelectedSpan);
-showSelectedSpan();
 setTimeout(refresh, POLL_MS);
+showSelectedSpan();

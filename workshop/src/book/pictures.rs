@@ -41,6 +41,8 @@ pub fn picture_outline(svg: &str) -> Option<String> {
     Some(
         desc.replace("&lt;", "<")
             .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
             .replace("&amp;", "&"),
     )
 }

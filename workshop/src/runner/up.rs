@@ -217,10 +217,7 @@ impl Up {
             (None, false) => {}
         }
         if let Some(page) = &page {
-            println!(
-                "{:<8}  shows them on a web page too: {}",
-                "viewer", page.url
-            );
+            println!("{:<8}  shows them on a web page too: {}", "page", page.url);
         }
         if let Some(delay) = &delay {
             println!("The proxy holds every byte {delay} ms each way (DELAY_MS).");
@@ -233,7 +230,7 @@ impl Up {
         println!("\nIn another terminal:\n\n  curl {frontend_url}\n");
         println!("Ctrl-C here stops them all.\n");
 
-        let mut traces = Traces::new(SETTLE, PATIENCE, BUDGET);
+        let mut traces = Traces::new(SETTLE, PATIENCE, BUDGET / 2);
         let mut signals = OtherSignals::default();
         let mut clean = true;
         let stop = stop_signal();
@@ -591,12 +588,9 @@ impl Page {
         let (bound, listener) = listener.map_err(|error| {
             Failure::Run(format!("cannot start the trace viewer's page: {error}"))
         })?;
-        let store = Store::with_budget(BUDGET);
-        let server = tokio::spawn(step_support::serve_beside(
-            listener,
-            web::router(store.clone()),
-            web::LIMITS,
-        ));
+        // The terminal's traces and the page's share one budget, as in the viewer.
+        let store = Store::with_budget(BUDGET / 2);
+        let server = tokio::spawn(web::serve(listener, store.clone()));
         Ok(Page {
             store,
             url: format!("http://{bound}/"),
