@@ -21,7 +21,7 @@ pub const NAME: &str = "viewer-step-07.png";
 const KEYWORD: &str = "Description";
 
 /// The browser window: as wide as a projector shows without scrolling, as high as the trace.
-const WINDOW: &str = "--window-size=1100,540";
+const WINDOW: &str = "--window-size=1100,600";
 
 /// The longest Chromium may take to photograph the page.
 const PATIENCE: Duration = Duration::from_secs(60);
