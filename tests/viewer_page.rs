@@ -14,6 +14,15 @@ use workshop::harness::process::{Service, TRACE_VIEWER};
 
 use browser::Browser;
 
+/// A browser, and a trace viewer with its page's address; `None` where there is no Chromium
+/// (outside CI).
+async fn browser_and_viewer(test_name: &str) -> Option<(Browser, Service, String)> {
+    let browser = Browser::start(test_name, 1280, 900)?;
+    let viewer = Service::start(TRACE_VIEWER, &[]).await.unwrap();
+    let page = page_url(&viewer);
+    Some((browser, viewer, page))
+}
+
 /// The web page's address, as the viewer printed it.
 fn page_url(viewer: &Service) -> String {
     let stderr = viewer.stderr();
@@ -76,11 +85,12 @@ fn count_policy_violations(browser: &mut Browser) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn hostile_telemetry_is_shown_as_text_and_runs_no_script() {
-    let Some(mut browser) = Browser::start("hostile_telemetry_is_shown_as_text", 1280, 900) else {
+    let Some((mut browser, viewer, page)) =
+        browser_and_viewer("hostile_telemetry_is_shown_as_text").await
+    else {
         return;
     };
     count_policy_violations(&mut browser);
-    let viewer = Service::start(TRACE_VIEWER, &[]).await.unwrap();
     let trace = "0af7651916cd43dd8448eb211c80319c";
     let root = "b7ad6b7169203331";
     let mut hostile_span = span(trace, root, "", HOSTILE[0], 0, 100);
@@ -119,7 +129,6 @@ async fn hostile_telemetry_is_shown_as_text_and_runs_no_script() {
     }]});
     send(&viewer, "metrics", &metrics).await;
 
-    let page = page_url(&viewer);
     // Served with a policy that runs the page's own script and nothing else.
     let answer = reqwest::Client::builder()
         .no_proxy()
@@ -224,11 +233,10 @@ async fn hostile_telemetry_is_shown_as_text_and_runs_no_script() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_list_shows_new_traces_without_a_reload_newest_first_and_filters_them() {
-    let Some(mut browser) = Browser::start("the_list_shows_new_traces", 1280, 900) else {
+    let Some((mut browser, viewer, page)) = browser_and_viewer("the_list_shows_new_traces").await
+    else {
         return;
     };
-    let viewer = Service::start(TRACE_VIEWER, &[]).await.unwrap();
-    let page = page_url(&viewer);
     browser.open(&page);
     browser.wait_for(
         "the empty list",
@@ -293,10 +301,10 @@ async fn the_list_shows_new_traces_without_a_reload_newest_first_and_filters_the
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_metric_tables_link_each_slow_request_to_its_trace() {
-    let Some(mut browser) = Browser::start("the_metric_tables_link", 1280, 900) else {
+    let Some((mut browser, viewer, page)) = browser_and_viewer("the_metric_tables_link").await
+    else {
         return;
     };
-    let viewer = Service::start(TRACE_VIEWER, &[]).await.unwrap();
     let trace = "33333333333333333333333333333333";
     let mut request = span(trace, "3333333333333333", "", "GET /", 10, 250);
     request["attributes"] = json!([
@@ -323,7 +331,6 @@ async fn the_metric_tables_link_each_slow_request_to_its_trace() {
     }]});
     send(&viewer, "metrics", &metrics).await;
 
-    let page = page_url(&viewer);
     browser.open(&page);
     browser.wait_for(
         "the trace listed",

@@ -44,15 +44,9 @@ impl Browser {
         // A group of its own, to stop it with every process it starts.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let chromium = command
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--hide-scrollbars",
-                "--no-first-run",
-                "--remote-debugging-port=0",
-                &format!("--window-size={width},{height}"),
-            ])
+            .args(workshop::book::screenshot::HEADLESS_CHROMIUM)
+            .arg("--remote-debugging-port=0")
+            .arg(format!("--window-size={width},{height}"))
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .arg("about:blank")
             .stdin(Stdio::null())

@@ -183,9 +183,12 @@ pub fn trace_list(traces: &[Arc<[SpanRecord]>], filter: &Filter, generation: u64
         .iter()
         .filter_map(|spans| Summary::of(spans))
         .collect();
+    // Services whose name is longer than a name is shown are not offered: the option would
+    // have to carry all of it.
     let mut services: Vec<&str> = summaries
         .iter()
         .flat_map(|trace| trace.services.iter().copied())
+        .filter(|service| service.len() <= NAME_BYTES)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();

@@ -20,6 +20,16 @@ pub const NAME: &str = "viewer-step-07.png";
 /// The keyword of the `iTXt` chunk that holds the outline.
 const KEYWORD: &str = "Description";
 
+/// Headless Chromium, as the tests run it too: no sandbox (CI runs as root), no GPU, no
+/// scroll bars in the picture, no first-run dialogs.
+pub const HEADLESS_CHROMIUM: [&str; 5] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--no-first-run",
+];
+
 /// The browser window: as wide as a projector shows without scrolling, as high as the trace.
 const WINDOW: &str = "--window-size=1100,600";
 
@@ -62,14 +72,8 @@ async fn photograph(url: &str) -> Result<Vec<u8>, String> {
     // A group of its own, so that a Chromium that hangs is stopped with all it started.
     command.process_group(0);
     command
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--no-first-run",
-            WINDOW,
-        ])
+        .args(HEADLESS_CHROMIUM)
+        .arg(WINDOW)
         .arg(format!(
             "--user-data-dir={}",
             folder.join("profile").display()
