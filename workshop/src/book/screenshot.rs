@@ -70,6 +70,7 @@ async fn photograph(url: &str) -> Result<Vec<u8>, String> {
     let file: PathBuf = folder.join("page.png");
     let mut command = tokio::process::Command::new("chromium");
     // A group of its own, so that a Chromium that hangs is stopped with all it started.
+    #[cfg(unix)]
     command.process_group(0);
     command
         .args(HEADLESS_CHROMIUM)
@@ -93,12 +94,13 @@ async fn photograph(url: &str) -> Result<Vec<u8>, String> {
             Ok(Ok(status)) => Err(format!("chromium exited with {status}")),
             Ok(Err(error)) => Err(format!("waiting for chromium: {error}")),
             Err(_) => {
+                #[cfg(unix)]
                 if let Some(pid) = chromium.id() {
                     let _ = std::process::Command::new("kill")
                         .args(["-KILL", "--", &format!("-{pid}")])
                         .status();
                 }
-                let _ = chromium.wait().await;
+                let _ = chromium.kill().await;
                 Err(format!("chromium took longer than {PATIENCE:?}"))
             }
         },
