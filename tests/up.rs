@@ -137,7 +137,16 @@ fn pids(printed: &str) -> Vec<String> {
 #[tokio::test]
 async fn up_runs_a_step_draws_its_trace_and_ctrl_c_leaves_no_process_behind() {
     let up = Up::start(
-        &["05", "--solution", "--port", "0", "--backend-port", "0"],
+        &[
+            "05",
+            "--solution",
+            "--port",
+            "0",
+            "--backend-port",
+            "0",
+            "--viewer-port",
+            "0",
+        ],
         &[],
     );
     let printed = up
@@ -282,7 +291,16 @@ async fn up_starts_the_delay_proxy_and_passes_the_chapters_variables_through() {
         ("OTEL_SERVICE_NAME", "shop"),
     ];
     let up = Up::start(
-        &["08", "--solution", "--port", "0", "--backend-port", "0"],
+        &[
+            "08",
+            "--solution",
+            "--port",
+            "0",
+            "--backend-port",
+            "0",
+            "--viewer-port",
+            "0",
+        ],
         &env,
     );
     let printed = up
@@ -315,7 +333,18 @@ async fn up_starts_the_delay_proxy_and_passes_the_chapters_variables_through() {
 
 #[tokio::test]
 async fn up_runs_the_attendees_exercise_unless_asked_for_the_solution() {
-    let up = Up::start(&["03", "--port", "0", "--backend-port", "0"], &[]);
+    let up = Up::start(
+        &[
+            "03",
+            "--port",
+            "0",
+            "--backend-port",
+            "0",
+            "--viewer-port",
+            "0",
+        ],
+        &[],
+    );
     let printed = up
         .wait_until("the curl line", |printed| printed.contains("Ctrl-C here"))
         .await;
@@ -382,7 +411,16 @@ async fn doctor_says_what_a_machine_lacks_and_how_to_fix_it() {
 #[tokio::test]
 async fn programs_stop_even_when_up_is_killed() {
     let mut up = Up::start(
-        &["03", "--solution", "--port", "0", "--backend-port", "0"],
+        &[
+            "03",
+            "--solution",
+            "--port",
+            "0",
+            "--backend-port",
+            "0",
+            "--viewer-port",
+            "0",
+        ],
         &[],
     );
     let printed = up

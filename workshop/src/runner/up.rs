@@ -168,7 +168,7 @@ impl Up {
         };
         let endpoint = viewer.as_ref().map(Receiver::endpoint);
         let page = match &page_addr {
-            Some(address) => Some(Page::start(address).await?),
+            Some(address) => Some(Page::start(address, self.viewer_port).await?),
             None => None,
         };
         let mut env: Vec<(&str, &str)> = passed
@@ -581,10 +581,23 @@ struct Page {
 }
 
 impl Page {
-    async fn start(address: &str) -> Result<Page, Failure> {
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .and_then(|listener| Ok((listener.local_addr()?, listener)));
+    /// The page at `address`, checked free before the build; if `port` was only preferred and
+    /// something took it meanwhile (another `up`, a viewer), on a free port instead.
+    async fn start(address: &str, port: Port) -> Result<Page, Failure> {
+        let listener = match tokio::net::TcpListener::bind(address).await {
+            Err(error)
+                if error.kind() == std::io::ErrorKind::AddrInUse
+                    && matches!(port, Port::Preferably(_)) =>
+            {
+                println!(
+                    "{address} was taken while building, so the trace viewer's page listens \
+                     on a free port instead."
+                );
+                tokio::net::TcpListener::bind("127.0.0.1:0").await
+            }
+            bound => bound,
+        }
+        .and_then(|listener| Ok((listener.local_addr()?, listener)));
         let (bound, listener) = listener.map_err(|error| {
             Failure::Run(format!("cannot start the trace viewer's page: {error}"))
         })?;
@@ -612,5 +625,40 @@ fn keep_latest<T>(kept: &mut VecDeque<T>, items: impl Iterator<Item = T>) {
             kept.pop_front();
         }
         kept.push_back(item);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_preferred_page_port_taken_after_the_check_gives_way_and_one_asked_for_does_not() {
+        // Taken by someone else after `listen_addr` found it free.
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = holder.local_addr().unwrap().port();
+        let address = format!("127.0.0.1:{port}");
+
+        let page = Page::start(&address, Port::Preferably(port)).await.unwrap();
+        let moved_to: std::net::SocketAddr = page
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap();
+        assert_ne!(moved_to.port(), port);
+        assert!(moved_to.ip().is_loopback());
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let answer = client.get(&page.url).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+
+        match Page::start(&address, Port::Exactly(port)).await {
+            Err(Failure::Run(message)) => assert!(
+                message.starts_with("cannot start the trace viewer's page:"),
+                "{message}"
+            ),
+            Err(failure) => panic!("{failure:?}"),
+            Ok(page) => panic!("started on a taken port: {}", page.url),
+        }
     }
 }
