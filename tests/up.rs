@@ -49,6 +49,18 @@ impl Up {
         }
     }
 
+    /// Starts `workshop up ARGS` on free ports (the frontend's, the backend's and the page's:
+    /// tests run side by side) and waits until it has printed the `curl` to send; returns it
+    /// with what it printed so far.
+    async fn running(args: &[&str], env: &[(&str, &str)]) -> (Up, String) {
+        let free_ports = ["--port", "0", "--backend-port", "0", "--viewer-port", "0"];
+        let up = Up::start(&[args, &free_ports].concat(), env);
+        let printed = up
+            .wait_until("the curl line", |printed| printed.contains("Ctrl-C here"))
+            .await;
+        (up, printed)
+    }
+
     /// Waits until what `up` printed satisfies `done`; panics, showing it, if it has not
     /// within [`PATIENCE`] (the first run also builds the programs).
     async fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
@@ -136,22 +148,7 @@ fn pids(printed: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn up_runs_a_step_draws_its_trace_and_ctrl_c_leaves_no_process_behind() {
-    let up = Up::start(
-        &[
-            "05",
-            "--solution",
-            "--port",
-            "0",
-            "--backend-port",
-            "0",
-            "--viewer-port",
-            "0",
-        ],
-        &[],
-    );
-    let printed = up
-        .wait_until("the curl line", |printed| printed.contains("Ctrl-C here"))
-        .await;
+    let (up, printed) = Up::running(&["05", "--solution"], &[]).await;
     let started = pids(&printed);
     assert_eq!(started.len(), 2, "a pid for each program:\n{printed}");
 
@@ -204,22 +201,7 @@ async fn up_07_links_to_a_page_that_lists_the_trace_draws_its_waterfall_and_show
     let Some(mut browser) = browser::Browser::start("up_07_links_to_a_page", 1280, 900) else {
         return;
     };
-    let up = Up::start(
-        &[
-            "07",
-            "--solution",
-            "--port",
-            "0",
-            "--backend-port",
-            "0",
-            "--viewer-port",
-            "0",
-        ],
-        &[],
-    );
-    let printed = up
-        .wait_until("the curl line", |printed| printed.contains("Ctrl-C here"))
-        .await;
+    let (up, printed) = Up::running(&["07", "--solution"], &[]).await;
     let page = page_url(&printed);
     assert!(page.starts_with("http://127.0.0.1:"), "{page}");
     let (status, _) = process::http_get(&frontend_url(&printed)).await.unwrap();
@@ -290,22 +272,7 @@ async fn up_starts_the_delay_proxy_and_passes_the_chapters_variables_through() {
         ("BACKEND_WORK_MS", "30"),
         ("OTEL_SERVICE_NAME", "shop"),
     ];
-    let up = Up::start(
-        &[
-            "08",
-            "--solution",
-            "--port",
-            "0",
-            "--backend-port",
-            "0",
-            "--viewer-port",
-            "0",
-        ],
-        &env,
-    );
-    let printed = up
-        .wait_until("the curl line", |printed| printed.contains("Ctrl-C here"))
-        .await;
+    let (up, printed) = Up::running(&["08", "--solution"], &env).await;
     assert_eq!(
         pids(&printed).len(),
         3,
@@ -333,21 +300,7 @@ async fn up_starts_the_delay_proxy_and_passes_the_chapters_variables_through() {
 
 #[tokio::test]
 async fn up_runs_the_attendees_exercise_unless_asked_for_the_solution() {
-    let up = Up::start(
-        &[
-            "03",
-            "--port",
-            "0",
-            "--backend-port",
-            "0",
-            "--viewer-port",
-            "0",
-        ],
-        &[],
-    );
-    let printed = up
-        .wait_until("the curl line", |printed| printed.contains("Ctrl-C here"))
-        .await;
+    let (up, printed) = Up::running(&["03"], &[]).await;
     assert!(
         printed.contains("Running your exercise, exercises/03-"),
         "{printed}"
@@ -410,22 +363,7 @@ async fn doctor_says_what_a_machine_lacks_and_how_to_fix_it() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn programs_stop_even_when_up_is_killed() {
-    let mut up = Up::start(
-        &[
-            "03",
-            "--solution",
-            "--port",
-            "0",
-            "--backend-port",
-            "0",
-            "--viewer-port",
-            "0",
-        ],
-        &[],
-    );
-    let printed = up
-        .wait_until("the curl line", |printed| printed.contains("Ctrl-C here"))
-        .await;
+    let (mut up, printed) = Up::running(&["03", "--solution"], &[]).await;
     let started = pids(&printed);
     assert_eq!(started.len(), 2, "{printed}");
     up.child.kill().await.unwrap();

@@ -110,6 +110,32 @@ async fn a_bad_listen_addr_exits_2_and_a_malformed_export_is_a_400() {
     assert_eq!(exited.stdout, "", "nothing drawn from bad exports");
 }
 
+/// The web page's address, asked for with `VIEWER_PAGE_ADDR`, must be an address and free: if
+/// not, one line names the variable and what to do, and the viewer exits 2 before it takes any
+/// trace.
+#[tokio::test]
+async fn a_bad_or_taken_page_address_exits_2_naming_the_variable() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    for (value, advice) in [
+        ("nowhere", "expected HOST:PORT"),
+        (taken.as_str(), "another program is using this port"),
+    ] {
+        let exited = process::run_to_exit(TRACE_VIEWER, &[("VIEWER_PAGE_ADDR", value)])
+            .await
+            .unwrap();
+        assert_eq!(exited.status.code(), Some(2), "{exited:?}");
+        let stderr = exited.stderr.trim_end();
+        assert!(
+            stderr.starts_with(&format!("error: VIEWER_PAGE_ADDR={value:?}: ")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(advice), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert_eq!(exited.stdout, "");
+    }
+}
+
 /// Anyone who can reach a backend chooses what its span holds: the baggage it copies onto its
 /// span comes from the caller, percent-decoded. The viewer must show it, never pass it on to the
 /// terminal: here an escape that would set the window's title and clear the screen.

@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use step_support::{Limits, StartupError};
+use step_support::StartupError;
 use tokio::sync::{mpsc, oneshot};
 
 use trace_viewer::{
@@ -29,7 +29,7 @@ use trace_viewer::{
 /// The OTLP/HTTP port exporters send to by default.
 const DEFAULT_LISTEN_ADDR: &str = "127.0.0.1:4318";
 /// The web page's address: loopback only, unless `VIEWER_PAGE_ADDR` says otherwise.
-const DEFAULT_PAGE_ADDR: &str = "127.0.0.1:8083";
+const DEFAULT_PAGE_ADDR: (std::net::Ipv4Addr, u16) = (std::net::Ipv4Addr::LOCALHOST, web::PORT);
 /// A whole trace is drawn once nothing has come for it for this long.
 const SETTLE: Duration = Duration::from_millis(500);
 /// A trace missing its root or a parent is drawn anyway after this long: a batching exporter
@@ -37,13 +37,6 @@ const SETTLE: Duration = Duration::from_millis(500);
 const PATIENCE: Duration = Duration::from_secs(6);
 /// What the spans held may take unless `VIEWER_MAX_MEMORY` says otherwise.
 const DEFAULT_MEMORY: usize = 64 << 20;
-/// The connections the viewer keeps: exporters send a batch every few seconds, so one that is
-/// silent for longer than the batch interval and then some is closed, and a few programs need
-/// only a few connections.
-const LIMITS: Limits = Limits {
-    header_timeout: Duration::from_secs(10),
-    max_connections: 128,
-};
 /// Once stopped, how long the viewer tries to draw what is left before it gives up on a
 /// terminal that does not take it.
 const LAST_DRAWING: Duration = Duration::from_secs(2);
@@ -85,7 +78,7 @@ async fn main() {
         stdout,
         stopped,
     ));
-    step_support::serve_with(listener, receiver::router(inbox), LIMITS).await;
+    step_support::serve_with(listener, receiver::router(inbox), web::LIMITS).await;
     // The receiver has stopped: draw what is left, whole or not, for a little while at most.
     let deadline = tokio::time::Instant::now() + LAST_DRAWING;
     let _ = stop.send(deadline);
@@ -105,7 +98,10 @@ async fn bind_page(asked: Option<&str>) -> Result<tokio::net::TcpListener, Start
         if let Ok(listener) = tokio::net::TcpListener::bind(DEFAULT_PAGE_ADDR).await {
             return Ok(listener);
         }
-        eprintln!("Port {DEFAULT_PAGE_ADDR} is taken: the web page is on a free port instead.");
+        eprintln!(
+            "Port {} is taken: the web page is on a free port instead.",
+            web::PORT
+        );
         return tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .map_err(|error| StartupError(format!("cannot open the web page's port: {error}")));

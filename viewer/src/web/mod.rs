@@ -36,14 +36,19 @@ use crate::{
 const STYLE_SHEET: &str = include_str!("viewer.css");
 const SCRIPT: &str = include_str!("viewer.js");
 
+/// The page's port when nothing else is asked for: beside the frontend's 8080, the backend's
+/// 8081 and the delay proxy's 8082. The runner's `up` prefers it too.
+pub const PORT: u16 = 8083;
+
 /// What the page may load and run: its own script and style sheet, from this address, and
 /// nothing else; no inline script, no event handler attribute, no plug-in, no framing.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; \
     frame-ancestors 'none'";
 
-/// The connections the page keeps, as the viewer's OTLP port does: a browser opens a few, and
-/// one that sends nothing for long is closed.
+/// The connections the viewer keeps on each of its ports, OTLP's and the page's: exporters send
+/// a batch every few seconds and a browser asks every second, so one that is silent for longer
+/// than that and then some is closed, and a few programs and a browser need only a few.
 pub const LIMITS: step_support::Limits = step_support::Limits {
     header_timeout: std::time::Duration::from_secs(10),
     max_connections: 128,
@@ -287,23 +292,22 @@ async fn trace_list(State(store): State<Store>, uri: Uri) -> Response {
 }
 
 async fn one_trace(State(store): State<Store>, Path(trace_id): Path<String>) -> Response {
-    let (traces, logs, generation) = {
+    let wanted = TraceId::from_hex(&trace_id).ok();
+    let (spans, traces, logs, generation) = {
         let held = store.lock();
-        let wanted = TraceId::from_hex(&trace_id).ok();
+        let spans = wanted
+            .and_then(|wanted| held.traces.get(&wanted))
+            .map(|kept| kept.spans.clone());
         let logs: Vec<LogRecord> = held
             .logs
             .iter()
             .filter(|record| record.trace_id.is_some() && record.trace_id == wanted)
             .cloned()
             .collect();
-        (snapshot(&held), logs, held.generation)
+        (spans, snapshot(&held), logs, held.generation)
     };
     render(move || {
-        let wanted = TraceId::from_hex(&trace_id).ok();
-        let Some(spans) = traces
-            .iter()
-            .find(|spans| Some(spans[0].trace_id) == wanted)
-        else {
+        let Some(spans) = spans else {
             let page = pages::missing_trace(&trace_id, generation);
             return (StatusCode::NOT_FOUND, html(page)).into_response();
         };
@@ -315,7 +319,7 @@ async fn one_trace(State(store): State<Store>, Path(trace_id): Path<String>) -> 
             .flat_map(|other| other.iter())
             .filter(|span| span.links.iter().any(|link| link.trace_id == trace_id))
             .collect();
-        html(pages::trace_page(spans, &logs, &linked_from, generation))
+        html(pages::trace_page(&spans, &logs, &linked_from, generation))
     })
     .await
 }

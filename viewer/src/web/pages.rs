@@ -225,7 +225,7 @@ pub fn trace_list(traces: &[Arc<[SpanRecord]>], filter: &Filter, generation: u64
     );
     if summaries.is_empty() {
         main.push_str(if traces.is_empty() {
-            "<p class=\"empty\">No trace yet: send a request (<code>curl http://127.0.0.1:8080</code>), and it shows here once its spans are in.</p>\n"
+            "<p class=\"empty\">No trace yet: send the frontend a request, and its trace shows here once its spans are in.</p>\n"
         } else {
             "<p class=\"empty\">No trace matches these filters.</p>\n"
         });

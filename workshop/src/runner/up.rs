@@ -33,8 +33,8 @@ pub const FRONTEND_PORT: u16 = 8080;
 /// experiments use.
 pub const BACKEND_PORT: u16 = 8081;
 
-/// The trace viewer's web page's port when it is free.
-pub const VIEWER_PAGE_PORT: u16 = 8083;
+/// The trace viewer's web page's port when it is free: the viewer's own default.
+pub const VIEWER_PAGE_PORT: u16 = trace_viewer::web::PORT;
 
 /// A trace is drawn once nothing has come for it for this long (the viewer's own setting).
 const SETTLE: Duration = Duration::from_millis(500);
